@@ -1,0 +1,86 @@
+"""Engine and session factory, built by the composition root and passed in."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import event
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=15000",
+    "PRAGMA secure_delete=ON",
+    "PRAGMA synchronous=NORMAL",
+)
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def _apply_sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+    # PRAGMAs must run outside a transaction; afterwards the driver stays in
+    # autocommit mode and SQLAlchemy's "begin" event below issues BEGIN itself.
+    dbapi_conn.isolation_level = None  # type: ignore[attr-defined]
+    cursor = dbapi_conn.cursor()
+    for pragma in SQLITE_PRAGMAS:
+        cursor.execute(pragma)
+    cursor.close()
+
+
+def _begin_immediate(conn) -> None:  # type: ignore[no-untyped-def]
+    # Take the write lock at BEGIN so two writers queue on busy_timeout instead of
+    # failing with "database is locked" when a read transaction upgrades to a write.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
+    if is_sqlite(url):
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 15})
+        event.listen(engine.sync_engine, "connect", _apply_sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _begin_immediate)
+        return engine
+    return create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size,
+                               pool_pre_ping=True)
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@dataclass
+class Database:
+    """The engine and its session factory: one per running program."""
+
+    url: str
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+
+    @classmethod
+    def connect(cls, url: str, **kw: object) -> Database:
+        engine = create_engine(url, **kw)  # type: ignore[arg-type]
+        return cls(url=url, engine=engine, sessions=session_factory(engine))
+
+    @property
+    def sqlite(self) -> bool:
+        return is_sqlite(self.url)
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
+        """One session, committed once at the end, rolled back on error."""
+        async with self.sessions() as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,123 @@
+"""Typed settings from the environment and a `.env` file.
+
+Built once in the composition root (`run_bot.py`) and passed in; nothing reads the
+environment at import time.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///./school_bot.sqlite3"
+_QUIET_RE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
+
+
+class QuietHours:
+    """A daily window (possibly across midnight) in which non-urgent messages wait."""
+
+    def __init__(self, start: time, end: time) -> None:
+        self.start = start
+        self.end = end
+
+    @classmethod
+    def parse(cls, text: str | None) -> QuietHours | None:
+        if text is None or not text.strip():
+            return None
+        match = _QUIET_RE.match(text.strip())
+        if not match:
+            raise ValueError("expected HH:MM-HH:MM, for example 21:00-07:30")
+        h1, m1, h2, m2 = (int(g) for g in match.groups())
+        if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
+            raise ValueError("hours must be 0-23 and minutes 0-59")
+        return cls(time(h1, m1), time(h2, m2))
+
+    def contains(self, moment: time) -> bool:
+        if self.start <= self.end:
+            return self.start <= moment < self.end
+        return moment >= self.start or moment < self.end
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = DEFAULT_SQLITE_URL
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_mode: Literal["polling", "webhook"] = "polling"
+    webhook_base_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    viber_auth_token: SecretStr | None = None
+    viber_api_url: str = "https://chatapi.viber.com/pa"
+    viber_bot_name: str = "SchoolBot"
+    viber_bot_avatar: str | None = None
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8080, ge=0, le=65535)
+    default_locale: Literal["uk", "en"] = "uk"
+    timezone: str = "Europe/Kyiv"
+    quiet_hours: str = "21:00-07:30"
+    api_body_limit: int = Field(default=5 * 1024 * 1024, ge=1024)
+    telegram_rate_per_second: float = Field(default=30.0, gt=0)
+    telegram_chat_rate_per_second: float = Field(default=1.0, gt=0)
+    viber_rate_per_second: float = Field(default=50.0, gt=0)
+    log_level: str = "INFO"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours_format(cls, value: str) -> str:
+        QuietHours.parse(value)
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("use sqlite+aiosqlite:///FILE or postgresql+asyncpg://USER@HOST/DB")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def default_quiet_hours(self) -> QuietHours | None:
+        return QuietHours.parse(self.quiet_hours)
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.telegram_bot_token and self.telegram_bot_token.get_secret_value())
+
+    @property
+    def viber_enabled(self) -> bool:
+        return bool(self.viber_auth_token and self.viber_auth_token.get_secret_value())
+
+
+class SettingsError(Exception):
+    """One clear line naming the variable that is missing or malformed."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"Setting {name} is invalid: {message}") from None
