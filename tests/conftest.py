@@ -23,6 +23,8 @@ from storage.db import Database, create_engine
 from storage.migrate import upgrade
 from storage.models import Base
 
+pytest_plugins = ["tests.pii_guard"]
+
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 BACKENDS = ["sqlite", "postgresql"]
 

@@ -1,0 +1,140 @@
+"""Consent withdrawn means erased: the one place that forgets a person.
+
+Called from the bot ("forget me"), the CSV import and the HTTP API (consent yes→no).
+The person's id stays (the school system's key and the guardian–pupil links carry no
+personal data), but the name and phone are gone, every chat of theirs is deleted
+(which drops its queued notifications), invitation codes and relayed messages are
+deleted, and the audit log records that an erasure happened — without the data.
+
+On SQLite, `secure_delete` zeroes freed cells in the database file, and the
+connection that erased is flagged so that, when it returns to the pool after the
+commit, the write-ahead log is checkpointed and truncated: old page images holding
+the name or phone do not linger in the `-wal` file either.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Literal
+
+from sqlalchemy import delete, event, func, or_, select
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from storage import audit
+from storage.models import (
+    Account,
+    ConsentRecord,
+    DirectoryBlock,
+    Guardian,
+    InviteCode,
+    RelayMessage,
+    Staff,
+    utc_now,
+)
+
+log = logging.getLogger(__name__)
+PersonKind = Literal["guardian", "staff"]
+PURGE_FLAG = "purge_wal_on_checkin"
+
+
+@dataclass
+class ErasureReport:
+    kind: PersonKind
+    person_id: str
+    erased_fields: list[str] = field(default_factory=list)
+    chats_unlinked: int = 0
+    invite_codes_revoked: int = 0
+    relay_messages_deleted: int = 0
+
+    @property
+    def anything_erased(self) -> bool:
+        return bool(self.erased_fields or self.chats_unlinked or self.invite_codes_revoked)
+
+
+async def erase_person(
+    session: AsyncSession, kind: PersonKind, person_id: str, *, actor: str, reason: str
+) -> ErasureReport:
+    """Erase a guardian's or staff member's personal data in the caller's unit of work."""
+    model = Guardian if kind == "guardian" else Staff
+    person = await session.get(model, person_id)
+    if person is None:
+        raise LookupError(f"no {kind} with id {person_id!r}")
+    report = ErasureReport(kind, person_id)
+    report.erased_fields = [name for name in ("full_name", "phone") if getattr(person, name)]
+    person.full_name = None
+    person.phone = None
+    was_consenting = person.consent
+    person.consent = False
+    person.erased_at = utc_now()
+    if isinstance(person, Guardian):
+        person.directory_opt_in = False
+        await _forget_guardian_traces(session, person_id, report)
+    report.chats_unlinked = await _delete_chats(session, kind, person_id)
+    if was_consenting:
+        session.add(ConsentRecord(person_kind=kind, person_id=person_id, consent=False, source=reason))
+    await audit.record(
+        session, actor=actor, action="person.erased", entity=kind, entity_id=person_id,
+        details={"reason": reason, "fields": report.erased_fields,
+                 "chats_unlinked": report.chats_unlinked,
+                 "invite_codes_revoked": report.invite_codes_revoked,
+                 "relay_messages_deleted": report.relay_messages_deleted},
+    )
+    await _flag_connection_for_purge(session)
+    return report
+
+
+async def _forget_guardian_traces(session: AsyncSession, guardian_id: str, report: ErasureReport) -> None:
+    codes = await session.execute(delete(InviteCode).where(InviteCode.guardian_id == guardian_id))
+    report.invite_codes_revoked = codes.rowcount or 0
+    relays = await session.execute(delete(RelayMessage).where(or_(
+        RelayMessage.sender_guardian_id == guardian_id,
+        RelayMessage.recipient_guardian_id == guardian_id,
+    )))
+    report.relay_messages_deleted = relays.rowcount or 0
+    await session.execute(delete(DirectoryBlock).where(or_(
+        DirectoryBlock.guardian_id == guardian_id, DirectoryBlock.blocked_guardian_id == guardian_id,
+    )))
+
+
+async def _delete_chats(session: AsyncSession, kind: PersonKind, person_id: str) -> int:
+    """Delete the person's chats; a chat also linked to another role only loses this link.
+
+    Deleting a chat cascades to its outbox rows, so nothing queued for it is sent.
+    """
+    column, other = (
+        (Account.guardian_id, Account.staff_id) if kind == "guardian"
+        else (Account.staff_id, Account.guardian_id)
+    )
+    count = await session.scalar(select(func.count()).select_from(Account).where(column == person_id))
+    await session.execute(delete(Account).where(column == person_id, other.is_(None)))
+    shared = (await session.scalars(select(Account).where(column == person_id))).all()
+    for account in shared:
+        setattr(account, column.key, None)
+        account.selected_student_id = None if kind == "guardian" else account.selected_student_id
+    await session.flush()
+    return int(count or 0)
+
+
+async def _flag_connection_for_purge(session: AsyncSession) -> None:
+    connection = await session.connection()
+    if connection.dialect.name == "sqlite":
+        connection.info[PURGE_FLAG] = True
+
+
+def _purge_on_checkin(dbapi_conn: DBAPIConnection | None, record: ConnectionPoolEntry) -> None:
+    if not record.info.pop(PURGE_FLAG, False) or dbapi_conn is None:
+        return
+    try:
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        cursor.close()
+    except Exception:  # noqa: BLE001 - the erasure is committed; the next checkpoint purges
+        log.warning("wal checkpoint after erasure failed; SQLite's next checkpoint will purge it")
+
+
+def install_sqlite_purge(engine: AsyncEngine) -> None:
+    """Called by storage.db.create_engine for SQLite engines."""
+    event.listen(engine.sync_engine, "checkin", _purge_on_checkin)

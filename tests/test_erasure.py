@@ -1,0 +1,66 @@
+"""Consent withdrawn means erased: name, phone, chats, codes — and no bytes left behind."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from storage import audit
+from storage.db import Database
+from storage.erasure import erase_person
+from storage.models import (
+    Account, Guardian, GuardianStudent, InviteCode, OutboxMessage, School, SchoolClass, Student, utc_now,
+)
+
+PHONE = "+380501112233"
+NAME = "Ткаченко Оксана Петрівна"
+
+
+async def _family(db: Database) -> None:
+    async with db.unit_of_work() as s:
+        s.add(School(id="S1", name="Ліцей №1", launched=True))
+        s.add(SchoolClass(id="C1", school_id="S1", name="5-А"))
+        s.add(Student(id="P1", class_id="C1", full_name="Ткаченко Іван Андрійович"))
+        s.add(Guardian(id="G1", full_name=NAME, phone=PHONE, consent=True))
+        await s.flush()
+        s.add(GuardianStudent(guardian_id="G1", student_id="P1"))
+        account = Account(platform="telegram", chat_id="777", guardian_id="G1")
+        s.add(account)
+        s.add(InviteCode(guardian_id="G1", code_hash="ab" * 32, expires_at=utc_now() + timedelta(days=3)))
+        await s.flush()
+        s.add(OutboxMessage(account_id=account.id, kind="absence", priority=0,
+                            dedupe_key="absence:x", payload={"text": "hi"}))
+
+
+async def test_erasure_removes_name_phone_chats_codes_and_queue(db: Database) -> None:
+    await _family(db)
+    async with db.unit_of_work() as s:
+        report = await erase_person(s, "guardian", "G1", actor="test", reason="consent withdrawn")
+    assert report.erased_fields == ["full_name", "phone"]
+    assert report.chats_unlinked == 1 and report.invite_codes_revoked == 1
+    async with db.unit_of_work() as s:
+        guardian = await s.get(Guardian, "G1")
+        assert guardian is not None and guardian.full_name is None and guardian.phone is None
+        assert not guardian.consent and guardian.erased_at is not None
+        for model in (Account, InviteCode, OutboxMessage):
+            assert await s.scalar(select(func.count()).select_from(model)) == 0
+        assert await s.scalar(select(func.count()).select_from(GuardianStudent)) == 1
+        entries = (await s.scalars(select(audit.AuditEntry))).all()
+        assert [e.action for e in entries] == ["person.erased"]
+        assert PHONE not in str(entries[0].details) and "Ткаченко" not in str(entries[0].details)
+        assert (await audit.verify_chain(s)).ok
+
+
+async def test_erased_phone_and_name_leave_no_bytes_in_sqlite_file_or_wal(sqlite_db_url: str) -> None:
+    db = Database.connect(sqlite_db_url)
+    await _family(db)
+    async with db.unit_of_work() as s:
+        await erase_person(s, "guardian", "G1", actor="test", reason="consent withdrawn")
+    path = Path(sqlite_db_url.split("///", 1)[1])
+    blobs = [p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists()]
+    await db.dispose()
+    for blob in blobs:
+        assert PHONE.encode() not in blob and PHONE[1:].encode() not in blob
+        assert NAME.encode() not in blob
