@@ -19,6 +19,7 @@ from storage.settings import SettingsError, load_settings
 COMMAND_MODULES = (
     "bot.cli",
     "storage.cli",
+    "storage.backup_cli",
 )
 
 
