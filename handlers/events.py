@@ -68,13 +68,16 @@ class Reply:
 
     `buttons`: inline buttons under the message (rows). `menu`: the persistent keyboard
     of labels (rows) that the user's next text will be. `request_contact`: offer a
-    "share my phone" button. `edit`: replace the message whose button was pressed.
+    "share my phone" button, labelled `contact_button_label` in the reply's language
+    (the adapters fall back to an emoji). `edit`: replace the message whose button was
+    pressed.
     """
 
     text: str = ""
     buttons: list[list[Button]] = field(default_factory=list)
     menu: list[list[str]] | None = None
     request_contact: bool = False
+    contact_button_label: str | None = None
     remove_menu: bool = False
     file: OutFile | None = None
     edit: bool = False

@@ -57,7 +57,9 @@ class Settings(BaseSettings):
     telegram_webhook_secret: SecretStr | None = None
     viber_auth_token: SecretStr | None = None
     viber_api_url: str = "https://chatapi.viber.com/pa"
+    telegram_bot_username: str | None = None
     viber_bot_name: str = "SchoolBot"
+    viber_chat_uri: str | None = None
     viber_bot_avatar: str | None = None
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8080, ge=0, le=65535)

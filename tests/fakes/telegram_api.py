@@ -46,7 +46,7 @@ import sys
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TextIO
 
 from aiohttp import web
@@ -339,7 +339,9 @@ class FakeTelegramBotAPI(LocalHTTPServer):
 
     Fault injection (all can be changed while running): ``rate_limit_per_second``
     (global flood limit on sendMessage/sendDocument/sendPhoto over a sliding second),
-    ``per_chat_per_second`` (+ ``per_chat_burst`` extra messages tolerated),
+    ``per_chat_per_second`` (+ ``per_chat_burst`` extra messages tolerated per window,
+    1 by default: a greeting plus a prompt is fine, a third message within the second
+    is not),
     ``blocked_chats``, ``latency`` (seconds added to every call), :meth:`fail_next`.
     """
 
@@ -351,7 +353,7 @@ class FakeTelegramBotAPI(LocalHTTPServer):
         port: int = 0,
         rate_limit_per_second: float | None = None,
         per_chat_per_second: float | None = None,
-        per_chat_burst: int = 0,
+        per_chat_burst: int = 1,
         latency: float = 0.0,
         max_poll_wait: float = 1.0,
         validate_html: bool = True,
@@ -933,7 +935,8 @@ class FakeTelegramBotAPI(LocalHTTPServer):
     def _send_message(self, params: dict[str, Any], record: SentRequest) -> dict[str, Any]:
         chat_id = self._target_chat(params)
         record.text = self._message_text(params)
-        return self._new_message(chat_id, record, _StoredMessage(record.text, self._inline_markup(params)))
+        stored = _StoredMessage(record.text, self._inline_markup(params))
+        return self._new_message(chat_id, record, stored)
 
     def _stored_target(
         self, params: dict[str, Any], action: str = "edit"
@@ -1083,6 +1086,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--token", default="123:ABC")
     parser.add_argument("--rate", type=float, default=None, help="global send limit per second")
     parser.add_argument("--per-chat", type=float, default=None, help="send limit per chat/s")
+    parser.add_argument("--per-chat-burst", type=int, default=1, help="extra sends tolerated")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added per call")
     parser.add_argument("--log", default=None, help="append accepted requests as JSON lines")
     parser.add_argument("--log-rejected", action="store_true", help="log refused ones too")
@@ -1093,7 +1097,8 @@ async def serve(args: argparse.Namespace) -> None:
     """Run until SIGTERM/SIGINT; print ``READY <base_url>`` once listening."""
     api = FakeTelegramBotAPI(
         args.token, host=args.host, port=args.port, rate_limit_per_second=args.rate,
-        per_chat_per_second=args.per_chat, latency=args.latency,
+        per_chat_per_second=args.per_chat, per_chat_burst=args.per_chat_burst,
+        latency=args.latency,
     )
     log = open(args.log, "a", encoding="utf-8") if args.log else None  # noqa: SIM115
     if log is not None:
