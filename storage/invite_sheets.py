@@ -61,6 +61,8 @@ def write_html(path: Path, school: str, slips: list[InviteSlip],
                links: dict[str, dict[str, str]], locale: str) -> None:
     cards = "\n".join(_card(slip, links[slip.code], locale) for slip in slips)
     title = html.escape(t(locale, "Invitations to the parents' bot: {school}", school=school))
+    advice = html.escape(t(locale, "Cut along the dashed lines. Each code works once and expires; "
+                                   "a new sheet makes earlier codes invalid."))
     path.write_text(f"""<!doctype html>
 <html lang="{locale}"><head><meta charset="utf-8"><title>{title}</title>
 <style>body{{font-family:sans-serif}} .slip{{border:1px dashed #888;padding:12px;margin:8px;
@@ -68,8 +70,7 @@ display:inline-block;width:44%;vertical-align:top;page-break-inside:avoid}}
 .code{{font:bold 20px monospace;letter-spacing:2px}} .qr{{display:inline-block;margin:4px;
 text-align:center;font-size:11px}} .qr svg{{width:110px;height:110px}}</style></head>
 <body><h1>{title}</h1>
-<p>{html.escape(t(locale, "Cut along the dashed lines. Each code works once and expires; "
-                             "a new sheet makes earlier codes invalid."))}</p>
+<p>{advice}</p>
 {cards}
 </body></html>
 """, encoding="utf-8")
@@ -78,8 +79,10 @@ text-align:center;font-size:11px}} .qr svg{{width:110px;height:110px}}</style></
 def _card(slip: InviteSlip, links: dict[str, str], locale: str) -> str:
     qrs = "".join(f'<div class="qr">{_qr_svg(url)}<br>{html.escape(name)}</div>'
                   for name, url in links.items())
+    label_for = html.escape(t(locale, "For"))
+    label_code = html.escape(t(locale, "Your code"))
+    how = html.escape(t(locale, "Open the bot, share your phone number and enter this code."))
     return (f'<div class="slip"><b>{html.escape(slip.class_name)}</b> · {html.escape(slip.pupil)}<br>'
-            f'{html.escape(t(locale, "For"))}: {html.escape(slip.guardian)}<br>'
-            f'{html.escape(t(locale, "Your code"))}: <span class="code">{html.escape(slip.code)}</span><br>'
-            f'<small>{html.escape(t(locale, "Open the bot, share your phone number and enter this code."))}'
-            f'</small><br>{qrs}</div>')
+            f'{label_for}: {html.escape(slip.guardian)}<br>'
+            f'{label_code}: <span class="code">{html.escape(slip.code)}</span><br>'
+            f'<small>{how}</small><br>{qrs}</div>')

@@ -1,0 +1,211 @@
+"""The Viber front door end to end: signed callbacks in, messages out through the fake
+Viber API; linking needs the school's one-time code because Viber cannot vouch for a
+contact."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+
+from storage.db import Database
+from storage.invites import issue_code
+from storage.models import (
+    Account, Grade, Guardian, GuardianStudent, OutboxMessage, ProcessedCallback, School,
+    SchoolClass, Student, utc_now,
+)
+from tests.viber_harness import viber_rig
+
+PHONE = "+380671234567"
+USER = "viber-user-1"
+
+
+async def _family(db: Database, *, launched: bool = True) -> dict[str, str]:
+    async with db.unit_of_work() as s:
+        s.add(School(id="S1", name="Ліцей №1", launched=launched))
+        s.add(SchoolClass(id="C1", school_id="S1", name="7-А"))
+        s.add_all([Student(id="P1", class_id="C1", full_name="Бондар Марія Олегівна"),
+                   Student(id="P2", class_id="C1", full_name="Гнатюк Петро Іванович")])
+        s.add_all([Guardian(id="G1", full_name="Бондар Олег Петрович", phone=PHONE, consent=True),
+                   Guardian(id="G2", full_name="Гнатюк Іван Сергійович", phone="+380931112233",
+                            consent=True)])
+        await s.flush()
+        s.add_all([GuardianStudent(guardian_id="G1", student_id="P1"),
+                   GuardianStudent(guardian_id="G2", student_id="P2")])
+        s.add(Grade(id="GR1", student_id="P1", subject="Математика", date=date.today(), value=11))
+        s.add(Grade(id="GR2", student_id="P2", subject="Математика", date=date.today(), value=4))
+        codes = {"G1": await issue_code(s, "G1"), "G2": await issue_code(s, "G2")}
+    return codes
+
+
+async def _accounts(db: Database) -> list[Account]:
+    async with db.unit_of_work() as s:
+        return list((await s.scalars(select(Account))).all())
+
+
+async def test_unsigned_or_wrongly_signed_callbacks_get_403_and_reach_nothing(db: Database) -> None:
+    await _family(db)
+    async with viber_rig(db) as rig:
+        for kw in ({"sign": False}, {"bad_signature": True}):
+            status, _ = await rig.callback(rig.api.message_text(USER, "/start"), **kw)
+            assert status == 403
+        assert rig.api.sent == []
+    assert await _accounts(db) == []
+
+
+async def test_webhook_check_unknown_events_and_bad_json_are_answered_calmly(db: Database) -> None:
+    async with viber_rig(db) as rig:
+        assert (await rig.callback(rig.api.webhook_event()))[0] == 200
+        assert (await rig.callback(rig.api.unknown_event(USER)))[0] == 200
+        body = b"{not json"
+        async with rig.api.client().post(rig.url, data=body, headers={
+                "X-Viber-Content-Signature": rig.api.sign(body)}) as response:
+            assert response.status == 400
+        assert rig.api.sent == []
+
+
+async def test_conversation_started_welcomes_with_a_share_phone_keyboard(db: Database) -> None:
+    async with viber_rig(db) as rig:
+        status, text = await rig.callback(rig.api.conversation_started(USER))
+    assert status == 200
+    answer = json.loads(text)
+    assert answer["type"] == "text" and answer["text"]
+    buttons = answer["keyboard"]["Buttons"]
+    assert any(b["ActionType"] == "share-phone" for b in buttons)
+    assert answer["min_api_version"] >= 3
+
+
+async def test_a_contact_alone_never_links_on_viber(db: Database) -> None:
+    await _family(db)
+    async with viber_rig(db) as rig:
+        replies = await rig.share_phone(USER, PHONE)
+        assert replies, "the parent is told what to do next"
+    assert all(not a.linked for a in await _accounts(db))
+
+
+async def test_contact_then_the_right_code_links_and_grades_follow(db: Database) -> None:
+    codes = await _family(db)
+    async with viber_rig(db) as rig:
+        await rig.share_phone(USER, PHONE)
+        await rig.say(USER, codes["G1"])
+        [account] = await _accounts(db)
+        assert account.guardian_id == "G1"
+        answer = "\n".join(await rig.say(USER, "/grades"))
+        assert "11" in answer and "Математика" in answer
+
+
+async def test_deep_link_code_from_conversation_started_links_after_subscribing(db: Database) -> None:
+    codes = await _family(db)
+    async with viber_rig(db) as rig:
+        await rig.callback(rig.api.conversation_started(USER, context=codes["G1"].replace("-", "")))
+        await rig.callback(rig.api.subscribed(USER))
+        await rig.share_phone(USER, PHONE)
+    linked = [a for a in await _accounts(db) if a.linked]
+    assert [a.guardian_id for a in linked] == ["G1"]
+
+
+async def test_someone_elses_code_or_a_wrong_code_does_not_link(db: Database) -> None:
+    codes = await _family(db)
+    async with viber_rig(db) as rig:
+        await rig.share_phone(USER, PHONE)
+        await rig.say(USER, codes["G2"])        # another guardian's code
+        await rig.say(USER, "AAAA-BBBB-CC")     # a made-up one
+    assert all(not a.linked for a in await _accounts(db))
+
+
+async def test_used_and_expired_codes_are_refused(db: Database) -> None:
+    codes = await _family(db)
+    async with viber_rig(db) as rig:
+        await rig.share_phone(USER, PHONE)
+        await rig.say(USER, codes["G1"])
+        await rig.share_phone("viber-user-2", PHONE)
+        await rig.say("viber-user-2", codes["G1"])  # reused
+    async with db.unit_of_work() as s:
+        second = await s.scalar(select(Account).where(Account.chat_id == "viber-user-2"))
+        assert second is not None and not second.linked
+        s.add(Guardian(id="G3", full_name="Кравець Ніна Олексіївна", phone="+380501234567", consent=True))
+        await s.flush()
+        s.add(GuardianStudent(guardian_id="G3", student_id="P1"))
+        expired = await issue_code(s, "G3", lifetime=timedelta(seconds=-1))
+    async with viber_rig(db) as rig:
+        await rig.share_phone("viber-user-3", "+380501234567")
+        await rig.say("viber-user-3", expired)
+    async with db.unit_of_work() as s:
+        third = await s.scalar(select(Account).where(Account.chat_id == "viber-user-3"))
+        assert third is not None and not third.linked
+
+
+async def test_wrong_codes_lock_the_chat_out(db: Database) -> None:
+    codes = await _family(db)
+    async with viber_rig(db) as rig:
+        await rig.share_phone(USER, PHONE)
+        for n in range(8):
+            await rig.say(USER, f"ZZZZ-ZZZZ-{n:02d}")
+        await rig.say(USER, codes["G1"])  # even the right code waits out the lockout
+    assert all(not a.linked for a in await _accounts(db))
+
+
+async def test_a_forged_button_payload_for_another_familys_pupil_gets_no_data(db: Database) -> None:
+    codes = await _family(db)
+    async with viber_rig(db) as rig:
+        await rig.share_phone(USER, PHONE)
+        await rig.say(USER, codes["G1"])
+        keyboard = json.dumps(rig.last_keyboard(USER), ensure_ascii=False)
+        assert "P2" not in keyboard
+        forged = [body for body in _payloads(keyboard) if "P1" in body]
+        replies = []
+        for payload in forged or ["g:P2"]:
+            replies += await rig.press(USER, payload.replace("P1", "P2"))
+        assert replies and all("4" not in r.split() and "Гнатюк" not in r for r in replies)
+
+
+def _payloads(keyboard_json: str) -> list[str]:
+    keyboard = json.loads(keyboard_json)
+    return [b["ActionBody"][4:] for b in keyboard.get("Buttons", []) if b["ActionBody"].startswith("btn:")]
+
+
+async def test_the_same_callback_twice_has_one_effect(db: Database) -> None:
+    await _family(db)
+    async with viber_rig(db) as rig:
+        event = rig.api.message_text(USER, "/help")
+        await rig.callback(event)
+        first = len(rig.api.messages_to(USER))
+        await rig.callback(event)
+        assert len(rig.api.messages_to(USER)) == first > 0
+    async with db.unit_of_work() as s:
+        assert await s.scalar(select(func.count()).select_from(ProcessedCallback)) == 1
+
+
+async def test_delivery_receipts_and_unsubscribe_are_recorded(db: Database) -> None:
+    codes = await _family(db)
+    async with viber_rig(db) as rig:
+        await rig.share_phone(USER, PHONE)
+        await rig.say(USER, codes["G1"])
+        [account] = await _accounts(db)
+        async with db.unit_of_work() as s:
+            s.add_all([
+                OutboxMessage(account_id=account.id, kind="grade", dedupe_key="a", payload={"text": "x"},
+                              status="sent", platform_message_id="9001", sent_at=utc_now()),
+                OutboxMessage(account_id=account.id, kind="grade", dedupe_key="b", payload={"text": "y"},
+                              status="queued"),
+            ])
+        await rig.callback(rig.api.delivered(USER, 9001))
+        await rig.callback(rig.api.seen(USER, 9001))
+        await rig.callback(rig.api.unsubscribed_event(USER))
+    async with db.unit_of_work() as s:
+        rows = {r.dedupe_key: r for r in (await s.scalars(select(OutboxMessage))).all()}
+        assert rows["a"].delivered_at is not None and rows["a"].seen_at is not None
+        assert rows["b"].status == "blocked"
+        refreshed = await s.get(Account, account.id)
+        assert refreshed is not None and refreshed.active is False
+
+
+async def test_unlaunched_school_gives_no_access_on_viber(db: Database) -> None:
+    codes = await _family(db, launched=False)
+    async with viber_rig(db) as rig:
+        await rig.share_phone(USER, PHONE)
+        await rig.say(USER, codes["G1"])
+        answer = "\n".join(await rig.say(USER, "/grades"))
+    assert "11" not in answer.split()
+    assert all(not a.linked for a in await _accounts(db))
