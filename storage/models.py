@@ -316,6 +316,25 @@ class OutboxMessage(Base):
     seen_at: Mapped[datetime | None]
 
 
+class DeliveryPause(Base):
+    """A messenger told the whole bot to wait (Telegram's 429 is per bot): kept across restarts."""
+
+    __tablename__ = "delivery_pauses"
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    paused_until: Mapped[datetime]
+    reason: Mapped[str | None] = mapped_column(String(255))
+
+
+class JobMark(Base):
+    """A once-a-day notification job (homework, digest, summary) has run for a scope and day."""
+
+    __tablename__ = "job_marks"
+    job: Mapped[str] = mapped_column(String(32), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    done_at: Mapped[datetime] = utc_now_column()
+
+
 class AuditEntry(Base):
     """Append-only, hash-chained record of a staff or system action."""
 
@@ -393,3 +412,12 @@ class RelayMessage(Base):
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = utc_now_column()
     reported_at: Mapped[datetime | None]
+
+
+class Lease(Base):
+    """A named lease (e.g. "dispatcher"): one holder at a time, renewed while it lives."""
+
+    __tablename__ = "leases"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[datetime]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 15:20:44.097857
+Create Date: 2026-11-28 15:54:26.663798
 """
 
 from __future__ import annotations
@@ -83,6 +83,12 @@ def upgrade() -> None:
     with op.batch_alter_table('consent_records', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_consent_records_person_id'), ['person_id'], unique=False)
 
+    op.create_table('delivery_pauses',
+    sa.Column('platform', sa.String(length=16), nullable=False),
+    sa.Column('paused_until', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('reason', sa.String(length=255), nullable=True),
+    sa.PrimaryKeyConstraint('platform', name=op.f('pk_delivery_pauses'))
+    )
     op.create_table('guardians',
     sa.Column('id', sa.String(length=64), nullable=False),
     sa.Column('full_name', sa.String(length=255), nullable=True),
@@ -96,6 +102,19 @@ def upgrade() -> None:
     with op.batch_alter_table('guardians', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_guardians_phone'), ['phone'], unique=False)
 
+    op.create_table('job_marks',
+    sa.Column('job', sa.String(length=32), nullable=False),
+    sa.Column('scope', sa.String(length=64), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('done_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('job', 'scope', 'day', name=op.f('pk_job_marks'))
+    )
+    op.create_table('leases',
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('holder', sa.String(length=128), nullable=False),
+    sa.Column('expires_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_leases'))
+    )
     op.create_table('processed_callbacks',
     sa.Column('key', sa.String(length=128), nullable=False),
     sa.Column('at', storage.models.UTCDateTime(timezone=True), nullable=False),
@@ -433,10 +452,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_processed_callbacks_at'))
 
     op.drop_table('processed_callbacks')
+    op.drop_table('leases')
+    op.drop_table('job_marks')
     with op.batch_alter_table('guardians', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_guardians_phone'))
 
     op.drop_table('guardians')
+    op.drop_table('delivery_pauses')
     with op.batch_alter_table('consent_records', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_consent_records_person_id'))
 
