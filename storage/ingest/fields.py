@@ -1,0 +1,174 @@
+"""Parsers for one field of a record: CSV strings and JSON values alike.
+
+Each parser takes a value that is neither missing nor blank (a string already
+stripped) and returns the stored value, or raises `ValueError` with a short reason; the caller prefixes the column
+name. Reasons never repeat a phone number or a name: they travel back to the school
+system and may end up in its logs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from storage.phones import InvalidPhone, normalize_phone
+
+Parser = Callable[[Any], Any]
+_WHOLE = re.compile(r"\s*[+-]?[0-9]{1,9}\s*\Z")
+
+TRUE_WORDS = frozenset({"yes", "true", "1", "так"})
+FALSE_WORDS = frozenset({"no", "false", "0", "ні"})
+
+
+def is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def text(max_length: int) -> Parser:
+    """A string of at most `max_length` characters (numbers are accepted as their text)."""
+
+    def parse(value: Any) -> str:
+        if value.__class__ is not str:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"expected text, got {_json_type(value)}")
+            value = _number_text(value)
+        if len(value) > max_length:
+            raise ValueError(f"is longer than {max_length} characters")
+        return value
+
+    return parse
+
+
+def _number_text(value: int | float) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+ident = text(64)
+
+
+def boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        word = value.strip().casefold()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+    raise ValueError(f"{_shown(value)} is not yes/no, true/false, 1/0 or так/ні")
+
+
+def iso_date(value: Any) -> date:
+    if isinstance(value, str) and len(value := value.strip()) == 10:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError(f"{_shown(value)} is not a date (YYYY-MM-DD)")
+
+
+def clock_time(value: Any) -> time:
+    if isinstance(value, str) and 4 <= len(value := value.strip()) <= 8:
+        try:
+            result = time.fromisoformat(value.zfill(5) if len(value) == 4 else value)
+        except ValueError:
+            pass
+        else:
+            if result.tzinfo is None:
+                return result
+    raise ValueError(f"{_shown(value)} is not a time (HH:MM)")
+
+
+def timestamp(value: Any) -> datetime:
+    """ISO 8601; without an offset it is read later in the school's time zone."""
+    if isinstance(value, str) and len(value := value.strip()) >= 10:
+        try:
+            result = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            return result.astimezone(UTC) if result.tzinfo is not None else result
+    raise ValueError(f"{_shown(value)} is not an ISO 8601 timestamp")
+
+
+def integer(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError("expected a whole number, got a boolean")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and _WHOLE.match(value):
+        return int(value)
+    raise ValueError(f"{_shown(value)} is not a whole number")
+
+
+def grade_value(value: Any) -> int:
+    try:
+        number = integer(value)
+    except ValueError:
+        raise ValueError(f"{_shown(value)} is not a whole number from 1 to 12") from None
+    if not 1 <= number <= 12:
+        raise ValueError(f"{number} is outside 1–12")
+    return number
+
+
+def phone(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise ValueError(f"expected text, got {_json_type(value)}")
+    try:
+        return normalize_phone(value)
+    except InvalidPhone as exc:
+        raise ValueError(str(exc)) from None
+
+
+def one_of(*choices: str) -> Parser:
+    allowed = frozenset(choices)
+
+    def parse(value: Any) -> str:
+        word = value.strip().casefold() if isinstance(value, str) else None
+        if word not in allowed:
+            raise ValueError(f"{_shown(value)} is not one of {', '.join(choices)}")
+        return word
+
+    return parse
+
+
+def timezone(value: Any) -> str:
+    if isinstance(value, str) and _known_zone(value.strip()):
+        return value.strip()
+    raise ValueError(f"{_shown(value)} is not a known time zone")
+
+
+@lru_cache(maxsize=256)
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def _known_zone(name: str) -> bool:
+    try:
+        zone(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def _shown(value: Any) -> str:
+    """A value quoted for a reason, cut short (only ids, dates and words pass through here)."""
+    shown = repr(value)
+    return shown if len(shown) <= 40 else shown[:37] + "...'"
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "an object", list: "a list", bool: "a boolean", type(None): "null"}
+    return names.get(type(value), type(value).__name__)

@@ -1,0 +1,341 @@
+"""Batch upserts: load a chunk's stored rows in one SELECT, compare in Python, then one
+executemany INSERT and one executemany UPDATE per set of changed columns.
+
+Only the columns a record carries are compared and written, so the columns the
+notification jobs own (`Attendance.alerted_at`, `Grade.notified_at`, `Lesson.reminded_at`,
+`Event.announced_at`, ...) are never touched by a re-sync. The few rules beyond
+"store what came" are hooks here: a grade's new value keeps the old one as a
+`GradeChange`; an attendance mark that becomes an unexcused absence again is alerted
+again; a school's launch is stamped; consent is the gate for a person's name and phone.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, insert, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from storage.ingest.sql import db_timestamp, insert_rows, load_rows, table_sql
+from storage.invites import DEFAULT_LIFETIME, hash_code
+from storage.models import ConsentRecord, GradeChange, GuardianStudent, InviteCode
+
+CREATED, UPDATED, UNCHANGED, REJECTED = "created", "updated", "unchanged", "rejected"
+ATTENDANCE_CHANGES_LISTED = 100  # an audit entry lists this many changed marks, then counts
+
+
+@dataclass(slots=True)
+class Item:
+    """One record on its way in: where it came from, its parsed values, what became of it."""
+
+    pos: int
+    values: dict[str, Any]
+    key: tuple[Any, ...]
+    outcome: str = ""
+    reason: str = ""
+
+    def reject(self, reason: str) -> None:
+        self.outcome, self.reason = REJECTED, reason
+
+
+@dataclass
+class SideEffects:
+    """What a chunk's writes imply beyond its own rows; written and audited after them."""
+
+    actor: str
+    now: datetime
+    db_now: Any = None  # `now` as the database stores it
+    grade_changes: list[dict[str, Any]] = field(default_factory=list)
+    attendance_changes: list[tuple[str, str, str, str]] = field(default_factory=list)
+    consents: list[dict[str, Any]] = field(default_factory=list)
+    erasures: list[tuple[str, str]] = field(default_factory=list)  # (kind, id)
+    launches: list[str] = field(default_factory=list)
+    unlaunches: list[str] = field(default_factory=list)
+
+    def consent_given(self, kind: str, person_id: str) -> None:
+        self.consents.append({"person_kind": kind, "person_id": person_id, "consent": True,
+                              "source": self.actor, "at": self.now})
+
+
+class Hooks:
+    """Entity rules applied while comparing; the default stores what came."""
+
+    extra_columns: tuple[str, ...] = ()  # stored columns the rules need to see
+
+    def created(self, row: dict[str, Any], fx: SideEffects) -> None:
+        pass
+
+    def changed(self, old: dict[str, Any], new: dict[str, Any], changes: dict[str, Any],
+                fx: SideEffects) -> None:
+        pass
+
+
+class SchoolHooks(Hooks):
+    """`launched` no→yes stamps `launched_at` (a job then tells the parents who waited)."""
+
+    def created(self, row: dict[str, Any], fx: SideEffects) -> None:
+        if row["launched"]:
+            row["launched_at"] = fx.db_now
+            fx.launches.append(row["id"])
+
+    def changed(self, old: dict[str, Any], new: dict[str, Any], changes: dict[str, Any],
+                fx: SideEffects) -> None:
+        if "launched" in changes:
+            changes["launched_at"] = fx.db_now if changes["launched"] else None
+            (fx.launches if changes["launched"] else fx.unlaunches).append(old["id"])
+
+
+class GradeHooks(Hooks):
+    def changed(self, old: dict[str, Any], new: dict[str, Any], changes: dict[str, Any],
+                fx: SideEffects) -> None:
+        if "value" in changes:
+            fx.grade_changes.append({"grade_id": old["id"], "old_value": old["value"],
+                                     "new_value": changes["value"], "changed_at": fx.now,
+                                     "changed_by": fx.actor})
+
+
+class AttendanceHooks(Hooks):
+    """A mark that becomes an unexcused absence (again) is due an alert (again)."""
+
+    def changed(self, old: dict[str, Any], new: dict[str, Any], changes: dict[str, Any],
+                fx: SideEffects) -> None:
+        if "status" in changes:
+            fx.attendance_changes.append(
+                (old["student_id"], old["lesson_id"], old["status"], changes["status"]))
+            if changes["status"] == "absent":
+                changes["alerted_at"] = None
+
+
+class ConsentHooks(Hooks):
+    """No consent, no name or phone: withdrawn consent erases; a new yes re-fills."""
+
+    extra_columns = ("erased_at",)
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+    def created(self, row: dict[str, Any], fx: SideEffects) -> None:
+        if row["consent"]:
+            fx.consent_given(self.kind, row["id"])
+
+    def changed(self, old: dict[str, Any], new: dict[str, Any], changes: dict[str, Any],
+                fx: SideEffects) -> None:
+        if new["consent"]:
+            if not old["consent"]:
+                fx.consent_given(self.kind, old["id"])
+                if old["erased_at"] is not None:
+                    changes["erased_at"] = None
+        elif old["consent"] or old["full_name"] is not None or old["phone"] is not None:
+            changes.pop("consent", None)  # erase_person turns it off and records it
+            fx.erasures.append((self.kind, old["id"]))
+
+
+HOOKS: dict[str, Hooks] = {
+    "schools": SchoolHooks(), "grades": GradeHooks(), "attendance": AttendanceHooks(),
+    "staff": ConsentHooks("staff"), "guardians": ConsentHooks("guardian"),
+}
+_PLAIN = Hooks()
+
+
+def hooks_for(entity: str) -> Hooks:
+    return HOOKS.get(entity, _PLAIN)
+
+
+class TableWriter:
+    """Inserts and updates for one table within one transaction, in the database's form."""
+
+    def __init__(self, connection: AsyncConnection, table: Table, template: dict[str, Any],
+                 now: datetime) -> None:
+        self.connection = connection
+        self.table = table
+        self.sql = table_sql(connection, table)
+        to_db = self.sql.to_db
+        base: dict[str, Any] = {}
+        for column in table.columns:
+            if column.primary_key and column.autoincrement is True:
+                continue
+            default = column.default
+            value = None if default is None else default.arg if default.is_scalar else default.arg(None)
+            base[column.key] = to_db(column.key, value)
+        base.update({attr: to_db(attr, value) for attr, value in template.items()})
+        self.row_template = base
+        self.columns = tuple(base)
+        self.on_update = {column.key: db_timestamp(connection, now)
+                          for column in table.columns if column.onupdate is not None}
+
+    def to_db(self, items: Sequence[Item]) -> None:
+        """Convert the items' values in place to what the database stores."""
+        processors = [(attr, p) for attr, p in self.sql.processors.items() if attr in self.row_template]
+        if not processors:
+            return
+        for item in items:
+            values = item.values
+            for attr, processor in processors:
+                value = values.get(attr)
+                if value is not None:
+                    values[attr] = processor(value)
+
+    async def insert(self, rows: list[dict[str, Any]]) -> None:
+        columns = self.columns
+        await insert_rows(self.connection, self.table, columns,
+                          [tuple(map(row.__getitem__, columns)) for row in rows])
+
+    async def update(self, key_attrs: Sequence[str], changes: list[dict[str, Any]]) -> None:
+        """Each change holds the new values and the key's (under its own name)."""
+        groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = defaultdict(list)
+        for change in changes:
+            change.update(self.on_update)
+            names = tuple(sorted(a for a in change if a not in key_attrs))
+            groups[names].append(tuple(change[a] for a in (*names, *key_attrs)))
+        for names, rows in groups.items():
+            await self.connection.exec_driver_sql(self.sql.update(names, key_attrs), rows)
+
+
+async def upsert_rows(
+    session: AsyncSession, table: Table, key_attrs: Sequence[str], template: dict[str, Any],
+    items: Sequence[Item], hooks: Hooks, fx: SideEffects, *, assume_new: bool = False,
+) -> None:
+    """Insert new rows, update changed ones; each item's outcome says which it was.
+
+    `template` holds the attributes a record may carry, with their value for a new row;
+    a record sets only the attributes it carries. Values are compared in the database's
+    form (see storage.ingest.sql).
+    """
+    writer = TableWriter(await session.connection(), table, template, fx.now)
+    fx.db_now = db_timestamp(writer.connection, fx.now)
+    writer.to_db(items)
+    columns = tuple(dict.fromkeys((*key_attrs, *template, *hooks.extra_columns)))
+    stored = {} if assume_new else await load_rows(
+        writer.connection, table, key_attrs, columns, [item.key for item in items])
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    row_template = writer.row_template
+    for item in items:
+        values = item.values
+        old = stored.get(item.key)
+        if old is None:
+            row = row_template.copy()
+            row.update(values)
+            hooks.created(row, fx)
+            inserts.append(row)
+            stored[item.key] = row  # a later item with the same key compares against it
+            item.outcome = CREATED
+            continue
+        changes = {attr: value for attr, value in values.items()
+                   if attr in old and old[attr] != value}
+        erasures = len(fx.erasures)
+        hooks.changed(old, values, changes, fx)
+        if changes:
+            old.update(changes)
+            changes.update({attr: old[attr] for attr in key_attrs})
+            updates.append(changes)
+            item.outcome = UPDATED
+        else:
+            item.outcome = UPDATED if len(fx.erasures) > erasures else UNCHANGED
+    if inserts:
+        await writer.insert(inserts)
+    if updates:
+        await writer.update(key_attrs, updates)
+
+
+async def write_side_effects(session: AsyncSession, fx: SideEffects) -> None:
+    connection = await session.connection()
+    if fx.grade_changes:
+        await connection.execute(insert(GradeChange.__table__), fx.grade_changes)
+    if fx.consents:
+        await connection.execute(insert(ConsentRecord.__table__), fx.consents)
+
+
+# ---------------------------------------------------------------- guardians
+
+
+async def upsert_guardians(session: AsyncSession, table: Table, template: dict[str, Any],
+                           items: Sequence[Item], fx: SideEffects) -> None:
+    """One record per guardian–pupil pair: the guardian (its last record in the chunk
+    wins), the link, and an invitation code if one came with consent."""
+    await _reject_foreign_codes(session, items)
+    items = [item for item in items if item.outcome != REJECTED]
+    last: dict[str, Item] = {}
+    for item in items:
+        last[item.values["id"]] = item
+    people = [Item(item.pos, item.values, (gid,)) for gid, item in last.items()]
+    await upsert_rows(session, table, ("id",), template, people, hooks_for("guardians"), fx)
+    person_outcome = {person.key[0]: person.outcome for person in people}
+    new_links = await _new_links(session, items)
+    new_codes = await _new_codes(session, items, fx)
+    told: set[str] = set()
+    for item in items:
+        gid = item.values["id"]
+        if (gid, item.values["student_id"]) in new_links:
+            item.outcome = CREATED
+        elif (person_outcome[gid] != UNCHANGED and gid not in told) or item.pos in new_codes:
+            item.outcome = UPDATED
+        else:
+            item.outcome = UNCHANGED
+        told.add(gid)
+
+
+async def _new_links(session: AsyncSession, items: Sequence[Item]) -> set[tuple[str, str]]:
+    links = GuardianStudent.__table__
+    pairs = {(item.values["id"], item.values["student_id"]) for item in items}
+    connection = await session.connection()
+    stored = await load_rows(connection, links, ("guardian_id", "student_id"),
+                             ("guardian_id", "student_id"), pairs)
+    new = pairs - set(stored)
+    if new:
+        await insert_rows(connection, links, ("guardian_id", "student_id"), sorted(new))
+    return new
+
+
+def _code_hash(item: Item) -> str | None:
+    code = item.values.get("invite_code")
+    return hash_code(code) if code and item.values["consent"] else None
+
+
+async def _reject_foreign_codes(session: AsyncSession, items: Sequence[Item]) -> None:
+    """A code already issued to someone else (here or stored) rejects the record."""
+    hashes = {h for item in items if (h := _code_hash(item))}
+    if not hashes:
+        return
+    connection = await session.connection()
+    stored = await load_rows(connection, InviteCode.__table__, ("code_hash",),
+                             ("code_hash", "guardian_id"), [(h,) for h in hashes])
+    owner = {key[0]: row["guardian_id"] for key, row in stored.items()}
+    for item in items:
+        code = _code_hash(item)
+        if code is None:
+            continue
+        holder = owner.setdefault(code, item.values["id"])
+        if holder != item.values["id"]:
+            item.reject("invite_code: this code belongs to another guardian")
+
+
+async def _new_codes(session: AsyncSession, items: Sequence[Item], fx: SideEffects) -> set[int]:
+    """Store the hashes of codes not seen before; a guardian's older unused codes stop working."""
+    wanted = {}
+    for item in items:
+        code = _code_hash(item)
+        if code is not None and code not in wanted:
+            wanted[code] = item
+    if not wanted:
+        return set()
+    connection = await session.connection()
+    stored = await load_rows(connection, InviteCode.__table__, ("code_hash",), ("code_hash",),
+                             [(h,) for h in wanted])
+    fresh = {code: item for code, item in wanted.items() if (code,) not in stored}
+    if not fresh:
+        return set()
+    codes = InviteCode.__table__
+    guardians = list({item.values["id"] for item in fresh.values()})
+    await connection.execute(
+        update(codes).where(codes.c.guardian_id.in_(guardians), codes.c.used_at.is_(None),
+                            codes.c.revoked_at.is_(None)).values(revoked_at=fx.now))
+    await connection.execute(insert(codes), [
+        {"guardian_id": item.values["id"], "code_hash": code, "created_at": fx.now,
+         "expires_at": fx.now + DEFAULT_LIFETIME, "failed_attempts": 0}
+        for code, item in fresh.items()])
+    return {item.pos for item in fresh.values()}
