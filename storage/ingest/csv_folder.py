@@ -30,7 +30,7 @@ from storage.ingest.pipeline import Ingestor
 from storage.ingest.result import IngestResult, Rejection
 from storage.ingest.upsert import Item
 
-CSV_CHUNK = 5_000
+CSV_CHUNK = 10_000  # rows per transaction: a bot's write waits at most a few tenths of a second
 BIG_FILE = 20 * 1024 * 1024  # a progress bar even off a terminal, now and then
 WHOLE_TABLES_FROM = 5 * 1024 * 1024  # a file this big reads referenced tables whole
 

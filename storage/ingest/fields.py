@@ -106,7 +106,7 @@ def integer(value: Any) -> int:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and _WHOLE.match(value):
+    if isinstance(value, str) and (value.isdigit() and value.isascii() or _WHOLE.match(value)):
         return int(value)
     raise ValueError(f"{_shown(value)} is not a whole number")
 

@@ -80,16 +80,20 @@ class Ingestor:
         """Items for the records, rejected ones included (with the reason)."""
         spec, seen, items = self.spec, self._seen, []
         key_attrs = spec.key_attrs
+        first_attr, second_attr = key_attrs[0], key_attrs[-1]
+        single = len(key_attrs) == 1
+        parse, check = spec.parse, _CHECKS.get(spec.name)
         for pos, raw in records:
             try:
-                if not isinstance(raw, dict):
+                if raw.__class__ is not dict:
                     raise RecordError("a record must be an object of fields")
-                values = spec.parse(raw)
-                _check_record(spec, values)
+                values = parse(raw)
+                if check is not None:
+                    check(values)
             except RecordError as exc:
                 items.append(Item(pos, {}, (), REJECTED, str(exc)))
                 continue
-            key = tuple(values[attr] for attr in key_attrs)
+            key = (values[first_attr],) if single else (values[first_attr], values[second_attr])
             first = seen.setdefault(key, pos)
             item = Item(pos, values, key)
             if first != pos:
@@ -245,9 +249,12 @@ class Ingestor:
                                school_id=school_id, entity="school", entity_id=school_id)
 
 
-def _check_record(spec: EntitySpec, values: dict[str, Any]) -> None:
-    if spec is LESSONS and values["ends_at"] <= values["starts_at"]:
+def _lesson_times(values: dict[str, Any]) -> None:
+    if values["ends_at"] <= values["starts_at"]:
         raise RecordError("ends_at: is not after starts_at")
+
+
+_CHECKS = {LESSONS.name: _lesson_times}  # checks across fields of one record
 
 
 def _count(items: Sequence[Item]) -> IngestResult:
