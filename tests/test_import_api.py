@@ -157,3 +157,14 @@ def test_results_add_up() -> None:
     total = IngestResult(1, 2, 3, [Rejection(0, "a")]) + IngestResult(1, 0, 0, [Rejection(4, "b")])
     assert (total.created, total.updated, total.unchanged, len(total.rejected)) == (2, 2, 3, 2)
     assert total.summary() == "2 created, 2 updated, 3 unchanged, 2 rejected"
+
+
+async def test_a_nul_character_is_rejected_before_it_reaches_the_database(db: Database) -> None:
+    """PostgreSQL cannot store U+0000 in text (found by the API's fuzz test)."""
+    async with db.unit_of_work() as s:
+        result = await ingest(s, "schools", [{"school_id": "S1", "name": "Школа\u0000№1"},
+                                             {"school_id": "S\u00002", "name": "Школа №2"},
+                                             {"school_id": "S3", "name": "Школа №3"}], actor="t")
+    assert result.created == 1
+    assert result.rejected == [Rejection(0, "name: contains a NUL character"),
+                               Rejection(1, "school_id: contains a NUL character")]

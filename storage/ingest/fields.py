@@ -38,6 +38,8 @@ def text(max_length: int) -> Parser:
             value = _number_text(value)
         if len(value) > max_length:
             raise ValueError(f"is longer than {max_length} characters")
+        if "\x00" in value:  # PostgreSQL cannot store it in text
+            raise ValueError("contains a NUL character")
         return value
 
     return parse
@@ -145,7 +147,7 @@ def one_of(*choices: str) -> Parser:
 
 
 def timezone(value: Any) -> str:
-    if isinstance(value, str) and _known_zone(value.strip()):
+    if isinstance(value, str) and "\x00" not in value and _known_zone(value.strip()):
         return value.strip()
     raise ValueError(f"{_shown(value)} is not a known time zone")
 
