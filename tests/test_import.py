@@ -365,3 +365,21 @@ def test_cli_import_prints_counts_and_rejections_and_exits_1(db: Database, db_ur
                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert missing.returncode == 2
     assert missing.stderr.strip() == f"import: {tmp_path / 'nowhere'} is not a folder"
+
+
+async def test_a_first_load_that_meets_a_stored_record_falls_back_to_comparing(
+        db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty table at the start of a file skips the lookups; a record written in the
+    meantime (by the API) turns them back on instead of failing the import."""
+    folder = tmp_path / "data"
+    write(folder, "schools.csv", "school_id,name\nS1,A\n")
+    await import_folder(db, folder, actor="test")
+    monkeypatch.setattr("storage.ingest.pipeline.Ingestor.table_is_empty",
+                        lambda self, session: _true())
+    write(folder, "schools.csv", "school_id,name\nS2,B\nS1,A\n")
+    report = await import_folder(db, folder, actor="test")
+    assert report.ok and (report.total.created, report.total.unchanged) == (1, 1)
+
+
+async def _true() -> bool:
+    return True
