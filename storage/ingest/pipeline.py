@@ -109,16 +109,18 @@ class Ingestor:
     async def resolve(self, session: AsyncSession, items: Sequence[Item]) -> None:
         """Look up the referenced ids; reject records naming an unknown one."""
         spec = self.spec
-        for column, entity in spec.refs.items():
-            attr = spec.attr(column)
+        refs = [(column, entity, spec.attr(column)) for column, entity in spec.refs.items()]
+        for _column, entity, attr in refs:
             await self.refs.load(session, entity, {
                 value for item in items if not item.outcome and (value := item.values.get(attr))})
+        known = [(column, entity, attr, self.refs.owners(entity)) for column, entity, attr in refs]
         for item in items:
             if item.outcome:
                 continue
-            for column, entity in spec.refs.items():
-                value = item.values.get(spec.attr(column))
-                if value is not None and not self.refs.exists(entity, value):
+            values = item.values
+            for column, entity, attr, owners in known:
+                value = values.get(attr)
+                if value is not None and owners.get(value) is None:
                     item.reject(f"{column}: unknown {LABELS[entity]} {value!r}")
                     break
             else:

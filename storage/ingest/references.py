@@ -64,8 +64,9 @@ class References:
             for ident in part:
                 known.setdefault(ident, None)
 
+    def owners(self, entity: str) -> dict[str, str | None]:
+        """The answers so far for an entity: id -> school id (None: no such record)."""
+        return self._school[entity]
+
     def school_of(self, entity: str, ident: str) -> str | None:
         return self._school[entity].get(ident)
-
-    def exists(self, entity: str, ident: str) -> bool:
-        return self._school[entity].get(ident) is not None
