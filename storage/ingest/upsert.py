@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from datetime import datetime
 from typing import Any
 
@@ -180,9 +181,8 @@ class TableWriter:
                     values[attr] = processor(value)
 
     async def insert(self, rows: list[dict[str, Any]]) -> None:
-        columns = self.columns
-        await insert_rows(self.connection, self.table, columns,
-                          [tuple(map(row.__getitem__, columns)) for row in rows])
+        as_tuple = itemgetter(*self.columns)  # a tuple: every table has two columns or more
+        await insert_rows(self.connection, self.table, self.columns, [as_tuple(row) for row in rows])
 
     async def update(self, key_attrs: Sequence[str], changes: list[dict[str, Any]]) -> None:
         """Each change holds the new values and the key's (under its own name)."""
@@ -214,13 +214,14 @@ async def upsert_rows(
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     row_template = writer.row_template
+    created = None if type(hooks).created is Hooks.created else hooks.created
     for item in items:
         values = item.values
         old = stored.get(item.key)
         if old is None:
-            row = row_template.copy()
-            row.update(values)
-            hooks.created(row, fx)
+            row = {**row_template, **values}
+            if created is not None:
+                created(row, fx)
             inserts.append(row)
             stored[item.key] = row  # a later item with the same key compares against it
             item.outcome = CREATED
