@@ -18,8 +18,15 @@ from storage.settings import SettingsError, load_settings
 # is `handler(args, settings) -> int` (the exit status).
 COMMAND_MODULES = (
     "bot.cli",
+    "bot.console_cli",
     "storage.cli",
     "storage.backup_cli",
+    "storage.audit_cli",
+    "storage.pg_roles",
+    "reports.cli",
+    "storage.invites_cli",
+    "web.cli",
+    "notifications.cli",
 )
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from babel import Locale
 from babel.dates import format_date as babel_format_date
+from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
@@ -35,6 +36,11 @@ def normalize_locale(hint: str | None, default: str = DEFAULT_LOCALE) -> str:
         if language in SUPPORTED_LOCALES:
             return language
     return default if default in SUPPORTED_LOCALES else DEFAULT_LOCALE
+
+
+def N_(msgid: str) -> str:
+    """Mark a string for the catalogs where it is defined; translate it where it is shown."""
+    return msgid
 
 
 def domains() -> list[str]:
@@ -89,6 +95,11 @@ def format_date(value: date | datetime, locale: str, fmt: str = "d MMMM") -> str
 def format_weekday(value: date | datetime, locale: str, width: str = "wide") -> str:
     names = Locale.parse(normalize_locale(locale)).days["format"][width]
     return str(names[value.weekday()])
+
+
+def format_number(value: float, locale: str, pattern: str = "0.0") -> str:
+    """`9.45` → `9,5` (uk) / `9.5` (en): the locale's decimal sign."""
+    return format_decimal(value, format=pattern, locale=normalize_locale(locale))
 
 
 def reset_cache() -> None:

@@ -109,9 +109,23 @@ async def verify_chain(session: AsyncSession, batch: int = 5000) -> ChainReport:
             checked += 1
             expected_prev, expected_id, last_id = entry.hash, entry.id + 1, entry.id
     head = await session.get(AuditHead, 1)
-    if head is not None and (head.last_id != last_id or head.last_hash != expected_prev):
-        return ChainReport(checked, last_id + 1, "entries after this point were deleted")
+    problem = _check_head(head, last_id, expected_prev)
+    if problem is not None:
+        return ChainReport(checked, *problem)
     return ChainReport(checked)
+
+
+def _check_head(head: AuditHead | None, last_id: int, last_hash: str) -> tuple[int, str] | None:
+    """The head row records the last entry written through `record`; compare the walk to it."""
+    if head is None:
+        return None if last_id == 0 else (last_id, "the chain's head record is missing (deleted)")
+    if head.last_id < last_id:
+        return head.last_id + 1, "appended without going through the log (beyond the recorded head)"
+    if head.last_id > last_id:
+        return last_id + 1, f"entries {last_id + 1}..{head.last_id} are missing (deleted)"
+    if head.last_hash != last_hash:
+        return last_id, "content does not match the recorded head (edited)"
+    return None
 
 
 def _check(entry: AuditEntry, expected_id: int, expected_prev: str) -> str | None:

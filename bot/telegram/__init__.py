@@ -1,0 +1,13 @@
+"""The Telegram front door (aiogram 3): it only converts.
+
+* `convert`     - pure converters: updates → `Incoming`, `Reply` → Bot API calls;
+* `send`        - shows a reply in a chat (answers and the outbox share it);
+* `router`      - the handlers: convert, ask the core, return an `Answer`;
+* `middlewares` - request id and in-flight count, answering/apologising, one DB
+                  session per update committed once;
+* `webhook`     - `POST /telegram/webhook`, the secret checked before parsing;
+* `front_door`  - the bot, the dispatcher, polling or webhook, the command menu.
+
+The outbox's deliverer is `bot.telegram_delivery.TelegramDeliverer`; the composition
+root that puts it all together is `bot.app`.
+"""

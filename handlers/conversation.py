@@ -1,0 +1,62 @@
+"""The conversation core: one neutral message in, the replies out.
+
+Adapters (Telegram, Viber, the console) convert their messenger's update into an
+`Incoming`, open ONE session per update, call `handle`, commit, and send the replies:
+
+    conversation = Conversation(settings)                       # in the composition root
+    async with database.unit_of_work() as session:              # the adapter's boundary
+        replies = await conversation.handle(session, incoming)  # never commits
+
+Every request is authorised here, in the core: the chat's account is loaded on each
+message and each button press, and pupils are re-checked against its guardian.
+Replies are plain text (the Telegram adapter escapes it for HTML); with a
+`max_text_length` (Telegram 4,096, Viber 7,000) long texts are split at line breaks.
+Extra commands and buttons plug in through handlers/extensions.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.chats import open_account, unsubscribed
+from handlers.events import Incoming, Kind, Reply
+from handlers.extensions import Extension, load_extensions
+from handlers.i18n import normalize_locale
+from handlers.router import route
+from handlers.text import split_replies
+from handlers.turn import Turn
+from storage.models import utc_now
+from storage.settings import Settings
+
+
+class Conversation:
+    def __init__(self, settings: Settings, *, clock: Callable[[], datetime] | None = None,
+                 max_text_length: int | None = None,
+                 extensions: Iterable[Extension] | None = None) -> None:
+        self.settings = settings
+        self._clock = clock or utc_now
+        self.max_text_length = max_text_length
+        self.extensions = load_extensions(settings) if extensions is None else list(extensions)
+
+    async def handle(self, session: AsyncSession, incoming: Incoming, *,
+                     max_text_length: int | None = None) -> list[Reply]:
+        if not incoming.private_chat:
+            return []  # group chats: the bot says nothing, and keeps no account for them
+        if incoming.kind is Kind.UNSUBSCRIBED:
+            await unsubscribed(session, incoming.chat)
+            return []
+        account = await open_account(session, incoming.chat, incoming.language_hint)
+        account.active = True
+        locale = self.locale_for(account.language, incoming.language_hint)
+        turn = Turn(session, account, incoming, locale, self._clock(), self.settings, self.extensions)
+        replies = await route(turn)
+        limit = max_text_length or self.max_text_length
+        return split_replies(replies, limit) if limit else replies
+
+    def locale_for(self, chosen: str | None, hint: str | None) -> str:
+        """The account's language, else the messenger's, else the default."""
+        default = self.settings.default_locale
+        return normalize_locale(chosen or hint or default, normalize_locale(default))

@@ -1,0 +1,99 @@
+"""Which handler answers: by the kind of message, the command, the menu label, the payload."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from handlers import forget, linking, settings_view, welcome
+from handlers.codes import looks_like_code, typed
+from handlers.events import Kind, Reply
+from handlers.extensions import Extension
+from handlers.help import show as show_help
+from handlers.i18n import t
+from handlers.menu import VIEW_BY_COMMAND, VIEWS, command_for_label, with_menu
+from handlers.turn import Turn
+from handlers.views import open_view, parse
+
+MAX_INPUT = 8000      # a longer message is not read at all
+MAX_PAYLOAD = 64      # bytes, Telegram's callback_data limit
+
+
+async def route(turn: Turn) -> list[Reply]:
+    incoming = turn.incoming
+    if incoming.kind is Kind.CONTACT:
+        return await welcome.contact(turn, incoming.contact_phone, incoming.contact_is_own)
+    if incoming.kind is Kind.STARTED:
+        return await welcome.start(turn, incoming.payload)
+    if incoming.kind is Kind.BUTTON:
+        return await on_button(turn, incoming.payload or "")
+    if incoming.kind is Kind.COMMAND:
+        return await on_command(turn, incoming.command or "", incoming.payload or incoming.text)
+    if incoming.kind is Kind.TEXT:
+        return await on_text(turn, incoming.text or "")
+    return [Reply(text=t(turn.locale, "I understand text messages and the menu buttons only."))]
+
+
+async def on_command(turn: Turn, command: str, argument: str | None = None) -> list[Reply]:
+    simple = {"help": show_help, "settings": settings_view.show, "forget": forget.ask}
+    if command == "start":
+        return await welcome.start(turn, argument)
+    if command in simple:
+        return simple[command](turn)
+    if command == "unlink":
+        return await linking.unlink(turn)
+    if command in VIEW_BY_COMMAND:
+        if not turn.account.linked:
+            return [linking.greeting(turn)]
+        return await open_view(turn, VIEW_BY_COMMAND[command])
+    extension = _extension(turn, lambda e: e.command == command)
+    if extension is not None:
+        return await extension.start(turn.session, turn.account)
+    return [Reply(text=t(turn.locale, "I do not know this command. /help lists what I can do."))]
+
+
+async def on_text(turn: Turn, text: str) -> list[Reply]:
+    if len(text) > MAX_INPUT:
+        return [Reply(text=t(turn.locale, "This message is too long for me."))]
+    command = command_for_label(text)  # a menu press leaves any half-done flow
+    if command is not None:
+        return await on_command(turn, command)
+    waiting = _extension(turn, lambda e: e.wants_text(turn.account))
+    if waiting is not None:
+        return await waiting.text(turn.session, turn.account, text)
+    labelled = _extension(turn, lambda e: e.menu_label(turn.locale, turn.account) == text.strip())
+    if labelled is not None:
+        return await labelled.start(turn.session, turn.account)
+    if not turn.account.linked:
+        return await welcome.unlinked_text(turn, text)
+    if looks_like_code(text):
+        return await typed(turn, text)
+    return [with_menu(turn, t(turn.locale, "I did not understand that. Please choose from the menu "
+                                           "below, or send /help."))]
+
+
+async def on_button(turn: Turn, payload: str) -> list[Reply]:
+    if len(payload.encode()) > MAX_PAYLOAD:
+        return [stale(turn)]
+    owner = _extension(turn, lambda e: bool(e.prefix) and payload.startswith(e.prefix or ""))
+    if owner is not None:
+        return await owner.press(turn.session, turn.account, payload)
+    if payload.startswith(settings_view.PREFIX):
+        return await settings_view.press(turn, payload)
+    if payload.startswith(forget.PREFIX):
+        return await forget.press(turn, payload)
+    parsed = parse(payload)
+    if parsed is None or parsed[0] not in VIEWS:
+        return [stale(turn)]
+    if not turn.account.linked:
+        return [linking.greeting(turn)]
+    key, ref, option = parsed
+    return await open_view(turn, VIEWS[key], ref, option)
+
+
+def stale(turn: Turn) -> Reply:
+    return Reply(text=t(turn.locale, "This button is not available to you. "
+                                     "Please open the menu again."))
+
+
+def _extension(turn: Turn, wanted: Callable[[Extension], bool]) -> Extension | None:
+    return next((e for e in turn.extensions if wanted(e)), None)

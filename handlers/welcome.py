@@ -1,0 +1,53 @@
+"""What a chat that is not linked yet says: /start, a shared contact, a typed line.
+
+A number is accepted only when the messenger vouches that the contact is the sender's
+own (Telegram, the console). No match, no consent and "school not launched" get the
+SAME answer, so nobody can probe which numbers exist; the not-launched case also
+remembers the chat for the launch announcement. Viber cannot vouch: there a contact
+only prepares the way for the school's one-time code (see codes.py).
+"""
+
+from __future__ import annotations
+
+from handlers import codes, people, throttle
+from handlers.events import Platform, Reply
+from handlers.i18n import t
+from handlers.linking import attach, failed, greeting, refusal, too_many, use_the_button
+from handlers.menu import with_menu
+from handlers.turn import Turn
+from storage.phones import try_normalize_phone
+
+
+async def start(turn: Turn, payload: str | None) -> list[Reply]:
+    """/start, a deep link (`/start <code>`), or Viber's conversation_started/subscribed."""
+    if payload:
+        return await codes.from_deep_link(turn, payload)
+    if turn.account.linked:
+        return [with_menu(turn, t(turn.locale, "Welcome back! Choose what you want to see."))]
+    return [greeting(turn)]
+
+
+async def contact(turn: Turn, raw_phone: str | None, own: bool) -> list[Reply]:
+    if turn.platform is Platform.VIBER:
+        return await codes.after_viber_contact(turn, try_normalize_phone(raw_phone))
+    if throttle.locked_out(turn.account, turn.now):
+        return [too_many(turn)]
+    if not own:
+        failed(turn, "contact not own")
+        return [use_the_button(turn)]
+    phone = try_normalize_phone(raw_phone)
+    found = await people.candidates_for_phone(turn.session, phone) if phone else people.Candidates()
+    await people.wait_for_launch(turn.session, turn.account.id, found.waiting_schools)
+    if not found.found:
+        failed(turn, "no linkable person")
+        return [refusal(turn)]
+    return await attach(turn, found, method="contact")
+
+
+async def unlinked_text(turn: Turn, text: str) -> list[Reply]:
+    """Typed text in a chat that is not linked yet: a code, a typed number, or anything."""
+    if codes.looks_like_code(text):
+        return await codes.typed(turn, text)
+    if try_normalize_phone(text):
+        return [use_the_button(turn)]
+    return [greeting(turn)]

@@ -1,0 +1,36 @@
+"""Helpers for the core's tests: the production Conversation on a built school."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers.conversation import Conversation
+from handlers.events import Platform
+from storage.db import Database
+from storage.settings import Settings
+from tests.chat_client import ChatClient
+from tests.school_factory import build_school, clock
+
+
+def conversation(db: Database, **settings: Any) -> Conversation:
+    config = Settings(_env_file=None, database_url=db.url, **settings)  # type: ignore[call-arg]
+    return Conversation(config, clock=clock)
+
+
+async def school_and_core(db: Database) -> Conversation:
+    await build_school(db)
+    return conversation(db)
+
+
+def chat(db: Database, core: Conversation, chat_id: str = "100", *,
+         platform: Platform = Platform.TELEGRAM, language: str | None = "uk",
+         **kw: Any) -> ChatClient:
+    return ChatClient(db, core, platform=platform, chat_id=chat_id, language=language, **kw)
+
+
+async def linked(db: Database, core: Conversation, phone: str, chat_id: str = "100",
+                 language: str | None = "uk") -> ChatClient:
+    client = chat(db, core, chat_id, language=language)
+    await client.share_contact(phone)
+    assert client.menu, client.last_text
+    return client

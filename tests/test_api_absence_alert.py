@@ -1,0 +1,66 @@
+"""End to end: an absence posted by the school system reaches the parent's Telegram chat.
+
+The ingest API (real HTTP), the notification jobs and the outbox dispatcher (D's
+`NotificationService`, its scheduler running), the Telegram deliverer (C's) and the
+fake Bot API server (real HTTP): nothing of ours is replaced.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from bot.telegram.front_door import build_bot
+from bot.telegram_delivery import TelegramDeliverer
+from notifications.config import NotifyConfig
+from notifications.service import NotificationService
+from storage.db import Database
+from storage.models import Account, OutboxMessage
+from tests.fakes.telegram_api import FakeTelegramBotAPI
+from tests.test_api_helpers import new_key, seed_school, serve, settings_for
+
+TOKEN = "4242:absence-e2e"
+PARENT_CHAT = 7001
+
+
+async def _link_parent(db: Database, guardian_id: str) -> None:
+    """The state a parent is in after sharing their phone in Telegram."""
+    async with db.unit_of_work() as session:
+        session.add(Account(platform="telegram", chat_id=str(PARENT_CHAT), language="uk",
+                            guardian_id=guardian_id, linked_at=datetime.now(UTC)))
+
+
+async def test_an_absence_posted_through_the_api_reaches_the_linked_parent(db: Database) -> None:
+    today = datetime.now(UTC).astimezone(settings_for(db).zone).date().isoformat()
+    department = await new_key(db, None)
+    async with FakeTelegramBotAPI(token=TOKEN) as telegram, serve(db) as api:
+        settings = settings_for(db, telegram_bot_token=TOKEN, telegram_api_url=telegram.base_url)
+        await seed_school(api, department, "1", day=today)
+        await _link_parent(db, "1-G1")
+        school_key = await new_key(db, "1", "diary of school 1")
+
+        bot = build_bot(settings, timeout=5.0)
+        service = NotificationService(
+            db, settings, {"telegram": TelegramDeliverer(bot)},
+            config=NotifyConfig.from_settings(settings, absence_interval=0.3, poll_interval=0.1))
+        await service.start()
+        try:
+            posted = await api.post("attendance", [
+                {"student_id": "1-S1", "lesson_id": "1-L1", "status": "absent"}], key=school_key)
+            assert posted.status == 200 and posted.body["created"] == 1, posted.body
+            alert = await telegram.wait_for(
+                lambda r: r.method == "sendMessage" and r.chat_id == PARENT_CHAT, timeout=20)
+        finally:
+            await service.stop()
+            await bot.session.close()
+
+        assert "Тарас" in (alert.text or "")  # the pupil, by the first name
+        # posting the same mark again is unchanged and alerts nobody twice
+        again = await api.post("attendance", [
+            {"student_id": "1-S1", "lesson_id": "1-L1", "status": "absent"}], key=school_key)
+        assert again.body["unchanged"] == 1
+    async with db.sessions() as session:
+        rows = (await session.scalars(select(OutboxMessage))).all()
+    assert [(r.kind, r.status) for r in rows] == [("absence", "sent")]
+    assert len(telegram.messages_to(PARENT_CHAT)) == 1

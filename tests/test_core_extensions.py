@@ -1,0 +1,89 @@
+"""Extensions plug commands, buttons, text steps and settings entries into the core;
+answers stay at a fixed number of queries (no N+1)."""
+
+from __future__ import annotations
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.conversation import Conversation
+from handlers.events import Button, Reply
+from handlers.extensions import Extension
+from storage.db import Database
+from storage.models import Account
+from storage.settings import Settings
+from tests.chat_client import ChatClient
+from tests.core_support import linked, school_and_core
+from tests.school_factory import PHONES, build_school, clock
+
+
+class Directory(Extension):
+    """A small extension written the way engineer G's class directory would be."""
+
+    command, prefix, listed = "directory", "dir:", True
+
+    def description(self, locale: str) -> str:
+        return "Class directory"
+
+    async def start(self, session: AsyncSession, account: Account) -> list[Reply]:
+        account.state = {**account.state, "dir": "waiting"}
+        return [Reply(text="Whom to write to?", buttons=[[Button("Mom of Olha", "dir:1")]])]
+
+    def wants_text(self, account: Account) -> bool:
+        return account.state.get("dir") == "waiting"
+
+    async def text(self, session: AsyncSession, account: Account, text: str) -> list[Reply]:
+        account.state = {k: v for k, v in account.state.items() if k != "dir"}
+        return [Reply(text=f"relayed: {text}")]
+
+    async def press(self, session: AsyncSession, account: Account, payload: str) -> list[Reply]:
+        return [Reply(text=f"pressed {payload}")]
+
+    def settings_buttons(self, locale: str, account: Account) -> list[Button]:
+        return [Button("Directory: off", "dir:toggle")]
+
+
+async def test_an_extension_gets_its_command_buttons_text_and_settings_entry(db: Database) -> None:
+    await build_school(db)
+    settings = Settings(_env_file=None, database_url=db.url)  # type: ignore[call-arg]
+    core = Conversation(settings, clock=clock, extensions=[Directory()])
+    parent = ChatClient(db, core)
+    await parent.share_contact(PHONES.bondar)
+    await parent.send("/help")
+    assert "/directory — Class directory" in parent.last_text
+    await parent.send("/directory")
+    await parent.press("Mom of Olha")
+    assert parent.last_text == "pressed dir:1"
+    await parent.send("Дякую за допомогу!")  # the flow waits for text: it gets it
+    assert parent.last_text == "relayed: Дякую за допомогу!"
+    await parent.send("/directory")
+    await parent.press("Оцінки")  # a menu press leaves the flow for the grades
+    assert "Іван (5-А): оцінки" in parent.last_text
+    await parent.send("/settings")
+    await parent.press("Directory: off")
+    assert parent.last_text == "pressed dir:toggle"
+
+
+async def test_a_staff_member_gets_the_announce_command_from_its_extension(db: Database) -> None:
+    core = await school_and_core(db)
+    teacher = await linked(db, core, PHONES.teacher_parent)
+    if not any(e.command == "announce" for e in core.extensions):
+        return  # handlers/announce.py is not there in this checkout
+    assert "Оголошення" in teacher.menu
+    bondar = await linked(db, core, PHONES.bondar, "other")
+    assert "Оголошення" not in bondar.menu
+
+
+async def test_a_view_costs_three_queries_whatever_the_data(db: Database) -> None:
+    core = await school_and_core(db)
+    parent = await linked(db, core, PHONES.koval)
+    await parent.send("/grades")
+    await parent.press("Ольга")
+    statements: list[str] = []
+    event.listen(db.engine.sync_engine, "before_cursor_execute",
+                 lambda _c, _cur, statement, *_a: statements.append(statement))
+    for command in ("/grades", "/rating", "/homework", "/schedule", "/absences", "/events"):
+        statements.clear()
+        await parent.send(command)
+        selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+        assert len(selects) <= 3, (command, selects)  # the chat, its family, the answer

@@ -1,0 +1,283 @@
+"""The four reports' figures on a small city whose every count is known, on both databases.
+
+School A has classes 5-А (three pupils), 10-А (one) and 11-А (none); school B has 7-Б.
+"Now" is Friday 14 March 2025, 12:00 in Kyiv. Every expected figure below is counted by
+hand from `build_city`; the comments say which rows make it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from reports.queries import run_report
+from reports.service import read_report, render_file
+from reports.spec import ReportRequest
+from run_bot import main
+from storage.db import Database
+from storage.models import (
+    Account,
+    Attendance,
+    AuditEntry,
+    Guardian,
+    GuardianStudent,
+    Lesson,
+    OutboxMessage,
+    School,
+    SchoolClass,
+    Staff,
+    Student,
+)
+
+KYIV = ZoneInfo("Europe/Kyiv")
+NOW = datetime(2025, 3, 14, 12, 0, tzinfo=KYIV)
+GUARDIAN_NAMES = ("Шевченко Тарас Григорович", "Франко Іван Якович", "Косач Лариса Петрівна",
+                  "Стус Василь Семенович", "Теліга Олена Іванівна")
+GUARDIAN_PHONES = ("+380501112201", "+380501112202", "+380501112203", "+380501112204", "+380501112205")
+
+
+def utc(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2025, 3, day, hour, minute, tzinfo=UTC)
+
+
+async def build_city(session: AsyncSession) -> None:
+    session.add_all([School(id="sa", name="Школа А", launched=True),
+                     School(id="sb", name="Школа Б", launched=True)])
+    await session.flush()
+    session.add_all([SchoolClass(id="a5", school_id="sa", name="5-А"),
+                     SchoolClass(id="a10", school_id="sa", name="10-А"),
+                     SchoolClass(id="a11", school_id="sa", name="11-А"),
+                     SchoolClass(id="b7", school_id="sb", name="7-Б"),
+                     Staff(id="t1", school_id="sa", full_name="Коваль Ірина Петрівна", role="teacher",
+                           consent=True),
+                     Staff(id="t2", school_id="sa", full_name="Мельник Олег Іванович", role="teacher",
+                           consent=True),
+                     Staff(id="t3", school_id="sb", full_name="Бойко Анна Сергіївна", role="teacher",
+                           consent=True)])
+    await session.flush()
+    session.add_all([Student(id=f"p{n}", class_id=c, full_name=f"Учень {n}")
+                     for n, c in ((1, "a5"), (2, "a5"), (3, "a5"), (4, "a10"), (5, "b7"))])
+    session.add_all([Guardian(id=f"g{n}", full_name=GUARDIAN_NAMES[n - 1], phone=GUARDIAN_PHONES[n - 1],
+                              consent=n != 3) for n in range(1, 6)])
+    await session.flush()
+    session.add_all([GuardianStudent(guardian_id=g, student_id=p) for g, p in (
+        ("g1", "p1"), ("g1", "p5"),                  # g1: a child in each school
+        ("g2", "p1"), ("g2", "p2"),                  # g2: two children in 5-А (counted once there)
+        ("g3", "p3"),                                # g3: no consent
+        ("g4", "p2"), ("g4", "p4"),                  # g4: 5-А and 10-А
+        ("g5", "p5"))])
+    accounts = {
+        "g1_tg": Account(platform="telegram", chat_id="101", guardian_id="g1"),
+        "g2_vb": Account(platform="viber", chat_id="vb-102", guardian_id="g2"),
+        "g2_tg": Account(platform="telegram", chat_id="102", guardian_id="g2"),
+        "g4_tg": Account(platform="telegram", chat_id="104", guardian_id="g4", active=False),  # blocked us
+        "g4_console": Account(platform="console", chat_id="c104", guardian_id="g4"),
+        "g5_tg": Account(platform="telegram", chat_id="105", guardian_id="g5"),
+        "t1_tg": Account(platform="telegram", chat_id="201", staff_id="t1"),
+    }
+    session.add_all(accounts.values())
+    await session.flush()
+
+    def lesson(key: str, cls: str, teacher: str, day: date, start: time, topic: str | None = "Тема",
+               reminded: bool = False) -> Lesson:
+        end = time(start.hour, 45) if start.minute == 0 else time(start.hour + 1, start.minute - 15)
+        return Lesson(id=key, class_id=cls, subject="Математика", teacher_id=teacher, date=day,
+                      starts_at=start, ends_at=end, topic=topic,
+                      reminded_at=utc(day.day, 12) if reminded else None)
+
+    morning, afternoon = time(8, 30), time(13, 0)
+    session.add_all([
+        lesson("L1", "a5", "t1", date(2025, 3, 10), morning, "Дроби"),
+        lesson("L2", "a5", "t1", date(2025, 3, 11), morning, None, reminded=True),
+        lesson("L3", "a10", "t1", date(2025, 3, 12), morning, "   ", reminded=True),  # a blank topic
+        lesson("L4", "a5", "t1", date(2025, 3, 14), morning, "Відсотки"),  # today, over by noon
+        lesson("L5", "a5", "t1", date(2025, 3, 14), afternoon, "Не почався"),  # today, not yet
+        lesson("L6", "a5", "t1", date(2025, 3, 7), morning),  # the week before
+        lesson("L7", "a10", "t2", date(2025, 3, 13), morning),
+        lesson("L8", "b7", "t3", date(2025, 3, 13), morning),
+        lesson("L9", "a5", "t9", date(2025, 3, 10), afternoon),  # a teacher the staff list lacks
+        lesson("L10", "a5", "t1", date(2025, 3, 17), morning),  # next Monday
+        lesson("L11", "a10", "t2", date(2025, 3, 16), morning),  # a Sunday: still ISO week 11
+        lesson("L12", "a10", "t2", date(2025, 3, 17), morning),  # Monday: ISO week 12
+    ])
+    await session.flush()
+    session.add_all([Attendance(student_id=p, lesson_id=lid, status=s) for lid, p, s in (
+        ("L6", "p1", "absent"), ("L6", "p2", "late"), ("L6", "p3", "present"),
+        ("L1", "p1", "absent"), ("L1", "p2", "excused"), ("L1", "p3", "present"),
+        ("L2", "p1", "absent"), ("L2", "p2", "present"), ("L2", "p3", "late"),
+        ("L4", "p1", "present"), ("L9", "p1", "present"),
+        ("L8", "p5", "absent"), ("L11", "p4", "excused"), ("L12", "p4", "late"))])
+
+    def out(n: int, account: str, kind: str, status: str, at: datetime, *, delivered: bool = False,
+            seen: bool = False) -> OutboxMessage:
+        return OutboxMessage(account_id=accounts[account].id, kind=kind, dedupe_key=f"k{n}", payload={},
+                             status=status, created_at=at, next_attempt_at=at,
+                             delivered_at=at if delivered else None, seen_at=at if seen else None)
+
+    session.add_all([
+        out(1, "g1_tg", "absence", "sent", utc(9, 23)),  # 01:00 on the 10th in Kyiv: inside
+        out(2, "g2_vb", "absence", "delivered", utc(11, 8), delivered=True),
+        out(3, "g2_vb", "absence", "delivered", utc(11, 8), delivered=True, seen=True),
+        out(4, "g4_tg", "absence", "blocked", utc(12, 8)),
+        out(5, "g2_tg", "grades", "queued", utc(12, 9)),
+        out(6, "g2_tg", "grades", "sending", utc(12, 9)),
+        out(7, "g2_tg", "grades", "failed", utc(12, 9)),
+        out(8, "g2_tg", "grades", "dead", utc(12, 9)),
+        out(9, "t1_tg", "diary_reminder", "sent", utc(12, 10)),
+        out(10, "g5_tg", "absence", "sent", utc(13, 8)),  # school B only
+        out(11, "g1_tg", "absence", "sent", utc(9, 21, 30)),  # 23:30 on the 9th in Kyiv: outside
+    ])
+
+
+@pytest.fixture
+async def city(db: Database) -> Database:
+    async with db.unit_of_work() as session:
+        await build_city(session)
+    return db
+
+
+def request(report: str, school: str | None, start: date = date(2025, 3, 10),
+            end: date = date(2025, 3, 14)) -> ReportRequest:
+    return ReportRequest(report, school, start, end, NOW, KYIV)
+
+
+async def rows_of(database: Database, req: ReportRequest) -> list[tuple[object, ...]]:
+    async with database.unit_of_work() as session:
+        return (await run_report(session, req)).rows
+
+
+# ---------------------------------------------------------------- figures
+
+
+async def test_coverage_counts_parents_per_class(city: Database) -> None:
+    assert await rows_of(city, request("coverage", "sa")) == [
+        # 5-А: g1 g2 g3 g4; consent all but g3; Telegram g1 g2 (g4's chat blocked the bot);
+        # Viber g2; not linked g3 and g4 (a console chat is no messenger)
+        ("Школа А", "5-А", 4, 3, 2, 1, 2),
+        ("Школа А", "10-А", 1, 1, 0, 0, 1),  # g4
+        ("Школа А", "11-А", 0, 0, 0, 0, 0),  # no pupils yet
+    ]
+    assert await rows_of(city, request("coverage", None)) == [
+        ("Школа А", "5-А", 4, 3, 2, 1, 2), ("Школа А", "10-А", 1, 1, 0, 0, 1),
+        ("Школа А", "11-А", 0, 0, 0, 0, 0),
+        ("Школа Б", "7-Б", 2, 2, 2, 0, 0),  # g1 and g5
+    ]
+
+
+async def test_diary_counts_ended_lessons_per_teacher(city: Database) -> None:
+    assert await rows_of(city, request("diary", "sa")) == [
+        # t9 has no staff row: shown by id. L9: marked, topic, complete
+        ("Школа А", "#t9", 1, 1, 1, 100.0, 0),
+        # t1: L1 L2 L3 L4 (L5 has not ended at noon, L6 and L10 are outside the period);
+        # attendance L1 L2 L4; topic L1 L4 (L3's is blank); both L1 L4; reminded L2 L3
+        ("Школа А", "Коваль Ірина Петрівна", 4, 3, 2, 50.0, 2),
+        ("Школа А", "Мельник Олег Іванович", 1, 0, 1, 0.0, 0),  # L7
+    ]
+    # Lessons after now never count, however far the period runs.
+    wide = await rows_of(city, request("diary", "sa", end=date(2025, 3, 31)))
+    assert ("Школа А", "Коваль Ірина Петрівна", 4, 3, 2, 50.0, 2) in wide
+    assert await rows_of(city, request("diary", "sb")) == [("Школа Б", "Бойко Анна Сергіївна", 1, 1, 1, 100.0, 0)]
+
+
+async def test_absences_per_class_and_iso_week(city: Database) -> None:
+    rows = await rows_of(city, request("absences", "sa", start=date(2025, 3, 3), end=date(2025, 3, 17)))
+    assert rows == [
+        ("Школа А", "5-А", "2025-W10", date(2025, 3, 3), 1, 0, 1),   # L6
+        ("Школа А", "5-А", "2025-W11", date(2025, 3, 10), 2, 1, 1),  # L1 L2
+        ("Школа А", "10-А", "2025-W11", date(2025, 3, 10), 0, 1, 0),  # L11, a Sunday
+        ("Школа А", "10-А", "2025-W12", date(2025, 3, 17), 0, 0, 1),  # L12
+    ]
+    assert await rows_of(city, request("absences", None)) == [
+        ("Школа А", "5-А", "2025-W11", date(2025, 3, 10), 2, 1, 1),
+        ("Школа Б", "7-Б", "2025-W11", date(2025, 3, 10), 1, 0, 0),
+    ]
+
+
+async def test_delivery_by_kind_within_the_period_in_kyiv_time(city: Database) -> None:
+    #        kind, total, queued, sent, delivered, seen, failed, blocked, dead
+    assert await rows_of(city, request("delivery", "sa")) == [
+        ("absence", 4, 0, 3, 2, 1, 0, 1, 0),  # 1 sent, 2 delivered (1 seen), 4 blocked; not 11
+        ("diary_reminder", 1, 0, 1, 0, 0, 0, 0, 0),
+        ("grades", 4, 2, 0, 0, 0, 1, 0, 1),  # queued + sending, failed, dead
+    ]
+    assert await rows_of(city, request("delivery", "sb")) == [("absence", 2, 0, 2, 0, 0, 0, 0, 0)]
+    every = await rows_of(city, request("delivery", None))
+    assert [row[:2] for row in every] == [("absence", 5), ("diary_reminder", 1), ("grades", 4)]
+
+
+async def test_an_unknown_school_is_refused(city: Database) -> None:
+    with pytest.raises(LookupError):
+        await rows_of(city, request("coverage", "nope"))
+
+
+# ---------------------------------------------------------------- files, scope, audit
+
+
+async def test_a_directors_report_holds_only_their_school(city: Database) -> None:
+    for report in ("coverage", "diary", "absences"):
+        async with city.unit_of_work() as session:
+            table = await read_report(session, request(report, "sb"), ["csv"], actor="staff:t3", locale="uk")
+        text = render_file(table, "csv", "uk").content.decode("utf-8-sig")
+        assert "Школа Б" in text
+        assert "Школа А" not in text and "5-А" not in text and "Коваль" not in text
+
+
+async def test_a_report_about_parents_has_counts_not_names_or_phones(city: Database) -> None:
+    async with city.unit_of_work() as session:
+        table = await read_report(session, request("coverage", None), ["csv", "xlsx"], actor="t", locale="uk")
+    csv_text = render_file(table, "csv", "uk").content.decode("utf-8-sig")
+    sheet = load_workbook(io.BytesIO(render_file(table, "xlsx", "uk").content)).active
+    cells = " ".join(str(cell.value) for row in sheet.iter_rows() for cell in row)
+    for text in (csv_text, cells):
+        for secret in (*GUARDIAN_NAMES, *GUARDIAN_PHONES, *(p[-9:] for p in GUARDIAN_PHONES)):
+            assert secret not in text
+
+
+async def test_every_report_is_audited(city: Database) -> None:
+    async with city.unit_of_work() as session:
+        await read_report(session, request("diary", "sa"), ["xlsx", "png"], actor="staff:d1", locale="en")
+        entry = await session.scalar(select(AuditEntry).where(AuditEntry.action == "report.generated"))
+    assert entry is not None
+    assert (entry.actor, entry.school_id, entry.entity, entry.entity_id) == ("staff:d1", "sa", "report", "diary")
+    assert entry.details == {"report": "diary", "scope": "school:sa", "from": "2025-03-10", "to": "2025-03-14",
+                             "format": "xlsx+png", "lang": "en", "rows": 3}
+
+
+async def test_the_command_writes_the_file_and_the_audit_entry(
+        city: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("DATABASE_URL", city.url)
+    status = await asyncio.to_thread(main, [
+        "report", "absences", "--school", "sa", "--from", "2025-03-03", "--to", "2025-03-17",
+        "--format", "xlsx", "--out", f"{tmp_path}/", "--lang", "en"])
+    assert status == 0
+    path = tmp_path / "absences-sa-2025-03-03_2025-03-17.xlsx"
+    assert f"4 rows: {path}" in capsys.readouterr().out
+    sheet = load_workbook(path).active
+    assert [c.value for c in sheet[1]] == ["School", "Class", "Week", "Week of", "Unexcused", "Excused", "Late"]
+    assert [c.value for c in sheet[3]][:3] == ["Школа А", "5-А", "2025-W11"] and sheet["E3"].value == 2
+    async with city.unit_of_work() as session:
+        entry = await session.scalar(select(AuditEntry).where(AuditEntry.action == "report.generated"))
+    assert entry is not None and entry.actor.startswith("cli") and entry.details["format"] == "xlsx"
+
+
+async def test_the_command_refuses_an_unknown_school_and_audits_nothing(
+        city: Database, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        tmp_path: Path) -> None:
+    monkeypatch.setenv("DATABASE_URL", city.url)
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    assert await asyncio.to_thread(main, ["report", "coverage", "--school", "nope"]) == 2
+    assert "no school" in capsys.readouterr().err
+    assert list(here.iterdir()) == []
+    async with city.unit_of_work() as session:
+        assert await session.scalar(select(AuditEntry)) is None

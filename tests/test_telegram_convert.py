@@ -1,0 +1,198 @@
+"""The pure converters: Telegram updates → Incoming, Reply → Bot API calls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aiogram.methods import EditMessageText, SendDocument, SendMessage
+from aiogram.types import (
+    InlineKeyboardMarkup,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+
+from bot.telegram.convert import (
+    MAX_TEXT,
+    callback_to_incoming,
+    membership_to_incoming,
+    message_to_incoming,
+    parse_command,
+    reply_to_methods,
+)
+from handlers.events import Button, ChatRef, Kind, OutFile, Platform, Reply
+from tests.fakes.telegram_api import FakeTelegramBotAPI
+
+CHAT = 5001
+
+
+@pytest.fixture
+def api() -> FakeTelegramBotAPI:
+    """Only its update builders are used here: no server is started."""
+    return FakeTelegramBotAPI()
+
+
+def _update(raw: dict[str, Any]) -> Update:
+    return Update.model_validate({"update_id": 1, **raw})
+
+
+# ---------------------------------------------------------------- Telegram → Incoming
+
+
+def test_text_is_text(api: FakeTelegramBotAPI) -> None:
+    incoming = message_to_incoming(_update(api.message_update(CHAT, "Оцінки", push=False)).message)
+    assert incoming.kind is Kind.TEXT
+    assert incoming.text == "Оцінки"
+    assert incoming.chat == ChatRef(Platform.TELEGRAM, str(CHAT))
+    assert incoming.private_chat is True
+    assert incoming.language_hint == "uk"
+
+
+def test_start_with_a_deep_link_code(api: FakeTelegramBotAPI) -> None:
+    incoming = message_to_incoming(_update(api.message_update(CHAT, "/start inv_AB12", push=False)).message)
+    assert (incoming.kind, incoming.command, incoming.payload) == (Kind.COMMAND, "start", "inv_AB12")
+
+
+def test_command_with_bot_name_and_argument(api: FakeTelegramBotAPI) -> None:
+    raw = api.message_update(CHAT, "/Grades@school_parents_test_bot  week", language_code="en", push=False)
+    incoming = message_to_incoming(_update(raw).message)
+    assert (incoming.kind, incoming.command, incoming.text) == (Kind.COMMAND, "grades", "week")
+    assert incoming.payload is None
+    assert incoming.language_hint == "en"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("/help", ("help", None)), ("/start   ", ("start", None)), ("/x@bot a b", ("x", "a b")),
+])
+def test_parse_command(text: str, expected: tuple[str, str | None]) -> None:
+    assert parse_command(text) == expected
+
+
+def test_own_contact_is_vouched_for(api: FakeTelegramBotAPI) -> None:
+    raw = api.contact_update(CHAT, "380501234567", user_id_in_contact=CHAT, push=False)
+    incoming = message_to_incoming(_update(raw).message)
+    assert incoming.kind is Kind.CONTACT
+    assert incoming.contact_phone == "380501234567"
+    assert incoming.contact_is_own is True
+
+
+@pytest.mark.parametrize("owner", [CHAT + 1, None])
+def test_a_forwarded_contact_is_not_own(api: FakeTelegramBotAPI, owner: int | None) -> None:
+    raw = api.contact_update(CHAT, "380501234567", user_id_in_contact=owner, push=False)
+    assert message_to_incoming(_update(raw).message).contact_is_own is False
+
+
+def test_a_sticker_is_other(api: FakeTelegramBotAPI) -> None:
+    raw = api.message_update(CHAT, None, push=False)
+    raw["message"]["sticker"] = {
+        "file_id": "CAACAgIAAxk", "file_unique_id": "AgAD", "type": "regular",
+        "width": 512, "height": 512, "is_animated": False, "is_video": False,
+    }
+    assert message_to_incoming(_update(raw).message).kind is Kind.OTHER
+
+
+def test_a_group_message_is_not_private(api: FakeTelegramBotAPI) -> None:
+    raw = api.message_update(-100500, "/grades", user_id=CHAT, push=False)
+    incoming = message_to_incoming(_update(raw).message)
+    assert incoming.private_chat is False
+    assert incoming.chat.chat_id == "-100500"
+
+
+def test_a_press_is_a_button_with_its_data(api: FakeTelegramBotAPI) -> None:
+    raw = api.callback_update(CHAT, "child:st-1", message_id=77, language_code="en", push=False)
+    incoming = callback_to_incoming(_update(raw).callback_query)
+    assert (incoming.kind, incoming.payload, incoming.language_hint) == (Kind.BUTTON, "child:st-1", "en")
+    assert incoming.chat.chat_id == str(CHAT)
+
+
+def _membership(status: str, chat_type: str = "private") -> Update:
+    user = {"id": CHAT, "is_bot": False, "first_name": "Олена", "language_code": "uk"}
+    bot = {"id": 123, "is_bot": True, "first_name": "Бот"}
+    return _update({"update_id": 1, "my_chat_member": {
+        "chat": {"id": CHAT, "type": chat_type, "first_name": "Олена"} if chat_type == "private"
+        else {"id": -1, "type": chat_type, "title": "Клас"},
+        "from": user, "date": 0,
+        "old_chat_member": {"status": "member", "user": bot},
+        "new_chat_member": {"status": status, "user": bot, "until_date": 0}
+        if status == "kicked" else {"status": status, "user": bot},
+    }})
+
+
+def test_blocking_the_bot_is_unsubscribed() -> None:
+    incoming = membership_to_incoming(_membership("kicked").my_chat_member)
+    assert incoming is not None and incoming.kind is Kind.UNSUBSCRIBED
+    assert membership_to_incoming(_membership("member").my_chat_member) is None
+
+
+# ---------------------------------------------------------------- Reply → Bot API calls
+
+
+def test_plain_text_is_escaped_html() -> None:
+    (method,) = reply_to_methods(CHAT, Reply(text="5 < 7 & <b>"))
+    assert isinstance(method, SendMessage)
+    assert method.parse_mode == "HTML"
+    assert method.text == "5 &lt; 7 &amp; &lt;b&gt;"
+
+
+def test_buttons_become_an_inline_keyboard() -> None:
+    reply = Reply(text="Оберіть дитину", buttons=[[Button("Оля", "child:1"), Button("Петро", "child:2")]])
+    (method,) = reply_to_methods(CHAT, reply)
+    assert isinstance(method.reply_markup, InlineKeyboardMarkup)
+    row = method.reply_markup.inline_keyboard[0]
+    assert [(b.text, b.callback_data) for b in row] == [("Оля", "child:1"), ("Петро", "child:2")]
+
+
+def test_menu_becomes_a_resized_reply_keyboard() -> None:
+    (method,) = reply_to_methods(CHAT, Reply(text="Меню", menu=[["Оцінки", "Події"], ["Налаштування"]]))
+    markup = method.reply_markup
+    assert isinstance(markup, ReplyKeyboardMarkup) and markup.resize_keyboard
+    assert [[b.text for b in row] for row in markup.keyboard] == [["Оцінки", "Події"], ["Налаштування"]]
+
+
+def test_request_contact_is_one_labelled_button() -> None:
+    reply = Reply(text="Поділіться номером", request_contact=True,
+                  contact_button_label="Поділитися номером")
+    (method,) = reply_to_methods(CHAT, reply)
+    markup = method.reply_markup
+    assert isinstance(markup, ReplyKeyboardMarkup)
+    (button,) = [b for row in markup.keyboard for b in row]
+    assert (button.text, button.request_contact) == ("Поділитися номером", True)
+
+
+def test_remove_menu() -> None:
+    (method,) = reply_to_methods(CHAT, Reply(text="Відв'язано", remove_menu=True))
+    assert isinstance(method.reply_markup, ReplyKeyboardRemove)
+
+
+def test_long_text_is_split_at_lines_with_keyboards_at_the_ends() -> None:
+    lines = [f"Рядок {n:04d} " + "х" * 40 for n in range(300)]
+    reply = Reply(text="\n".join(lines), buttons=[[Button("Далі", "more")]], menu=[["Оцінки"]])
+    methods = reply_to_methods(CHAT, reply)
+    assert len(methods) > 1
+    assert all(len(m.text) <= MAX_TEXT for m in methods)
+    assert "\n".join(m.text for m in methods) == "\n".join(lines)
+    assert isinstance(methods[0].reply_markup, ReplyKeyboardMarkup)
+    assert isinstance(methods[-1].reply_markup, InlineKeyboardMarkup)
+    assert all(m.reply_markup is None for m in methods[1:-1])
+
+
+def test_edit_replaces_the_pressed_message() -> None:
+    reply = Reply(text="Оцінки Олі", buttons=[[Button("Петро", "child:2")]], edit=True)
+    (method,) = reply_to_methods(CHAT, reply, edit_message_id=77)
+    assert isinstance(method, EditMessageText)
+    assert method.message_id == 77
+    assert isinstance(method.reply_markup, InlineKeyboardMarkup)
+
+
+def test_edit_without_a_pressed_message_sends() -> None:
+    (method,) = reply_to_methods(CHAT, Reply(text="Оцінки", edit=True))
+    assert isinstance(method, SendMessage)
+
+
+def test_a_file_is_a_document() -> None:
+    reply = Reply(text="Звіт готовий", file=OutFile("report.csv", b"a;b\n1;2\n", caption="Звіт"))
+    text, document = reply_to_methods(CHAT, reply)
+    assert isinstance(text, SendMessage) and isinstance(document, SendDocument)
+    assert document.document.filename == "report.csv"
+    assert document.caption == "Звіт"
