@@ -1,0 +1,82 @@
+"""`invites`: codes for consenting guardians only, sheets to print, re-issue invalidates."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from storage import audit
+from storage.db import Database
+from storage.invites import find_usable
+from storage.models import AuditEntry, Guardian, GuardianStudent, InviteCode, SchoolClass, Student
+from tests.school_factory import build_school
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _invites(db_url: str, out: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": db_url, "TELEGRAM_BOT_USERNAME": "school_bot",
+           "VIBER_CHAT_URI": "schoolbot"}
+    return subprocess.run([sys.executable, str(ROOT / "run_bot.py"), "invites", *args,
+                           "--out", str(out)], capture_output=True, text=True, env=env,
+                          timeout=120, cwd=ROOT)
+
+
+def _rows(out: Path) -> list[dict[str, str]]:
+    rows: list[dict[str, str]] = []
+    for path in sorted(out.glob("*.csv")):
+        with path.open(encoding="utf-8-sig") as handle:
+            rows += list(csv.DictReader(handle))
+    return rows
+
+
+async def test_codes_for_consenting_guardians_with_printable_sheets(db: Database, tmp_path: Path) -> None:
+    await build_school(db)
+    done = _invites(db.url, tmp_path, "--school", "sch-1")
+    assert done.returncode == 0, done.stderr
+    rows = _rows(tmp_path)
+    assert rows and all(r["Код"] for r in rows)
+    async with db.unit_of_work() as s:
+        consenting = set((await s.scalars(
+            select(Guardian.id).join(GuardianStudent).join(Student).join(SchoolClass)
+            .where(SchoolClass.school_id == "sch-1", Guardian.consent.is_(True),
+                   Guardian.phone.is_not(None)))).all())
+        refused = await s.get(Guardian, "g-noconsent")
+    assert len({r["Код"] for r in rows}) == len(consenting) >= 2
+    assert refused is not None and not refused.consent
+    assert all(r["Батьки / опікун"] for r in rows)
+    assert all(r["Telegram"].startswith("https://t.me/school_bot?start=") for r in rows)
+    assert all(r["Viber"].startswith("viber://pa?chatURI=schoolbot&context=") for r in rows)
+    page = next(tmp_path.glob("*.html")).read_text(encoding="utf-8")
+    assert "<svg" in page and rows[0]["Код"] in page
+    async with db.unit_of_work() as s:
+        assert await find_usable(s, rows[0]["Код"]) is not None
+        issued = await s.scalar(select(func.count()).select_from(AuditEntry)
+                                .where(AuditEntry.action == "invite.issued"))
+        assert issued == len({r["Код"] for r in rows})
+        assert (await audit.verify_chain(s)).ok
+
+
+async def test_a_second_run_skips_guardians_with_codes_and_reissue_invalidates(db: Database, tmp_path: Path) -> None:
+    await build_school(db)
+    first = _rows(tmp_path / "a") if _invites(db.url, tmp_path / "a", "--school", "sch-1").returncode == 0 else []
+    assert first
+    again = _invites(db.url, tmp_path / "b", "--school", "sch-1")
+    assert again.returncode == 0 and "0 codes" in again.stdout
+    assert _invites(db.url, tmp_path / "c", "--school", "sch-1", "--reissue").returncode == 0
+    new = _rows(tmp_path / "c")
+    async with db.unit_of_work() as s:
+        assert await find_usable(s, first[0]["Код"]) is None
+        assert await find_usable(s, new[0]["Код"]) is not None
+        assert await s.scalar(select(func.count()).select_from(InviteCode)) == 2 * len(
+            {r["Код"] for r in first})
+
+
+def test_an_unknown_school_is_one_clear_line(sqlite_db_url: str, tmp_path: Path) -> None:
+    done = _invites(sqlite_db_url, tmp_path, "--school", "nope")
+    assert done.returncode == 2 and "no school" in done.stderr
