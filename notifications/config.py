@@ -44,6 +44,9 @@ class NotifyConfig(BaseSettings):
     backoff_base: float = Field(default=5.0, gt=0)
     backoff_cap: float = Field(default=3600.0, gt=0)
     max_platform_pause: float = Field(default=60.0, ge=0)
+    # one worker dispatches and schedules at a time: it holds this lease (seconds) and
+    # renews it every third of it; another worker takes over once it has expired
+    worker_lease: float = Field(default=15.0, gt=0)
 
     # --- the jobs (intervals in seconds; times are the school's local time)
     absence_interval: float = Field(default=20.0, gt=0)
