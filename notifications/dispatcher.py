@@ -3,10 +3,15 @@
 Each cycle claims a few due rows in one unit of work - priority 0 first, then 1, then
 2 - and marks them `sending` (with a lease) before any HTTP call, so a crash can only
 repeat a message whose request was in flight at the moment of the kill: on start, and
-from time to time, rows whose lease ran out go back to the queue. Every delivery then
-records its outcome in a unit of work of its own. A RetryAfter moves the row to the
-moment the messenger named and pauses the platform (for at most `max_platform_pause`,
-stored in the database so a restart respects it); a temporary failure backs off
+from time to time, rows whose lease ran out go back to the queue (a clean stop puts
+back at once what it claimed but did not send). Sends are paced per platform
+(`SendWindow`, a little under the messenger's rate) and per chat (`ChatSpacing`: a
+chat's next row is not claimed before its interval is over). Quiet hours move a
+non-urgent row to the end of the recipient's window instead of sending it.
+
+Outcomes are committed by the `Recorder` (notifications/recorder.py): a RetryAfter
+moves the row to the moment the messenger named and pauses the platform (for at most
+`max_platform_pause`, stored so a restart respects it); a temporary failure backs off
 exponentially with jitter until `max_attempts`; a recipient who blocked the bot turns
 the account inactive and blocks its queued rows; a permanent failure is `dead`.
 """
@@ -69,6 +74,7 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._holding: dict[int, Claimed] = {}
+        self._requesting: set[int] = set()  # rows whose request started, until recorded
         self._stopping = False
         self._next_recovery: datetime | None = None
         self._quiet_checked: datetime | None = None
@@ -91,7 +97,6 @@ class Dispatcher:
 
     async def run(self, *, until_idle: bool = False) -> None:
         """Deliver until `stop()` (or, with `until_idle`, until nothing is due or in flight)."""
-        self._stopping = False
         recording = asyncio.create_task(self.recorder.run(), name="outbox-recorder")
         try:
             while not self._stopping:
@@ -142,12 +147,17 @@ class Dispatcher:
         self._wake.set()
 
     async def _finish_tasks(self) -> None:
-        """On stop: requests in flight finish and are recorded; rows not yet sent go back."""
+        """On stop: requests in flight finish and are recorded; rows still waiting for
+        their turn go back to the queue at once (no lease to wait out after a restart)."""
+        waiting = [row for row_id, row in self._holding.items() if row_id not in self._requesting]
+        for row in waiting:
+            self._tasks[row.id].cancel()
         if self._tasks:
-            await asyncio.wait(list(self._tasks.values()),
-                               timeout=self.config.send_timeout + 5)
+            await asyncio.wait(list(self._tasks.values()), timeout=self.config.send_timeout + 5)
         for task in list(self._tasks.values()):
             task.cancel()
+        if waiting:
+            await self._release(waiting)
 
     # ------------------------------------------------------------------ claiming
 
@@ -192,39 +202,59 @@ class Dispatcher:
         self, session: AsyncSession, now: datetime, priority: int, platforms: list[str],
         busy: set[Any], limit: int,
     ) -> list[Claimed]:
+        """Due rows of one priority, oldest first, then their accounts by primary key.
+
+        The platform is tested with a correlated subquery (a primary-key probe per row),
+        not a join: right after a bulk insert PostgreSQL has no statistics yet and would
+        plan the join as a nested loop over every account for every row.
+        """
+        platform = (select(Account.platform).where(Account.id == OutboxMessage.account_id)
+                    .scalar_subquery())
         query = (
             select(OutboxMessage.id, OutboxMessage.account_id, OutboxMessage.kind,
-                   OutboxMessage.payload, OutboxMessage.attempts, Account.platform,
-                   Account.chat_id, Account.active, Account.quiet_hours)
-            .join(Account, Account.id == OutboxMessage.account_id)
+                   OutboxMessage.payload, OutboxMessage.attempts)
             .where(OutboxMessage.status.in_(DUE), OutboxMessage.priority == priority,
-                   OutboxMessage.next_attempt_at <= now, Account.platform.in_(platforms))
+                   OutboxMessage.next_attempt_at <= now, platform.in_(platforms))
             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
             .limit(limit * 2)
         )
         if busy:
             query = query.where(_not_among(OutboxMessage.account_id, busy, self.database.sqlite))
         if not self.database.sqlite:
-            query = query.with_for_update(of=OutboxMessage, skip_locked=True)
+            query = query.with_for_update(skip_locked=True)
+        rows = (await session.execute(query)).all()
+        if not rows:
+            return []
+        accounts = {a.id: a for a in (await session.execute(
+            select(Account.id, Account.platform, Account.chat_id, Account.active,
+                   Account.quiet_hours).where(Account.id.in_({r.account_id for r in rows}))))}
+        return await self._eligible(session, now, priority, rows, accounts, busy, limit)
+
+    async def _eligible(
+        self, session: AsyncSession, now: datetime, priority: int, rows: Any,
+        accounts: dict[int, Any], busy: set[Any], limit: int,
+    ) -> list[Claimed]:
+        """One row per chat; inactive chats' rows blocked; quiet hours' rows moved on."""
         picked: list[Claimed] = []
         default = self.settings.default_quiet_hours
-        for row in (await session.execute(query)).all():
+        for row in rows:
             if len(picked) >= limit:
                 break
+            account = accounts[row.account_id]
             if row.account_id in busy:
                 continue  # one message per chat at a time, in order
-            if not row.active:
+            if not account.active:
                 await set_status(session, row.id, Status.BLOCKED, "account inactive")
                 continue
             if priority != Priority.URGENT and row.kind not in URGENT_KINDS:
-                hours = account_quiet_hours(row.quiet_hours, default)
+                hours = account_quiet_hours(account.quiet_hours, default)
                 until = quiet_until(hours, now, self.settings.zone)
                 if until is not None:
                     await session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id)
                                           .values(next_attempt_at=until))
                     continue
             busy.add(row.account_id)
-            picked.append(Claimed(row.id, row.account_id, row.platform, row.chat_id,
+            picked.append(Claimed(row.id, row.account_id, account.platform, account.chat_id,
                                   row.payload, row.attempts))
         return picked
 
@@ -293,15 +323,19 @@ class Dispatcher:
         window = self.windows[row.platform]
         await window.acquire()
         if self._stopping:
-            await self._release(row)
+            await self._release([row])
             return
+        self._requesting.add(row.id)  # from here on the row is not simply put back
         self.spacing[row.platform].record(row.account_id)
-        outcome = await self._attempt(row)
-        if outcome.retry_after is not None:
-            pause = min(outcome.retry_after, self.config.max_platform_pause)
-            if pause > 0:
-                window.pause(pause)
-        await self.recorder.record(row, outcome)
+        try:
+            outcome = await self._attempt(row)
+            if outcome.retry_after is not None:
+                pause = min(outcome.retry_after, self.config.max_platform_pause)
+                if pause > 0:
+                    window.pause(pause)
+            await self.recorder.record(row, outcome)
+        finally:
+            self._requesting.discard(row.id)
 
     async def _attempt(self, row: Claimed) -> Outcome:
         deliverer = self.deliverers[row.platform]
@@ -323,13 +357,19 @@ class Dispatcher:
             return Outcome(Status.FAILED, error=f"{type(exc).__name__}: {_short(exc)}")
         return Outcome(Status.SENT, message_id=None if message_id is None else str(message_id))
 
-    async def _release(self, row: Claimed) -> None:
-        """Stopping before the request was made: the row is simply queued again."""
-        async with self.database.unit_of_work() as session:
-            await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == row.id, OutboxMessage.status == Status.SENDING)
-                .values(status=Status.QUEUED, next_attempt_at=self.clock()))
+    async def _release(self, rows: list[Claimed]) -> None:
+        """Stopping before their requests were made: the rows are simply queued again."""
+        try:
+            async with self.database.unit_of_work() as session:
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_([r.id for r in rows]),
+                           OutboxMessage.status == Status.SENDING)
+                    .values(status=Status.QUEUED, next_attempt_at=self.clock())
+                    .execution_options(synchronize_session=False))
+        except (SQLAlchemyError, OSError) as exc:
+            log.error("outbox: cannot release %d rows (%s); their lease will", len(rows),
+                      type(exc).__name__)
 
 
 def _not_among(column: Any, ids: set[Any], sqlite_dialect: bool) -> Any:

@@ -24,8 +24,9 @@ class SendWindow:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.interval = (1.0 + margin) / rate
-        # half the slack the margin leaves in the messenger's window (1 s at 30/s: 15 ms)
-        self.catch_up = 0.5 * margin * max(1.0, 1.0 / rate)
+        # a sixth of the slack the margin leaves in the messenger's window (5 ms of 30 at
+        # 30/s): enough to absorb a sleep's overshoot, the rest is for network jitter
+        self.catch_up = margin * max(1.0, 1.0 / rate) / 6
         self._now = now
         self._lock = asyncio.Lock()
         self._next_slot = 0.0

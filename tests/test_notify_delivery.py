@@ -313,6 +313,20 @@ async def test_rows_left_sending_by_a_crash_are_retried_after_their_lease(db, ap
     assert all(r.attempts == 2 for r in rows)      # the interrupted try counts
 
 
+async def test_a_clean_stop_puts_back_what_was_claimed_but_not_sent(db, api, deliverer) -> None:
+    world = await families(db, 12)
+    for f in world.families:
+        await put(db, f.account_id, f"k{f.account_id}")
+    d = dispatcher(db, deliverer, RunningClock(kyiv(SCHOOL_DAY, 10)), telegram_rate=4.0)
+    task = asyncio.create_task(d.run())
+    await api.wait_for(lambda r: len(api.sent) >= 2, timeout=10)
+    d.stop()
+    await task
+    rows = await outbox(db)
+    assert "sending" not in {r.status for r in rows}
+    assert len([r for r in rows if r.status == "sent"]) == len(api.sent) < 12
+
+
 async def _count(db: Database, *, status: str, expected: int) -> bool:
     async with db.unit_of_work() as s:
         rows = (await s.scalars(select(OutboxMessage.id).where(OutboxMessage.status == status))).all()
