@@ -22,7 +22,7 @@ from handlers.events import Button, OutFile, Reply
 from handlers.extensions import Extension
 from handlers.i18n import N_, normalize_locale, t
 from reports.access import Reader, report_reader
-from reports.render import subtitle, title
+from reports.labels import subtitle, title
 from reports.service import read_report, render_file
 from reports.spec import REPORTS, ReportRequest, ReportTable
 from storage.models import Account

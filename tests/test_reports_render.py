@@ -11,7 +11,8 @@ import pytest
 from openpyxl import load_workbook
 
 from reports.queries import COLUMNS
-from reports.render import chart_for, render
+from reports.charts import chart_for
+from reports.render import render
 from reports.spec import ReportRequest, ReportTable
 
 KYIV = ZoneInfo("Europe/Kyiv")
