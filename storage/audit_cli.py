@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -15,7 +14,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import ChainReport, verify_chain
-from storage.db import Database
+from storage.db import run_in_unit_of_work
 from storage.models import AuditEntry, AuditHead
 from storage.settings import Settings
 
@@ -41,15 +40,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
 
 
 def _run(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    async def _go() -> T:
-        database = Database.connect(settings.database_url)
-        try:
-            async with database.unit_of_work() as session:
-                return await work(session)
-        finally:
-            await database.dispose()
-
-    return asyncio.run(_go())
+    return run_in_unit_of_work(settings.database_url, work)
 
 
 # ---------------------------------------------------------------- verify

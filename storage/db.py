@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine.interfaces import DBAPIConnection
@@ -20,6 +22,9 @@ SQLITE_PRAGMAS = (
     "PRAGMA secure_delete=ON",
     "PRAGMA synchronous=NORMAL",
 )
+
+
+T = TypeVar("T")
 
 
 def is_sqlite(url: str) -> bool:
@@ -87,3 +92,17 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def run_in_unit_of_work(url: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """For a command-line tool: connect, run `work` in one unit of work, dispose."""
+
+    async def _go() -> T:
+        database = Database.connect(url)
+        try:
+            async with database.unit_of_work() as session:
+                return await work(session)
+        finally:
+            await database.dispose()
+
+    return asyncio.run(_go())

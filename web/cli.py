@@ -11,7 +11,6 @@ A new key is printed once and never again; each creation and revocation is audit
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import sys
 from collections.abc import Awaitable, Callable
@@ -21,7 +20,7 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import Database
+from storage.db import run_in_unit_of_work
 from storage.models import ApiKey, School
 from storage.settings import Settings
 from web.auth import create_key, list_keys, revoke_key
@@ -57,15 +56,7 @@ def cli_actor() -> str:
 
 
 def _in_unit_of_work(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    async def _go() -> T:
-        database = Database.connect(settings.database_url)
-        try:
-            async with database.unit_of_work() as session:
-                return await work(session)
-        finally:
-            await database.dispose()
-
-    return asyncio.run(_go())
+    return run_in_unit_of_work(settings.database_url, work)
 
 
 def run_create(args: argparse.Namespace, settings: Settings) -> int:
