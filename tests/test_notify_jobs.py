@@ -384,3 +384,16 @@ async def test_inactive_chat_gets_no_launch_news(db) -> None:
     assert await launch_news(job_context(db, Clock(kyiv(SCHOOL_DAY, 10)))) == 0
     async with db.unit_of_work() as s:
         assert (await s.scalars(select(LaunchWaiter))).one().notified_at is not None
+
+
+async def test_a_schools_first_load_of_old_grades_is_not_news(db) -> None:
+    """Regression: a term of grades imported today must not flood parents who opted in."""
+    world = await SchoolWorld(db).build()
+    await world.family(1, notify_grades="instant")
+    clock = Clock(kyiv(SCHOOL_DAY, 12))
+    await world.grade("OLD", "P1", "Історія", 7, day=SCHOOL_DAY - timedelta(days=40),
+                      created_at=clock.now)
+    await world.grade("NEW", "P1", "Фізика", 11, created_at=clock.now)
+    assert await grade_notifications(job_context(db, clock)) == 1
+    [row] = await outbox(db)
+    assert "Фізика — 11" in row.payload["text"] and "Історія" not in row.payload["text"]

@@ -53,7 +53,9 @@ async def _new_grades(ctx: JobContext) -> int:
             rows = (await session.execute(
                 _grade_query()
                 .where(Grade.notified_at.is_(None),
-                       Grade.created_at >= now - timedelta(hours=ctx.config.grade_lookback_hours))
+                       Grade.created_at >= now - timedelta(hours=ctx.config.grade_lookback_hours),
+                       # a school's first load brings a term of old grades: not news
+                       Grade.date >= (now - timedelta(hours=ctx.config.grade_lookback_hours)).date())
                 .order_by(Grade.student_id, Grade.date, Grade.id).limit(BATCH)
             )).all()
             if not rows:
