@@ -30,6 +30,7 @@ from storage.models import (
     DirectoryBlock,
     Guardian,
     InviteCode,
+    OutboxMessage,
     RelayMessage,
     Staff,
     utc_now,
@@ -89,10 +90,15 @@ async def erase_person(
 async def _forget_guardian_traces(session: AsyncSession, guardian_id: str, report: ErasureReport) -> None:
     codes = await session.execute(delete(InviteCode).where(InviteCode.guardian_id == guardian_id))
     report.invite_codes_revoked = codes.rowcount or 0
-    relays = await session.execute(delete(RelayMessage).where(or_(
-        RelayMessage.sender_guardian_id == guardian_id,
-        RelayMessage.recipient_guardian_id == guardian_id,
-    )))
+    theirs = or_(RelayMessage.sender_guardian_id == guardian_id,
+                 RelayMessage.recipient_guardian_id == guardian_id)
+    relay_ids = (await session.scalars(select(RelayMessage.id).where(theirs))).all()
+    for relay_id in relay_ids:  # the copies in other parents' and teachers' queues, sent or not
+        await session.execute(delete(OutboxMessage).where(or_(
+            OutboxMessage.dedupe_key.startswith(f"relay:{relay_id}:", autoescape=True),
+            OutboxMessage.dedupe_key.startswith(f"relay-report:{relay_id}:", autoescape=True),
+        )))
+    relays = await session.execute(delete(RelayMessage).where(theirs))
     report.relay_messages_deleted = relays.rowcount or 0
     await session.execute(delete(DirectoryBlock).where(or_(
         DirectoryBlock.guardian_id == guardian_id, DirectoryBlock.blocked_guardian_id == guardian_id,
