@@ -209,3 +209,30 @@ async def test_unlaunched_school_gives_no_access_on_viber(db: Database) -> None:
         answer = "\n".join(await rig.say(USER, "/grades"))
     assert "11" not in answer.split()
     assert all(not a.linked for a in await _accounts(db))
+
+
+async def _link(rig, user: str, code: str, language: str) -> None:  # type: ignore[no-untyped-def]
+    await rig.callback(rig.api.message_contact(user, PHONE, language=language))
+    await rig.callback(rig.api.message_text(user, code, language=language))
+
+
+async def test_every_menu_answer_works_on_viber_in_both_languages(db: Database) -> None:
+    from handlers.menu import labels
+
+    codes = await _family(db)
+    async with viber_rig(db) as rig:
+        for user, language in (("viber-uk", "uk"), ("viber-en", "en")):
+            async with db.unit_of_work() as s:  # a fresh code for each chat
+                code = codes["G1"] if language == "uk" else await issue_code(s, "G1")
+            await _link(rig, user, code, language)
+            keyboard = json.dumps(rig.last_keyboard(user), ensure_ascii=False)
+            wanted = labels(language)
+            assert all(label in keyboard for label in wanted.values()), keyboard
+            for command in ("grades", "rating", "homework", "schedule", "absences", "events",
+                            "settings", "help"):
+                before = len(rig.api.messages_to(user))
+                await rig.callback(rig.api.message_text(user, wanted[command], language=language))
+                answer = rig.api.messages_to(user)[before:]
+                assert answer and all(part.strip() for part in answer), command
+            grades = "\n".join(await rig.say(user, wanted["grades"], language=language))
+            assert "11" in grades
