@@ -163,16 +163,10 @@ class Program:
         """The Viber part (bot/viber/, the Viber engineer's): client, webhook, deliverer."""
         if not self.settings.viber_enabled:
             return None
-        try:
-            from bot.viber.webhook import ViberWebhook
-        except ModuleNotFoundError as exc:
-            if exc.name != "bot.viber.webhook":
-                raise
-            log.warning("viber is configured but bot.viber is not there yet: viber off")
-            return None
         from bot.viber.client import ViberClient
         from bot.viber.delivery import ViberDeliverer
         from bot.viber.files import FileStore
+        from bot.viber.webhook import ViberWebhook
 
         settings = self.settings
         token = settings.viber_auth_token.get_secret_value()  # type: ignore[union-attr]
@@ -200,14 +194,9 @@ class Program:
     # ------------------------------------------------------------ notifications
 
     async def _notifications(self, database: Database, deliverers: dict[Platform, Deliverer]) -> None:
-        """The outbox dispatcher and the jobs (notifications/, engineer D's)."""
-        try:
-            from notifications.service import NotificationService
-        except ModuleNotFoundError as exc:
-            if exc.name != "notifications.service":
-                raise
-            log.warning("notifications.service is not there yet: no notifications are sent")
-            return
+        """The outbox dispatcher and the scheduled jobs (notifications/)."""
+        from notifications.service import NotificationService
+
         service = NotificationService(database, self.settings, deliverers)
         await service.start()
         self.stack.push_async_callback(service.stop)
@@ -264,16 +253,12 @@ def web_registrars(metrics: Any | None) -> list[RouteRegistrar]:
     """Routes every web process serves besides the messengers' webhooks.
 
     Metrics first, so that the ingest API counts into the same `Metrics` object.
-    Each import is guarded because the part may still be under construction; a
-    missing module leaves its routes out with a warning, an error inside one is raised.
     """
-    registrars: list[RouteRegistrar] = []
-    if metrics is not None:
-        registrars.append(metrics.register)                        # GET /metrics (web/metrics.py)
-    health = _optional("web.health", "register_health")             # GET /healthz
-    api = _optional("web.api", "register_api")                      # POST /api/v1/{entity}
-    registrars += [r for r in (health, api) if r is not None]
-    return registrars
+    from web.api import register_api
+    from web.health import register_health
+
+    registrars: list[RouteRegistrar] = [metrics.register] if metrics is not None else []
+    return [*registrars, register_health, register_api]
 
 
 def apology_text(settings: Settings) -> Callable[[str | None], str]:
@@ -286,20 +271,10 @@ def apology_text(settings: Settings) -> Callable[[str | None], str]:
     return apology
 
 
-def _metrics() -> Any | None:
-    metrics_class = _optional("web.metrics", "Metrics")
-    return metrics_class() if metrics_class is not None else None
+def _metrics() -> Any:
+    from web.metrics import Metrics
 
-
-def _optional(module: str, name: str) -> Any | None:
-    try:
-        loaded = __import__(module, fromlist=[name])
-    except ModuleNotFoundError as exc:
-        if exc.name != module:
-            raise
-        log.warning("%s is not there yet: its routes are left out", module)
-        return None
-    return getattr(loaded, name)
+    return Metrics()
 
 
 def _address(address: Any) -> str:
