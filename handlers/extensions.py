@@ -78,13 +78,6 @@ def load_extensions(settings: Settings, registry: tuple[Plug, ...] = REGISTRY) -
     loaded: list[Extension] = []
     for plug in registry:
         module_name, _, function = plug.factory.partition(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            log.info("extension not there yet: %s", module_name)
-            continue
-        if hasattr(module, function):
-            loaded.append(getattr(module, function)(settings))
+        module = importlib.import_module(module_name)
+        loaded.append(getattr(module, function)(settings))
     return loaded
