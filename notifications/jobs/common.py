@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.config import Clock, NotifyConfig, system_clock
 from storage.db import Database
-from storage.models import JobMark
+from storage.models import JobMark, School
 from storage.settings import Settings
 
 
@@ -87,3 +88,20 @@ async def claim_mark(session: AsyncSession, job: str, scope: str, day: date) -> 
                  .on_conflict_do_nothing(index_elements=["job", "scope", "day"])
                  .returning(JobMark.job))
     return (await session.execute(statement)).first() is not None
+
+
+async def for_launched_schools(
+    ctx: JobContext, work: Callable[[str, datetime], Awaitable[int]]
+) -> int:
+    """Run `work(school_id, local_now)` for every launched school, in its own time zone;
+    nudge the dispatcher when anything was written. Returns how many rows were written."""
+    now = ctx.now()
+    async with ctx.database.unit_of_work() as session:
+        schools = (await session.execute(
+            select(School.id, School.timezone).where(School.launched.is_(True)))).all()
+    written = 0
+    for school in schools:
+        written += await work(school.id, now.astimezone(ctx.zone(school.timezone)))
+    if written:
+        ctx.nudge()
+    return written

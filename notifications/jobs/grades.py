@@ -21,7 +21,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 
 from notifications import texts
-from notifications.jobs.common import JobContext, at_local, claim_mark, digest_of, first_name
+from notifications.jobs.common import (
+    JobContext, at_local, claim_mark, digest_of, first_name, for_launched_schools,
+)
 from notifications.outbox import Notification, Priority, enqueue_many
 from notifications.recipients import guardian_accounts
 from storage.models import Grade, GradeChange, School, SchoolClass, Student
@@ -119,19 +121,13 @@ async def _changed_grades(ctx: JobContext) -> int:
 
 async def grade_digests(ctx: JobContext) -> int:
     """The evening digest, once per launched school and day (after `digest_at`)."""
-    now = ctx.now()
-    async with ctx.database.unit_of_work() as session:
-        schools = (await session.execute(
-            select(School.id, School.timezone).where(School.launched.is_(True)))).all()
-    written = 0
-    for school in schools:
-        zone = ctx.zone(school.timezone)
-        local = now.astimezone(zone)
-        day = local.date() if local.time() >= ctx.config.digest_at else local.date() - timedelta(days=1)
-        written += await _school_digest(ctx, school.id, day, at_local(day, ctx.config.digest_at, zone))
-    if written:
-        ctx.nudge()
-    return written
+
+    async def school(school_id: str, local: datetime) -> int:
+        at = ctx.config.digest_at
+        day = local.date() if local.time() >= at else local.date() - timedelta(days=1)
+        return await _school_digest(ctx, school_id, day, at_local(day, at, local.tzinfo))
+
+    return await for_launched_schools(ctx, school)
 
 
 async def _school_digest(ctx: JobContext, school_id: str, day, cut: datetime) -> int:  # type: ignore[no-untyped-def]

@@ -8,29 +8,26 @@ next school day (tomorrow; on Friday and Saturday, Monday). Once per school and 
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 
 from sqlalchemy import select
 
 from notifications import texts
-from notifications.jobs.common import JobContext, claim_mark, first_name, next_school_day
+from notifications.jobs.common import (
+    JobContext, claim_mark, first_name, for_launched_schools, next_school_day,
+)
 from notifications.outbox import Notification, Priority, enqueue_many
 from notifications.recipients import guardian_accounts
-from storage.models import Homework, School, SchoolClass, Student
+from storage.models import Homework, SchoolClass, Student
 
 
 async def homework_for_tomorrow(ctx: JobContext) -> int:
-    now = ctx.now()
-    async with ctx.database.unit_of_work() as session:
-        schools = (await session.execute(
-            select(School.id, School.timezone).where(School.launched.is_(True)))).all()
-    written = 0
-    for school in schools:
-        local = now.astimezone(ctx.zone(school.timezone))
-        if local.time() >= ctx.config.homework_at:
-            written += await _school_homework(ctx, school.id, local.date())
-    if written:
-        ctx.nudge()
-    return written
+    async def school(school_id: str, local: datetime) -> int:
+        if local.time() < ctx.config.homework_at:
+            return 0
+        return await _school_homework(ctx, school_id, local.date())
+
+    return await for_launched_schools(ctx, school)
 
 
 async def _school_homework(ctx: JobContext, school_id: str, today) -> int:  # type: ignore[no-untyped-def]

@@ -16,7 +16,9 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import exists, select, update
 
 from notifications import texts
-from notifications.jobs.common import JobContext, at_local, claim_mark, short_name
+from notifications.jobs.common import (
+    JobContext, at_local, claim_mark, for_launched_schools, short_name,
+)
 from notifications.outbox import Notification, Priority, enqueue_many
 from notifications.recipients import staff_accounts
 from storage.models import Attendance, Lesson, School, SchoolClass, Staff
@@ -91,17 +93,13 @@ class TeacherGaps:
 
 async def director_summaries(ctx: JobContext) -> int:
     now = ctx.now()
-    async with ctx.database.unit_of_work() as session:
-        schools = (await session.execute(
-            select(School.id, School.timezone).where(School.launched.is_(True)))).all()
-    written = 0
-    for school in schools:
-        local = now.astimezone(ctx.zone(school.timezone))
-        if local.time() >= ctx.config.director_summary_at:
-            written += await _school_summary(ctx, school.id, local.date(), now)
-    if written:
-        ctx.nudge()
-    return written
+
+    async def school(school_id: str, local: datetime) -> int:
+        if local.time() < ctx.config.director_summary_at:
+            return 0
+        return await _school_summary(ctx, school_id, local.date(), now)
+
+    return await for_launched_schools(ctx, school)
 
 
 async def _school_summary(ctx: JobContext, school_id: str, day: date, now: datetime) -> int:
