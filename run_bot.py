@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "storage.pg_roles",
     "reports.cli",
     "storage.invites_cli",
+    "storage.erase_cli",
     "web.cli",
     "notifications.cli",
 )

@@ -64,3 +64,25 @@ async def test_erased_phone_and_name_leave_no_bytes_in_sqlite_file_or_wal(sqlite
     for blob in blobs:
         assert PHONE.encode() not in blob and PHONE[1:].encode() not in blob
         assert NAME.encode() not in blob
+
+
+async def test_the_erase_command_erases_by_id_and_says_what(db: Database, db_url: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    await _family(db)
+    root = Path(__file__).resolve().parents[1]
+    run = lambda *a: subprocess.run(  # noqa: E731
+        [sys.executable, str(root / "run_bot.py"), "erase", *a], capture_output=True, text=True,
+        env={**os.environ, "DATABASE_URL": db_url}, timeout=120, cwd=root)
+    done = run("--guardian", "G1")
+    assert done.returncode == 0, done.stderr
+    assert "full_name, phone" in done.stdout and "1 chats unlinked" in done.stdout
+    assert PHONE not in done.stdout + done.stderr
+    async with db.unit_of_work() as s:
+        guardian = await s.get(Guardian, "G1")
+        assert guardian is not None and guardian.phone is None and guardian.full_name is None
+        [entry] = (await s.scalars(select(audit.AuditEntry))).all()
+        assert entry.action == "person.erased" and entry.actor.startswith("cli:")
+    assert run("--guardian", "nobody").returncode == 2
