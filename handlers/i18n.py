@@ -43,8 +43,10 @@ def N_(msgid: str) -> str:
     return msgid
 
 
-def domains() -> list[str]:
-    return sorted({p.stem for p in LOCALES_DIR.glob("*/LC_MESSAGES/*.mo")})
+@lru_cache(maxsize=1)
+def domains() -> tuple[str, ...]:
+    """The catalog domains present (read once; `reset_cache` forgets them)."""
+    return tuple(sorted({p.stem for p in LOCALES_DIR.glob("*/LC_MESSAGES/*.mo")}))
 
 
 @lru_cache(maxsize=None)
@@ -105,3 +107,4 @@ def format_number(value: float, locale: str, pattern: str = "0.0") -> str:
 def reset_cache() -> None:
     """Forget loaded catalogs (for the catalog tools after a compile)."""
     _catalog.cache_clear()
+    domains.cache_clear()

@@ -49,7 +49,12 @@ def _begin_immediate(conn) -> None:  # type: ignore[no-untyped-def]
 
 def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
     if is_sqlite(url):
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 15})
+        # One connection: SQLite has one writer at a time, and every transaction here
+        # takes the write lock at BEGIN, so more connections in one process would only
+        # queue in SQLite's busy handler (which sleeps); the pool hands the connection
+        # over at once. Other processes (an import) still wait on busy_timeout.
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 15},
+                                     pool_size=1, max_overflow=0, pool_timeout=60)
         event.listen(engine.sync_engine, "connect", _apply_sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _begin_immediate)
         install_sqlite_purge(engine)
