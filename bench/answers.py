@@ -81,6 +81,7 @@ from bench.common import (  # noqa: E402
     ms,
     percentile,
     postgres_available,
+    product_version,
     postgres_template,
     say,
     table,
@@ -549,7 +550,8 @@ def report(figures: dict[str, Any], options: Options) -> list[tuple[str, str]]:
             p99 = r.latency(99)
             verdict = "yes" if p99 < 0.1 else "NO"
             say(f"  {r.bot}: p99 < 100 ms at {r.parents} parents, think {options.think:g} s "
-                f"({r.rate:.0f} updates/s offered): {verdict} (p99 {ms(p99)} ms)")
+                f"(~{r.parents / options.think:.0f} updates/s offered while all think; "
+                f"{r.rate:.0f}/s over the phase): {verdict} (p99 {ms(p99)} ms)")
             summary.append((f"answers {r.bot}: paced p50/p99 ms", f"{ms(r.latency(50))} / {ms(p99)}"))
         if r.phase == "burst":
             summary.append((f"answers {r.bot}: burst p50/p99 ms", f"{ms(r.latency(50))} / {ms(r.latency(99))}"))
@@ -626,7 +628,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--profile", action="store_true", help="also profile one burst per backend")
     parser.add_argument("--what-if", action="append", default=[], metavar="CHANGES",
                         help="also run ours with changes patched in (bench/answers_profile.py), "
-                             "+-separated: i18n, generics, deferred, serialize; repeatable")
+                             "+-separated: i18n, generics, deferred, serialize, noping; repeatable")
     parser.add_argument("--quick", action="store_true", help=f"a small city ({QUICK_CITY.describe()})")
     parser.add_argument("--data", type=Path, help="cache folder of generated/imported cities")
     parser.add_argument("command", nargs="?", choices=("bench", "echo-bot"), default="bench",
@@ -647,7 +649,7 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(echo_bot(args.api, args.token))
         return 0
     city = QUICK_CITY if args.quick else FULL_CITY
-    say(f"answers: {args.parents} parents on the city of {city.describe()}; "
+    say(f"answers: {args.parents} parents on the city of {city.describe()}; {product_version()}; "
         f"2 shared cores: wall-clock figures are noisy, compare within a run")
     options = options_from(args)
     wanted = tuple(b.strip() for b in args.backends.split(",") if b.strip())

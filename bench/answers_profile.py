@@ -198,8 +198,22 @@ def _what_if_serialize() -> None:
     db.Database.unit_of_work = unit_of_work  # type: ignore[method-assign]
 
 
+def _what_if_noping() -> None:
+    """storage/db.py: no pool_pre_ping on PostgreSQL (a round trip at every checkout)."""
+    import storage.db as db
+
+    original = db.create_async_engine
+
+    def create(url: Any, **kw: Any) -> Any:
+        kw.pop("pool_pre_ping", None)
+        return original(url, **kw)
+
+    db.create_async_engine = create  # type: ignore[assignment]
+
+
 WHAT_IFS = {"i18n": _what_if_i18n, "generics": _what_if_generics,
-            "deferred": _what_if_deferred, "serialize": _what_if_serialize}
+            "deferred": _what_if_deferred, "serialize": _what_if_serialize,
+            "noping": _what_if_noping}
 
 
 def child_main(argv: list[str]) -> int:

@@ -290,6 +290,19 @@ async def _list_databases() -> list[str]:
 # ---------------------------------------------------------------- figures
 
 
+def product_version() -> str:
+    """The commit the figures belong to, and whether the tree differs from it."""
+    import subprocess
+
+    def git(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["git", "--no-optional-locks", *args], cwd=ROOT, text=True,
+                              capture_output=True, timeout=30)
+
+    head = git("rev-parse", "--short", "HEAD").stdout.strip() or "unknown"
+    changed = git("diff", "--quiet", "HEAD", "--", ".", ":(exclude)bench").returncode != 0
+    return f"product at commit {head}" + (" + uncommitted changes" if changed else "")
+
+
 def percentile(values: Sequence[float], p: float) -> float:
     """The p-th percentile (0-100), linear between the closest ranks; NaN when empty."""
     if not values:

@@ -60,7 +60,7 @@ from bench.answers import (  # noqa: E402
     running,
     sequence,
 )
-from bench.common import FULL_CITY, QUICK_CITY, City, cache_root, say, table  # noqa: E402
+from bench.common import FULL_CITY, QUICK_CITY, City, cache_root, product_version, say, table  # noqa: E402
 
 GOAL_MB = 200
 FIELDS = ("VmRSS", "VmHWM", "RssAnon", "RssFile", "Threads")
@@ -252,7 +252,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     city = QUICK_CITY if args.quick else FULL_CITY
-    say(f"memory: the bot serving the city of {city.describe()}")
+    say(f"memory: the bot serving the city of {city.describe()}; {product_version()}")
     options = Options(parents=args.parents, rounds=args.rounds, think=args.think,
                       phase_timeout=args.phase_timeout)
     wanted = tuple(b.strip() for b in args.backends.split(",") if b.strip())

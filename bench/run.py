@@ -41,7 +41,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import FULL_CITY, QUICK_CITY, City, cache_root, city_folder, clean_cache, say, table  # noqa: E402
+from bench.common import (  # noqa: E402
+    FULL_CITY, QUICK_CITY, City, cache_root, city_folder, clean_cache, product_version, say, table,
+)
 
 NAMES = ("import", "broadcast", "reports", "answers", "memory")
 Figures = list[tuple[str, str]]
@@ -266,7 +268,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         raise SystemExit(f"unknown benchmark(s): {', '.join(sorted(unknown))}; known: {', '.join(NAMES)}")
     plan = Plan(QUICK_CITY if args.quick else FULL_CITY, args.quick, root)
-    say(f"city: {plan.city.describe()}; cache {root}; {os.cpu_count()} CPUs (shared: figures are noisy)")
+    version = product_version()
+    say(f"city: {plan.city.describe()}; {version}; cache {root}; "
+        f"{os.cpu_count()} CPUs (shared: figures are noisy)")
     started = time.perf_counter()
     summary: list[tuple[str, str, str]] = []
     for name in [n for n in NAMES if n in chosen and n not in skipped]:
@@ -277,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
             figures = [(name, f"FAILED: {type(exc).__name__}: {exc}")]
         summary += [(name, figure, value) for figure, value in figures]
         summary.append((name, "(wall time of this benchmark)", f"{time.perf_counter() - t0:.0f} s"))
-    say(f"\n\n==== summary ({'quick' if args.quick else 'full'} city: {plan.city.describe()}; "
+    say(f"\n\n==== summary ({'quick' if args.quick else 'full'} city: {plan.city.describe()}; {version}; "
         f"{time.perf_counter() - started:.0f} s in all; shared 2-core machine, noisy) ====")
     say(table(["benchmark", "figure", "value"], summary, left=3))
     return 1 if any("FAILED" in value for _, _, value in summary) else 0
