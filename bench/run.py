@@ -226,7 +226,7 @@ def bench_answers(plan: Plan) -> Figures:
 
 
 def bench_memory(plan: Plan) -> Figures:
-    from bench import answers, memory
+    from bench import memory
 
     say("\n=== memory (bench/memory.py)")
     options = quick_load(plan)
