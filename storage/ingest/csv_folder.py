@@ -11,6 +11,7 @@ stops the good ones; a file without a required column is rejected whole.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import csv
 import gc
 import io
@@ -18,13 +19,16 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import islice, repeat
+from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy.exc import IntegrityError
 from tqdm import tqdm
 
 from storage.db import Database
+from storage.ingest.columns import Columns
 from storage.ingest.entities import ENTITIES, SPECS
 from storage.ingest.pipeline import Ingestor
 from storage.ingest.result import IngestResult, Rejection
@@ -107,9 +111,9 @@ async def import_file(database: Database, path: Path, entity: str, *, actor: str
         ingestor.assume_new = entity != "guardians" and await ingestor.table_is_empty(session)
     chunks = _read_chunks(path, entity, chunk)
 
-    def next_chunk() -> tuple[list[tuple[int, dict[str, str]]], list[Rejection], int, list[Item]] | None:
+    def next_chunk() -> tuple[Chunk, Parsed] | None:
         got = next(chunks, None)
-        return None if got is None else (*got, ingestor.parse(got[0]))
+        return None if got is None else (got, _parse(ingestor, got))
 
     show = progress if progress is not None else sys.stderr.isatty() or size >= BIG_FILE
     with _no_cyclic_gc(), tqdm(total=size, unit="B", unit_scale=True, desc=path.name,
@@ -118,16 +122,16 @@ async def import_file(database: Database, path: Path, entity: str, *, actor: str
         try:
             pending = await asyncio.to_thread(next_chunk)
             while pending is not None:
-                rows, rejected, done, items = pending
+                rows, parsed = pending
                 following = asyncio.ensure_future(asyncio.to_thread(next_chunk))
                 try:
-                    result = await _write_chunk(database, ingestor, path.name, rows, items)
+                    result = await _write_chunk(database, ingestor, path.name, rows, parsed)
                 finally:
                     await asyncio.wait([following])  # the reader is never left running
-                result.rejected.extend(rejected)
+                result.rejected.extend(rows.rejected)
                 result.rejected.sort(key=lambda r: r.index)
                 report.result.add(result)
-                bar.update(done - bar.n)
+                bar.update(rows.done - bar.n)
                 pending = following.result()
         except FileRejected as exc:
             report.error = str(exc)
@@ -136,24 +140,36 @@ async def import_file(database: Database, path: Path, entity: str, *, actor: str
     return report
 
 
-async def _write_chunk(database: Database, ingestor: Ingestor, file: str,
-                       rows: list[tuple[int, dict[str, str]]], items: list[Item]) -> IngestResult:
+Parsed = Columns | list[Item]
+
+
+def _parse(ingestor: Ingestor, rows: Chunk) -> Parsed:
+    if ingestor.columnar:
+        return ingestor.parse_columns(rows.header, rows.cells, rows.lines)
+    return ingestor.parse(rows.records())
+
+
+async def _write_chunk(database: Database, ingestor: Ingestor, file: str, rows: Chunk,
+                       parsed: Parsed) -> IngestResult:
     try:
-        return await _write_once(database, ingestor, file, rows, items)
+        return await _write_once(database, ingestor, file, rows, parsed)
     except IntegrityError:
         if not ingestor.assume_new:
             raise
     # The table was empty when the file began, but someone else (the API) has written
     # one of these records since: compare with what is stored from now on.
     ingestor.assume_new = False
-    return await _write_once(database, ingestor, file, rows, ingestor.parse(rows))
+    return await _write_once(database, ingestor, file, rows, _parse(ingestor, rows))
 
 
-async def _write_once(database: Database, ingestor: Ingestor, file: str,
-                      rows: list[tuple[int, dict[str, str]]], items: list[Item]) -> IngestResult:
+async def _write_once(database: Database, ingestor: Ingestor, file: str, rows: Chunk,
+                      parsed: Parsed) -> IngestResult:
     async with database.unit_of_work() as session:
-        result = await ingestor.write(session, items)
-        await ingestor.audit_batch(session, result, {"file": file, **_span(rows)})
+        if isinstance(parsed, Columns):
+            result = await ingestor.write_columns(session, parsed)
+        else:
+            result = await ingestor.write(session, parsed)
+        await ingestor.audit_batch(session, result, {"file": file, **_span(rows.lines)})
     return result
 
 
@@ -170,46 +186,209 @@ def _no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _span(rows: list[tuple[int, Any]]) -> dict[str, Any]:
-    return {"lines": [rows[0][0], rows[-1][0]]} if rows else {}
+def _span(lines: list[int]) -> dict[str, Any]:
+    return {"lines": [lines[0], lines[-1]]} if lines else {}
 
 
-def _read_chunks(
-    path: Path, entity: str, chunk: int,
-) -> Iterator[tuple[list[tuple[int, dict[str, str]]], list[Rejection], int]]:
-    """Chunks of (line, record) with the rows that cannot be records, and bytes read so far."""
+@dataclass
+class Chunk:
+    """Rows of a CSV file, a list of cells per header column (one cell per row)."""
+
+    header: list[str]
+    lines: list[int]  # each row's line, as an editor shows it
+    cells: list[list[str]]
+    rejected: list[Rejection]  # rows that cannot be records (a wrong number of fields)
+    done: int  # bytes read so far
+
+    def records(self) -> list[tuple[int, dict[str, str]]]:
+        header = self.header
+        return [(line, dict(zip(header, row))) for line, row in zip(self.lines, zip(*self.cells))]
+
+
+def _read_chunks(path: Path, entity: str, chunk: int) -> Iterator[Chunk]:
+    """The file's rows, `chunk` lines at a time, with the rows that cannot be records."""
     required = SPECS[entity].required_columns
     with path.open("rb") as raw:
-        reader = csv.reader(io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""))
-        line = 1
+        reader = _CsvReader(raw)
+        header_rows = reader.slow(reader.next_lines(1))
+        cells = header_rows[0][1] if header_rows else []
+        header = [name.strip().lower() for name in cells]
+        if not any(header):
+            raise FileRejected("1: the file is empty (no header row)")
+        missing = [column for column in required if column not in header]
+        if missing:
+            raise FileRejected(f"1: missing required column{'s' if len(missing) > 1 else ''}: "
+                               f"{', '.join(missing)} (the file is not imported)")
+        width = len(header)
+        pending: Any = header_rows[1:]  # an old Mac file's one "line" holds them all
+        while True:
+            if pending:
+                lines, columns, rejected = _fit(pending, width)
+                pending = None
+            else:
+                got = reader.next_lines(chunk)
+                if not got:
+                    break
+                fast = reader.fast(got, width)
+                if fast is None:
+                    lines, columns, rejected = _fit(reader.slow(got), width)
+                else:
+                    lines, columns, rejected = fast
+            if lines or rejected:
+                yield Chunk(header, lines, columns, rejected, raw.tell())
+
+
+def _fit(records: list[tuple[int, list[str]]], width: int
+         ) -> tuple[list[int], list[list[str]], list[Rejection]]:
+    """Rows of the header's width (longer ones if the extra cells are blank); blank lines
+    are skipped, other rows rejected."""
+    lines: list[int] = []
+    rows: list[list[str]] = []
+    rejected: list[Rejection] = []
+    for start, cells in records:
+        if len(cells) != width:
+            if not any(cell.strip() for cell in cells):
+                continue  # a blank line
+            if len(cells) < width or any(cell.strip() for cell in cells[width:]):
+                rejected.append(Rejection(start, f"has {len(cells)} fields, the header {width}"))
+                continue
+            cells = cells[:width]
+        lines.append(start)
+        rows.append(cells)
+    return lines, [list(map(itemgetter(j), rows)) for j in range(width)], rejected
+
+
+class _CsvReader:
+    """CSV records off a binary file, a batch of lines at a time.
+
+    A school system's export rarely quotes a field and never breaks one across lines:
+    then a line is a record and a comma a separator, and a batch is split with
+    `str.split` (several times faster than the csv module, whose rules give the same
+    cells for such text); a line with quotes is read by the csv module on its own.
+    A batch with a record that spans lines (or a lone carriage return) goes through
+    one `csv.reader`, which reads on past the batch to finish a quoted field.
+    """
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.line = 1  # the next line's number, as the csv module counts lines
+        self._bom = True
+
+    def next_lines(self, count: int) -> list[bytes]:
+        return list(islice(self.raw, count))
+
+    def _decode(self, data: bytes) -> str:
+        if self._bom:
+            self._bom = False
+            if data.startswith(codecs.BOM_UTF8):
+                data = data[len(codecs.BOM_UTF8):]
         try:
-            header = [name.strip().lower() for name in next(reader, [])]
-            if not any(header):
-                raise FileRejected("1: the file is empty (no header row)")
-            missing = [column for column in required if column not in header]
-            if missing:
-                raise FileRejected(f"1: missing required column{'s' if len(missing) > 1 else ''}: "
-                                   f"{', '.join(missing)} (the file is not imported)")
-            width = len(header)
-            rows: list[tuple[int, dict[str, str]]] = []
-            rejected: list[Rejection] = []
-            line = reader.line_num + 1
-            for cells in reader:
-                start, line = line, reader.line_num + 1
-                if len(cells) != width:
-                    if not any(cell.strip() for cell in cells):
-                        continue  # a blank line
-                    if len(cells) < width or any(cell.strip() for cell in cells[width:]):
-                        rejected.append(Rejection(start, f"has {len(cells)} fields, the header {width}"))
-                        continue
-                rows.append((start, dict(zip(header, cells))))
-                if len(rows) >= chunk:
-                    yield rows, rejected, raw.tell()
-                    rows, rejected = [], []
-            if rows or rejected:
-                yield rows, rejected, raw.tell()
-        except UnicodeDecodeError:
-            raise FileRejected(f"{line}: the file is not UTF-8 text near this line; "
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            near = self.line + data[:exc.start].count(b"\n")
+            raise FileRejected(f"{near}: the file is not UTF-8 text near this line; "
                                "the chunks before it were imported") from None
+
+    def fast(self, lines: list[bytes], width: int
+             ) -> tuple[list[int], list[list[str]], list[Rejection]] | None:
+        """The batch as (line numbers, columns, rejected rows) if every record in it is
+        one line; None: ask `slow`."""
+        if max(map(len, lines)) > _FIELD_LIMIT:
+            return None
+        text = self._decode(b"".join(lines))
+        if "\r" in text:
+            text = text.replace("\r\n", "\n")
+            if "\r" in text:
+                return None
+        body = text[:-1] if text.endswith("\n") else text
+        parts = body.split("\n")
+        if len(parts) != len(lines):  # pragma: no cover - a line is what ends in a newline
+            return None
+        first = self.line
+        numbers = list(range(first, first + len(parts)))
+        commas = width - 1
+        counts = list(map(str.count, parts, repeat(",")))
+        if '"' not in text and width > 1 and counts.count(commas) == len(parts):
+            self.line += len(parts)
+            flat = body.replace("\n", ",").split(",")
+            return numbers, [flat[j::width] for j in range(width)], []
+        # A few lines are not plain (quotes, a blank line, a wrong number of fields):
+        # the plain ones are split together, the others one by one, in the file's order.
+        quoted = '"' in text
+        odd = [i for i, (part, count) in enumerate(zip(parts, counts))
+               if count != commas or not part or (quoted and '"' in part)]
+        records: list[tuple[int, list[str]]] = []
+        for i in odd:
+            part = parts[i]
+            cells = _quoted_line(part) if '"' in part else part.split(",") if part else []
+            if cells is None:
+                return None
+            records.append((numbers[i], cells))
+        plain = parts.copy()
+        plain_numbers = numbers.copy()
+        for i in reversed(odd):
+            del plain[i], plain_numbers[i]
+        flat = ",".join(plain).split(",") if plain else []
+        columns = [flat[j::width] for j in range(width)]
+        extra_lines, extra_columns, rejected = _fit(records, width)
+        taken = set(extra_lines)
+        placed = 0  # the odd rows put back so far (their rank among the taken ones)
+        for rank, (i, (line, _)) in enumerate(zip(odd, records, strict=True)):
+            if line in taken:
+                position = i - rank + placed  # the plain rows before it, and the odd ones kept
+                plain_numbers.insert(position, line)
+                for column, extra in zip(columns, extra_columns, strict=True):
+                    column.insert(position, extra[placed])
+                placed += 1
+        self.line += len(parts)
+        return plain_numbers, columns, rejected
+
+    def slow(self, lines: list[bytes]) -> list[tuple[int, list[str]]]:
+        """The batch's records by the csv module's rules, and the rest of a quoted field
+        that goes on past the batch."""
+        text = self._decode(b"".join(lines))
+        pieces = io.StringIO(text, newline="").readlines()
+        consumed = 0
+
+        def feed() -> Iterator[str]:
+            nonlocal consumed
+            for piece in pieces:
+                consumed += 1
+                yield piece
+            while more := self.raw.readline():  # the record goes on
+                for piece in io.StringIO(self._decode(more), newline="").readlines():
+                    consumed += 1
+                    yield piece
+
+        first = self.line
+        reader = csv.reader(feed())
+        records: list[tuple[int, list[str]]] = []
+        start = first
+        try:
+            for cells in reader:
+                records.append((start, cells))
+                start = first + reader.line_num
+                if consumed >= len(pieces):
+                    break
         except csv.Error as exc:
-            raise FileRejected(f"{reader.line_num}: unreadable CSV ({exc})") from None
+            raise FileRejected(f"{first - 1 + reader.line_num}: unreadable CSV ({exc})") from None
+        finally:
+            self.line = first + reader.line_num
+        return records
+
+
+def _quoted_line(line: str) -> list[str] | None:
+    """The cells of one line with quotes, if it is a whole record by itself (else None).
+
+    `strict` only adds errors (a field that runs past the end of the line among them);
+    where it accepts a line, its cells are the ones the lenient reader gives.
+    """
+    reader = csv.reader((line,), strict=True)
+    try:
+        cells = next(reader)
+    except (csv.Error, StopIteration):
+        return None
+    return cells if reader.line_num == 1 else None
+
+
+_FIELD_LIMIT = csv.field_size_limit()  # a longer line goes to the csv module, which refuses it

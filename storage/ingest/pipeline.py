@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit
 from storage.erasure import erase_person
+from storage.ingest.columns import ColumnPlan, Columns, later_than
 from storage.ingest.entities import ENTITIES, EVENTS, LESSONS, SPECS, EntitySpec, RecordError
 from storage.ingest.fields import zone
 from storage.ingest.references import References
@@ -36,9 +37,11 @@ from storage.ingest.upsert import (
     REJECTED,
     UNCHANGED,
     UPDATED,
+    Hooks,
     Item,
     SideEffects,
     hooks_for,
+    upsert_columns,
     upsert_guardians,
     upsert_rows,
     write_side_effects,
@@ -73,6 +76,18 @@ class Ingestor:
         table = self.spec.model.__table__
         self._template = {fl.target: fl.default for fl in self.spec.fields
                           if fl.target in table.c}
+        self._plan: ColumnPlan | None = None
+        if self.columnar:
+            self._plan = ColumnPlan(self.spec, _CHECKS.get(entity), _COLUMN_CHECKS.get(entity))
+
+    @property
+    def columnar(self) -> bool:
+        """Whether a CSV chunk of this entity can be taken column by column: not when
+        consent decides per record which fields count, nor when a new record has a rule
+        of its own (a school's launch) or needs settling (an event's time zone)."""
+        spec = self.spec
+        return (not spec.consent_gated and spec is not EVENTS
+                and type(hooks_for(spec.name)).created is Hooks.created)
 
     # ------------------------------------------------------------ parsing
 
@@ -101,6 +116,30 @@ class Ingestor:
             items.append(item)
         return items
 
+    def parse_columns(self, header: Sequence[str], cells: Sequence[Sequence[str]],
+                      lines: list[int]) -> Columns:
+        """A CSV chunk as columns (one list of cells per header name), parsed by the same
+        rules as `parse`, duplicates included; the rows left are the good ones."""
+        if self._plan is None:
+            raise ValueError(f"{self.spec.name} is parsed record by record")
+        batch = self._plan.parse(header, cells, lines)
+        if not batch.lines:
+            return batch
+        key_attrs = self.spec.key_attrs
+        keys = list(zip(*(batch.values[attr] for attr in key_attrs)))
+        seen = self._seen
+        firsts = dict(zip(keys, batch.lines))
+        if len(firsts) == len(keys) and seen.keys().isdisjoint(firsts):
+            seen.update(firsts)
+            return batch
+        duplicates: dict[int, str] = {}
+        for i, (key, pos) in enumerate(zip(keys, batch.lines)):
+            first = seen.setdefault(key, pos)
+            if first != pos:
+                duplicates[i] = f"duplicate {self._describe(key)}: already at {self.where} {first}"
+        batch.drop(duplicates)
+        return batch
+
     def _describe(self, key: tuple[Any, ...]) -> str:
         return ", ".join(f"{column} {value!r}" for column, value in zip(self.spec.key, key, strict=True))
 
@@ -126,6 +165,25 @@ class Ingestor:
             else:
                 if spec is EVENTS:
                     self._settle_event(item)
+
+    async def resolve_columns(self, session: AsyncSession, batch: Columns) -> None:
+        """`resolve` for a batch of columns: rows naming an unknown id are rejected."""
+        unknown: dict[int, str] = {}
+        for column, entity in self.spec.refs.items():
+            attr = self.spec.attr(column)
+            values = batch.values.get(attr)
+            if values is None:
+                continue
+            distinct = set(values)
+            distinct.discard(None)
+            await self.refs.load(session, entity, distinct)
+            owners = self.refs.owners(entity)
+            missing = {value for value in distinct if owners.get(value) is None}
+            if missing:
+                for i, value in enumerate(values):
+                    if value in missing and i not in unknown:
+                        unknown[i] = f"{column}: unknown {LABELS[entity]} {value!r}"
+        batch.drop(unknown)
 
     def _settle_event(self, item: Item) -> None:
         """An event's class is of its school; a time without an offset is the school's."""
@@ -207,6 +265,24 @@ class Ingestor:
         self._consents_withdrawn += len(fx.erasures)
         return _count(items)
 
+    async def write_columns(self, session: AsyncSession, batch: Columns) -> IngestResult:
+        """`write` for a chunk parsed column-wise (see `parse_columns`)."""
+        await self.resolve_columns(session, batch)
+        fx = SideEffects(actor=self.actor, now=utc_now())
+        created = unchanged = 0
+        changed: list[Item] = []
+        if batch.lines:
+            created, unchanged, changed = await upsert_columns(
+                session, self.spec.model.__table__, self.spec.key_attrs, self._template, batch,
+                hooks_for(self.spec.name), fx, assume_new=self.assume_new)
+        await write_side_effects(session, fx)
+        await self._audit_changes(session, changed, fx)
+        result = _count(changed)
+        result.created += created
+        result.unchanged += unchanged
+        result.rejected = sorted(batch.rejected, key=lambda r: r.index)
+        return result
+
     async def table_is_empty(self, session: AsyncSession) -> bool:
         name = self.spec.model.__table__.name
         return (await session.execute(text(f"SELECT 1 FROM {name} LIMIT 1"))).first() is None
@@ -257,6 +333,7 @@ def _lesson_times(values: dict[str, Any]) -> None:
 
 
 _CHECKS = {LESSONS.name: _lesson_times}  # checks across fields of one record
+_COLUMN_CHECKS = {LESSONS.name: later_than("starts_at", "ends_at")}  # the same, a column at a time
 
 
 def _count(items: Sequence[Item]) -> IngestResult:

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.ingest.sql import QUERY_SLICE, padded, placeholders
+from storage.ingest.sql import QUERY_SLICE, fetch, padded, placeholders
 
 # id -> (owning school id, the school's time zone for schools)
 _OWNER_SQL = {
@@ -45,7 +45,7 @@ class References:
         known = self._school[entity]
         if self.whole_tables:
             query = _OWNER_SQL[entity].split(" WHERE ")[0]
-            for ident, school, zone in (await connection.exec_driver_sql(query)).all():
+            for ident, school, zone in await fetch(connection, query, ()):
                 known[ident] = school
                 if zone is not None:
                     self.timezones[ident] = zone
@@ -57,7 +57,7 @@ class References:
         for start in range(0, len(missing), QUERY_SLICE):
             part = padded(missing[start:start + QUERY_SLICE])
             query = _OWNER_SQL[entity].format(placeholders(connection, len(part)))
-            for ident, school, zone in (await connection.exec_driver_sql(query, part)).all():
+            for ident, school, zone in await fetch(connection, query, part):
                 known[ident] = school
                 if zone is not None:
                     self.timezones[ident] = zone

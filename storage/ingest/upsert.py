@@ -14,14 +14,16 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter
 from datetime import datetime
+from itertools import compress, repeat
+from operator import eq, itemgetter
 from typing import Any
 
 from sqlalchemy import Table, insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from storage.ingest.sql import db_timestamp, insert_rows, load_rows, table_sql
+from storage.ingest.columns import Columns
+from storage.ingest.sql import copy_rows, db_timestamp, insert_rows, load_rows, load_tuples, table_sql
 from storage.invites import DEFAULT_LIFETIME, hash_code
 from storage.models import ConsentRecord, GradeChange, GuardianStudent, InviteCode
 
@@ -180,6 +182,18 @@ class TableWriter:
                 if value is not None:
                     values[attr] = processor(value)
 
+    def column_to_db(self, attr: str, values: list[Any]) -> list[Any]:
+        """A column of values in the database's form (each distinct value converted once)."""
+        processor = self.sql.processors.get(attr)
+        if processor is None:
+            return values
+        try:
+            converted = {value: processor(value) for value in set(values) if value is not None}
+        except TypeError:  # unhashable: one at a time
+            return [None if value is None else processor(value) for value in values]
+        converted[None] = None  # type: ignore[index]
+        return list(map(converted.__getitem__, values))
+
     async def insert(self, rows: list[dict[str, Any]]) -> None:
         as_tuple = itemgetter(*self.columns)  # a tuple: every table has two columns or more
         await insert_rows(self.connection, self.table, self.columns, [as_tuple(row) for row in rows])
@@ -241,6 +255,57 @@ async def upsert_rows(
         await writer.insert(inserts)
     if updates:
         await writer.update(key_attrs, updates)
+
+
+async def upsert_columns(
+    session: AsyncSession, table: Table, key_attrs: Sequence[str], template: dict[str, Any],
+    batch: Columns, hooks: Hooks, fx: SideEffects, *, assume_new: bool = False,
+) -> tuple[int, int, list[Item]]:
+    """`upsert_rows` for a chunk parsed column-wise: (created, unchanged, changed items).
+
+    New rows are inserted straight from the columns (COPY on PostgreSQL); stored rows are
+    read back as tuples and compared whole, so an unchanged row costs one comparison.
+    The rows that did change (a re-sync's few) become items and take `upsert_rows`, with
+    its hooks: grade history, a re-alerted absence, the `updated_at` stamp. An entity
+    with a hook for new rows (a school's launch) does not come this way.
+    """
+    if type(hooks).created is not Hooks.created:
+        raise ValueError("new rows of this entity need their hook: use upsert_rows")
+    connection = await session.connection()
+    writer = TableWriter(connection, table, template, fx.now)
+    fx.db_now = db_timestamp(connection, fx.now)
+    carried = [attr for attr in batch.values if attr in writer.row_template]
+    db = {attr: writer.column_to_db(attr, batch.values[attr]) for attr in carried}
+    count = len(batch)
+    keys = list(zip(*(db[attr] for attr in key_attrs), strict=True))
+    changed: list[int] = []
+    fresh: list[bool] | None = None  # None: every row is new
+    unchanged = 0
+    if not assume_new and count:
+        compared = [attr for attr in carried if attr not in key_attrs]
+        stored = await load_tuples(connection, table, key_attrs, compared, keys)
+        if stored:
+            olds = list(map(stored.get, keys))
+            news = list(zip(*(db[attr] for attr in compared))) if compared else [()] * count
+            same = list(map(eq, olds, news))
+            fresh = [old is None for old in olds]
+            unchanged = same.count(True)
+            if unchanged + fresh.count(True) < count:
+                changed = [i for i, (old, equal) in enumerate(zip(olds, same, strict=True))
+                           if old is not None and not equal]
+    created = count - unchanged - len(changed) if fresh is not None else count
+    if created:
+        columns = [db[attr] if attr in db else repeat(value, count)
+                   for attr, value in writer.row_template.items()]
+        rows = list(zip(*columns))
+        if fresh is not None:
+            rows = list(compress(rows, fresh))
+        await copy_rows(connection, table, writer.columns, rows)
+    items = [Item(batch.lines[i], batch.row(i), tuple(batch.values[a][i] for a in key_attrs))
+             for i in changed]
+    if items:
+        await upsert_rows(session, table, key_attrs, template, items, hooks, fx)
+    return created, unchanged, items
 
 
 async def write_side_effects(session: AsyncSession, fx: SideEffects) -> None:
