@@ -14,6 +14,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, time
+from itertools import islice
 from operator import methodcaller
 from weakref import WeakKeyDictionary
 from typing import Any
@@ -60,11 +61,13 @@ class TableSQL:
     def _columns(self, attrs: Iterable[str]) -> str:
         return ", ".join(self._quoted[attr] for attr in attrs)
 
-    def insert(self, attrs: Sequence[str]) -> str:
-        key = ("insert", tuple(attrs))
+    def insert(self, attrs: Sequence[str], rows: int = 1) -> str:
+        """INSERT of `rows` rows at once (parameters row after row)."""
+        key = ("insert", tuple(attrs), rows)
         if key not in self._cache:
-            self._cache[key] = (f"INSERT INTO {self._name} ({self._columns(attrs)}) "
-                                f"VALUES ({', '.join(self._marks(len(attrs)))})")
+            width = len(attrs)
+            values = ", ".join(f"({', '.join(self._marks(width, 1 + i * width))})" for i in range(rows))
+            self._cache[key] = f"INSERT INTO {self._name} ({self._columns(attrs)}) VALUES {values}"
         return self._cache[key]
 
     def update(self, set_attrs: Sequence[str], key_attrs: Sequence[str]) -> str:
@@ -201,12 +204,24 @@ async def fetch(connection: AsyncConnection, statement: str, params: Sequence[An
     return list((await connection.exec_driver_sql(statement, tuple(params))).all())
 
 
-async def copy_rows(connection: AsyncConnection, table: Table, attrs: Sequence[str],
-                    rows: list[tuple[Any, ...]]) -> None:
-    """New rows as fast as the database takes them: COPY on PostgreSQL, else executemany."""
-    if not rows:
+async def copy_columns(connection: AsyncConnection, table: Table, attrs: Sequence[str],
+                       columns: Sequence[Sequence[Any]], count: int) -> None:
+    """New rows, given column by column (a column may be any iterable of `count` values),
+    as fast as the database takes them.
+
+    PostgreSQL: COPY. SQLite: INSERTs of thousands of rows each, with the parameters laid
+    out by slicing the columns: SQLite then works for tens of milliseconds per statement
+    without Python's lock, so the next chunk is parsed meanwhile (an executemany takes
+    and gives back the lock for every row, and waits for it each time).
+    """
+    if not count:
         return
     kind, driver = await _driver(connection)
+    if kind == "sqlite":
+        await _sqlite_insert_columns(driver, table_sql(connection, table), attrs,
+                                     [list(islice(column, count)) for column in columns], count)
+        return
+    rows = list(zip(*columns))
     if kind != "asyncpg":
         await insert_rows(connection, table, attrs, rows)
         return
@@ -219,6 +234,28 @@ async def copy_rows(connection: AsyncConnection, table: Table, attrs: Sequence[s
         if translated is None:
             raise
         raise translated from exc
+
+
+SQLITE_PARAMETERS = 32_766 if sqlite3.sqlite_version_info >= (3, 32) else 999
+
+
+async def _sqlite_insert_columns(driver: Any, sql: TableSQL, attrs: Sequence[str],
+                                 columns: list[list[Any]], count: int) -> None:
+    width = len(attrs)
+    per = max(1, SQLITE_PARAMETERS // width)
+    groups: dict[int, list[list[Any]]] = {}  # rows per statement -> the statements' parameters
+    for start in range(0, count, per):
+        rows = min(per, count - start)
+        flat: list[Any] = [None] * (rows * width)
+        for j, column in enumerate(columns):
+            flat[j::width] = column[start:start + rows]
+        groups.setdefault(rows, []).append(flat)
+    try:
+        for rows, params in groups.items():  # one call into the driver's thread each
+            async with driver.executemany(sql.insert(attrs, rows=rows), params):
+                pass
+    except sqlite3.IntegrityError as exc:
+        raise IntegrityError(sql.insert(attrs), None, exc) from exc
 
 
 async def load_tuples(

@@ -23,7 +23,7 @@ from sqlalchemy import Table, insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from storage.ingest.columns import Columns
-from storage.ingest.sql import copy_rows, db_timestamp, insert_rows, load_rows, load_tuples, table_sql
+from storage.ingest.sql import copy_columns, db_timestamp, insert_rows, load_rows, load_tuples, table_sql
 from storage.invites import DEFAULT_LIFETIME, hash_code
 from storage.models import ConsentRecord, GradeChange, GuardianStudent, InviteCode
 
@@ -297,10 +297,9 @@ async def upsert_columns(
     if created:
         columns = [db[attr] if attr in db else repeat(value, count)
                    for attr, value in writer.row_template.items()]
-        rows = list(zip(*columns))
         if fresh is not None:
-            rows = list(compress(rows, fresh))
-        await copy_rows(connection, table, writer.columns, rows)
+            columns = [list(compress(column, fresh)) for column in columns]
+        await copy_columns(connection, table, writer.columns, columns, created)
     items = [Item(batch.lines[i], batch.row(i), tuple(batch.values[a][i] for a in key_attrs))
              for i in changed]
     if items:
