@@ -38,6 +38,9 @@ class Columns:
     lines: list[int]
     values: dict[str, list[Any]]
     rejected: list[Rejection] = field(default_factory=list)
+    resolved: bool = False  # its references are checked
+    db: dict[str, list[Any]] | None = None  # the values in the database's form, once converted
+    db_dialect: Any = None  # ... for this dialect
 
     def __len__(self) -> int:
         return len(self.lines)
@@ -53,6 +56,7 @@ class Columns:
         keep = [i not in reasons for i in range(len(self.lines))]
         self.lines = list(compress(self.lines, keep))
         self.values = {attr: list(compress(column, keep)) for attr, column in self.values.items()}
+        self.db = None
 
 
 class ColumnParser:

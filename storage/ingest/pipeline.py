@@ -29,7 +29,7 @@ from storage.ingest.columns import ColumnPlan, Columns, later_than
 from storage.ingest.entities import ENTITIES, EVENTS, LESSONS, SPECS, EntitySpec, RecordError
 from storage.ingest.fields import zone
 from storage.ingest.references import References
-from storage.ingest.sql import load_rows
+from storage.ingest.sql import load_rows, table_sql
 from storage.ingest.result import ForeignSchoolRecord, IngestResult, Rejection
 from storage.ingest.upsert import (
     ATTENDANCE_CHANGES_LISTED,
@@ -40,6 +40,7 @@ from storage.ingest.upsert import (
     Hooks,
     Item,
     SideEffects,
+    columns_to_db,
     hooks_for,
     upsert_columns,
     upsert_guardians,
@@ -166,8 +167,31 @@ class Ingestor:
                 if spec is EVENTS:
                     self._settle_event(item)
 
+    async def preload(self, session: AsyncSession) -> None:
+        """With whole tables, read the referenced ones now (before chunks are parsed)."""
+        if self.refs.whole_tables:
+            for entity in dict.fromkeys(self.spec.refs.values()):
+                await self.refs.load(session, entity, ())
+
+    def prepare_columns(self, batch: Columns, dialect: Any) -> None:
+        """What of `write_columns` needs no database, done ahead (in the CSV reader's
+        thread): the references, when their tables were read whole, and the values'
+        conversion to the database's form."""
+        if all(self.refs.is_whole(entity) for entity in self.spec.refs.values()):
+            self._reject_unknown(batch)
+        columns_to_db(table_sql(dialect, self.spec.model.__table__), batch)
+
     async def resolve_columns(self, session: AsyncSession, batch: Columns) -> None:
         """`resolve` for a batch of columns: rows naming an unknown id are rejected."""
+        if batch.resolved:
+            return
+        for column, entity in self.spec.refs.items():
+            values = batch.values.get(self.spec.attr(column))
+            if values is not None:
+                await self.refs.load(session, entity, {value for value in values if value is not None})
+        self._reject_unknown(batch)
+
+    def _reject_unknown(self, batch: Columns) -> None:
         unknown: dict[int, str] = {}
         for column, entity in self.spec.refs.items():
             attr = self.spec.attr(column)
@@ -176,7 +200,6 @@ class Ingestor:
                 continue
             distinct = set(values)
             distinct.discard(None)
-            await self.refs.load(session, entity, distinct)
             owners = self.refs.owners(entity)
             missing = {value for value in distinct if owners.get(value) is None}
             if missing:
@@ -184,6 +207,7 @@ class Ingestor:
                     if value in missing and i not in unknown:
                         unknown[i] = f"{column}: unknown {LABELS[entity]} {value!r}"
         batch.drop(unknown)
+        batch.resolved = True
 
     def _settle_event(self, item: Item) -> None:
         """An event's class is of its school; a time without an offset is the school's."""

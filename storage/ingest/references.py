@@ -64,6 +64,10 @@ class References:
             for ident in part:
                 known.setdefault(ident, None)
 
+    def is_whole(self, entity: str) -> bool:
+        """Whether the entity's table has been read whole (no id needs asking for)."""
+        return entity in self._whole
+
     def owners(self, entity: str) -> dict[str, str | None]:
         """The answers so far for an entity: id -> school id (None: no such record)."""
         return self._school[entity]

@@ -38,6 +38,7 @@ class TableSQL:
         if dialect.paramstyle not in ("qmark", "numeric_dollar"):
             raise NotImplementedError(f"bulk ingest does not support {dialect.paramstyle!r} parameters")
         self.table = table
+        self.dialect = dialect
         self._numeric = dialect.paramstyle == "numeric_dollar"
         preparer = dialect.identifier_preparer
         self._name = preparer.format_table(table)
@@ -111,10 +112,11 @@ def _faster(processor: Processor) -> Processor:
 _BY_DIALECT: WeakKeyDictionary[Dialect, dict[Table, TableSQL]] = WeakKeyDictionary()
 
 
-def table_sql(connection: AsyncConnection, table: Table) -> TableSQL:
-    tables = _BY_DIALECT.setdefault(connection.dialect, {})
+def table_sql(connection: AsyncConnection | Dialect, table: Table) -> TableSQL:
+    dialect = connection if isinstance(connection, Dialect) else connection.dialect
+    tables = _BY_DIALECT.setdefault(dialect, {})
     if table not in tables:
-        tables[table] = TableSQL(table, connection.dialect)
+        tables[table] = TableSQL(table, dialect)
     return tables[table]
 
 
@@ -219,7 +221,8 @@ async def copy_columns(connection: AsyncConnection, table: Table, attrs: Sequenc
     kind, driver = await _driver(connection)
     if kind == "sqlite":
         await _sqlite_insert_columns(driver, table_sql(connection, table), attrs,
-                                     [list(islice(column, count)) for column in columns], count)
+                                     [column if isinstance(column, list) else list(islice(column, count))
+                                      for column in columns], count)
         return
     rows = list(zip(*columns))
     if kind != "asyncpg":

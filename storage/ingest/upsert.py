@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import compress, repeat
+from itertools import compress
 from operator import eq, itemgetter
 from typing import Any
 
@@ -23,7 +23,15 @@ from sqlalchemy import Table, insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from storage.ingest.columns import Columns
-from storage.ingest.sql import copy_columns, db_timestamp, insert_rows, load_rows, load_tuples, table_sql
+from storage.ingest.sql import (
+    TableSQL,
+    copy_columns,
+    db_timestamp,
+    insert_rows,
+    load_rows,
+    load_tuples,
+    table_sql,
+)
 from storage.invites import DEFAULT_LIFETIME, hash_code
 from storage.models import ConsentRecord, GradeChange, GuardianStudent, InviteCode
 
@@ -182,18 +190,6 @@ class TableWriter:
                 if value is not None:
                     values[attr] = processor(value)
 
-    def column_to_db(self, attr: str, values: list[Any]) -> list[Any]:
-        """A column of values in the database's form (each distinct value converted once)."""
-        processor = self.sql.processors.get(attr)
-        if processor is None:
-            return values
-        try:
-            converted = {value: processor(value) for value in set(values) if value is not None}
-        except TypeError:  # unhashable: one at a time
-            return [None if value is None else processor(value) for value in values]
-        converted[None] = None  # type: ignore[index]
-        return list(map(converted.__getitem__, values))
-
     async def insert(self, rows: list[dict[str, Any]]) -> None:
         as_tuple = itemgetter(*self.columns)  # a tuple: every table has two columns or more
         await insert_rows(self.connection, self.table, self.columns, [as_tuple(row) for row in rows])
@@ -275,13 +271,16 @@ async def upsert_columns(
     writer = TableWriter(connection, table, template, fx.now)
     fx.db_now = db_timestamp(connection, fx.now)
     carried = [attr for attr in batch.values if attr in writer.row_template]
-    db = {attr: writer.column_to_db(attr, batch.values[attr]) for attr in carried}
+    if batch.db is None or batch.db_dialect is not connection.dialect:
+        columns_to_db(writer.sql, batch)
+    db = batch.db
+    assert db is not None
     count = len(batch)
-    keys = list(zip(*(db[attr] for attr in key_attrs), strict=True))
     changed: list[int] = []
     fresh: list[bool] | None = None  # None: every row is new
     unchanged = 0
     if not assume_new and count:
+        keys = list(zip(*(db[attr] for attr in key_attrs), strict=True))
         compared = [attr for attr in carried if attr not in key_attrs]
         stored = await load_tuples(connection, table, key_attrs, compared, keys)
         if stored:
@@ -295,7 +294,7 @@ async def upsert_columns(
                            if old is not None and not equal]
     created = count - unchanged - len(changed) if fresh is not None else count
     if created:
-        columns = [db[attr] if attr in db else repeat(value, count)
+        columns = [db[attr] if attr in db else [value] * count
                    for attr, value in writer.row_template.items()]
         if fresh is not None:
             columns = [list(compress(column, fresh)) for column in columns]
@@ -305,6 +304,27 @@ async def upsert_columns(
     if items:
         await upsert_rows(session, table, key_attrs, template, items, hooks, fx)
     return created, unchanged, items
+
+
+def columns_to_db(sql: TableSQL, batch: Columns) -> None:
+    """Set `batch.db`: the batch's columns in the database's form (each distinct value
+    converted once). Needs no connection, so the CSV import does it in its reader thread."""
+    db: dict[str, list[Any]] = {}
+    for attr, values in batch.values.items():
+        if attr not in sql.table.c:
+            continue
+        processor = sql.processors.get(attr)
+        if processor is None:
+            db[attr] = values
+            continue
+        try:
+            converted = {value: processor(value) for value in set(values) if value is not None}
+        except TypeError:  # unhashable: one at a time
+            db[attr] = [None if value is None else processor(value) for value in values]
+            continue
+        converted[None] = None  # type: ignore[index]
+        db[attr] = list(map(converted.__getitem__, values))
+    batch.db, batch.db_dialect = db, sql.dialect
 
 
 async def write_side_effects(session: AsyncSession, fx: SideEffects) -> None:
