@@ -75,6 +75,8 @@ async def run_import(database: Database, folder: Path, label: str) -> None:
           " means waiting for the database server or for a CPU busy with other work")
     print(f"  database size: {await database_size(database) / 2**20:,.0f} MiB"
           + (f"; {rejected} rows rejected" if rejected else ""))
+    print("  load average (1, 5, 15 min) at the end: " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
+          + f"; {os.cpu_count()} CPUs")
 
 
 async def database_size(database: Database) -> int:

@@ -32,11 +32,13 @@ from storage.ingest.columns import Columns
 from storage.ingest.entities import ENTITIES, SPECS
 from storage.ingest.pipeline import Ingestor
 from storage.ingest.result import IngestResult, Rejection
+from storage.ingest.sql import wal_autocheckpoint
 from storage.ingest.upsert import Item
 
 CSV_CHUNK = 20_000  # rows per transaction: a bot's write waits at most a few tenths of a second
 SWITCH_INTERVAL = 0.0002  # seconds; see _prompt_threads
-BIG_FILE = 20 * 1024 * 1024  # a progress bar even off a terminal, now and then
+BIG_FILE = 20 * 1024 * 1024  # a progress bar even off a terminal, now and then; fewer WAL checkpoints
+WAL_PAGES = 10_000  # SQLite: a big file's chunks are checkpointed every 40 MB of WAL, not every 4 MB
 WHOLE_TABLES_FROM = 5 * 1024 * 1024  # a file this big reads referenced tables whole
 
 
@@ -111,6 +113,7 @@ async def import_file(database: Database, path: Path, entity: str, *, actor: str
     async with database.unit_of_work() as session:
         ingestor.assume_new = entity != "guardians" and await ingestor.table_is_empty(session)
         await ingestor.preload(session)
+        checkpoints = await wal_autocheckpoint(session, WAL_PAGES if size >= BIG_FILE else None)
     chunks = _read_chunks(path, entity, chunk)
     dialect = database.engine.dialect
 
@@ -145,6 +148,9 @@ async def import_file(database: Database, path: Path, entity: str, *, actor: str
             report.error = str(exc)
         finally:
             chunks.close()
+            if checkpoints is not None:
+                async with database.unit_of_work() as session:
+                    await wal_autocheckpoint(session, checkpoints)
     return report
 
 

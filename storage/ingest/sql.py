@@ -82,6 +82,11 @@ class TableSQL:
             self._cache[key] = f"UPDATE {self._name} SET {sets} WHERE {where}"
         return self._cache[key]
 
+    def select_any(self, attrs: Sequence[str], by: str) -> str:
+        """PostgreSQL: SELECT ... WHERE by = ANY($1), the values as one array."""
+        return (f"SELECT {self._columns(attrs)} FROM {self._name} "
+                f"WHERE {self._quoted[by]} = ANY($1)")
+
     def select_in(self, attrs: Sequence[str], by: str, count: int) -> str:
         key = ("select", tuple(attrs), by, count)
         if key not in self._cache:
@@ -176,6 +181,23 @@ def _integrity(exc: Exception, statement: str) -> Exception | None:
     if isinstance(exc, sqlite3.IntegrityError | IntegrityConstraintViolationError):
         return IntegrityError(statement, None, exc)
     return None
+
+
+async def wal_autocheckpoint(session: Any, pages: int | None) -> int | None:
+    """SQLite: checkpoint the WAL every `pages` pages from now on, on this connection;
+    returns the setting before (None: not SQLite, or `pages` None). A big import's
+    chunks each write megabytes to the WAL; checkpointing (and syncing) after every
+    one of them costs more than the writing. The setting is the connection's, not the
+    file's: nothing else changes, and the import puts the old value back at its end."""
+    if pages is None:
+        return None
+    connection = await session.connection()
+    kind, driver = await _driver(connection)
+    if kind != "sqlite":
+        return None
+    before = (await driver.execute_fetchall("PRAGMA wal_autocheckpoint"))[0][0]
+    await driver.execute_fetchall(f"PRAGMA wal_autocheckpoint={int(pages)}")
+    return int(before)
 
 
 async def executemany(connection: AsyncConnection, statement: str, rows: list[tuple[Any, ...]]) -> None:
@@ -277,9 +299,14 @@ async def load_tuples(
                          key=lambda pair: len(pair[1]))
     found: dict[tuple[Any, ...], tuple[Any, ...]] = {}
     wanted = None if width == 1 else set(keys)
+    any_of = connection.dialect.name == "postgresql"  # one array parameter, one plan
     for start in range(0, len(values), QUERY_SLICE):
-        part = padded(values[start:start + QUERY_SLICE])
-        rows = await fetch(connection, sql.select_in(columns, key_attrs[by], len(part)), part)
+        if any_of:
+            rows = await fetch(connection, sql.select_any(columns, key_attrs[by]),
+                               [values[start:start + QUERY_SLICE]])
+        else:
+            part = padded(values[start:start + QUERY_SLICE])
+            rows = await fetch(connection, sql.select_in(columns, key_attrs[by], len(part)), part)
         if width == 1:
             found.update((tuple(row[:1]), tuple(row[1:])) for row in rows)
         else:
