@@ -19,7 +19,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import islice, repeat
+from itertools import compress, islice, repeat
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -353,24 +353,35 @@ class _CsvReader:
             if cells is None:
                 return None
             records.append((numbers[i], cells))
-        plain = parts.copy()
-        plain_numbers = numbers.copy()
-        for i in reversed(odd):
-            del plain[i], plain_numbers[i]
+        keep = [True] * len(parts)
+        for i in odd:
+            keep[i] = False
+        plain = list(compress(parts, keep))
+        plain_numbers = list(compress(numbers, keep))
         flat = ",".join(plain).split(",") if plain else []
-        columns = [flat[j::width] for j in range(width)]
+        plain_columns = [flat[j::width] for j in range(width)]
         extra_lines, extra_columns, rejected = _fit(records, width)
+        # Put the odd rows that are records back among the plain ones, in the file's order.
         taken = set(extra_lines)
-        placed = 0  # the odd rows put back so far (their rank among the taken ones)
+        out_numbers: list[int] = []
+        columns: list[list[str]] = [[] for _ in range(width)]
+        done = placed = 0  # plain rows copied; odd rows put back
         for rank, (i, (line, _)) in enumerate(zip(odd, records, strict=True)):
-            if line in taken:
-                position = i - rank + placed  # the plain rows before it, and the odd ones kept
-                plain_numbers.insert(position, line)
-                for column, extra in zip(columns, extra_columns, strict=True):
-                    column.insert(position, extra[placed])
-                placed += 1
+            if line not in taken:
+                continue
+            upto = i - rank  # the plain rows before this one
+            out_numbers += plain_numbers[done:upto]
+            out_numbers.append(line)
+            for column, plain_column, extra in zip(columns, plain_columns, extra_columns, strict=True):
+                column += plain_column[done:upto]
+                column.append(extra[placed])
+            done = upto
+            placed += 1
+        out_numbers += plain_numbers[done:]
+        for column, plain_column in zip(columns, plain_columns, strict=True):
+            column += plain_column[done:]
         self.line += len(parts)
-        return plain_numbers, columns, rejected
+        return out_numbers, columns, rejected
 
     def slow(self, lines: list[bytes]) -> list[tuple[int, list[str]]]:
         """The batch's records by the csv module's rules, and the rest of a quoted field
