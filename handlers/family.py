@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from handlers.turn import Turn
+from storage.fast import Query, rows
 from storage.models import Guardian, GuardianStudent, School, SchoolClass, Student
 
 MAX_ID_IN_PAYLOAD = 40  # longer ids travel as "#<index>" to stay under 64 bytes
@@ -42,23 +43,24 @@ class Pupil:
         return now.astimezone(self.zone).date()
 
 
+FAMILY = Query(
+    select(Student.id, Student.full_name, SchoolClass.id, SchoolClass.name,
+           School.id, School.timezone)
+    .join(GuardianStudent, GuardianStudent.student_id == Student.id)
+    .join(Guardian, Guardian.id == GuardianStudent.guardian_id)
+    .join(SchoolClass, SchoolClass.id == Student.class_id)
+    .join(School, School.id == SchoolClass.school_id)
+    .where(GuardianStudent.guardian_id == bindparam("guardian_id"), Guardian.consent.is_(True),
+           School.launched.is_(True))
+    .order_by(Student.full_name, Student.id))
+
+
 async def family_of(turn: Turn) -> list[Pupil]:
     """The account's guardian's pupils (consent on file, launched schools), by name."""
     guardian_id = turn.account.guardian_id
     if guardian_id is None:
         return []
-    rows = await turn.session.execute(
-        select(Student.id, Student.full_name, SchoolClass.id, SchoolClass.name,
-               School.id, School.timezone)
-        .join(GuardianStudent, GuardianStudent.student_id == Student.id)
-        .join(Guardian, Guardian.id == GuardianStudent.guardian_id)
-        .join(SchoolClass, SchoolClass.id == Student.class_id)
-        .join(School, School.id == SchoolClass.school_id)
-        .where(GuardianStudent.guardian_id == guardian_id, Guardian.consent.is_(True),
-               School.launched.is_(True))
-        .order_by(Student.full_name, Student.id)
-    )
-    return [Pupil(*row) for row in rows.all()]
+    return [Pupil(*row) for row in await rows(turn.session, FAMILY, guardian_id=guardian_id)]
 
 
 def pupil_ref(pupil: Pupil, family: list[Pupil]) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from handlers import forget, linking, settings_view, welcome
 from handlers.codes import looks_like_code, typed
-from handlers.events import Kind, Reply
+from handlers.events import Incoming, Kind, Reply
 from handlers.extensions import Extension
 from handlers.help import show as show_help
 from handlers.i18n import t
@@ -88,6 +88,24 @@ async def on_button(turn: Turn, payload: str) -> list[Reply]:
         return [linking.greeting(turn)]
     key, ref, option = parsed
     return await open_view(turn, VIEWS[key], ref, option)
+
+
+def reads_the_diary(incoming: Incoming, extensions: list[Extension]) -> bool:
+    """A view's command, menu label or button: the answer reads the diary and writes at
+    most the chat's chosen pupil, so the chat's account may be read without the write
+    lock (storage/fast.py). Anything else (linking, settings, codes, extensions) is not."""
+    if incoming.kind is Kind.COMMAND:
+        return (incoming.command or "") in VIEW_BY_COMMAND
+    if incoming.kind is Kind.TEXT:
+        text = incoming.text or ""
+        return len(text) <= MAX_INPUT and command_for_label(text) in VIEW_BY_COMMAND
+    if incoming.kind is Kind.BUTTON:
+        payload = incoming.payload or ""
+        if any(e.prefix and payload.startswith(e.prefix) for e in extensions):
+            return False
+        parsed = parse(payload)
+        return parsed is not None and parsed[0] in VIEWS
+    return False
 
 
 def stale(turn: Turn) -> Reply:

@@ -55,7 +55,8 @@ async def open_view(turn: Turn, view: View, ref: str | None = None,
                                           "Please open the menu again."))]
     if pupil is None:
         return [choose_pupil(turn, view, family)]
-    turn.account.selected_student_id = pupil.id
+    if turn.account.selected_student_id != pupil.id:
+        turn.account.selected_student_id = pupil.id
     own_ref = pupil_ref(pupil, family)
     chosen = option or view.default
     shown = await view.show(turn, pupil, chosen, lambda opt: payload(view, own_ref, opt))

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from storage.erasure import install_sqlite_purge
+from storage.fast import READER_KEY, Reader
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -63,8 +64,18 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
                                pool_pre_ping=True)
 
 
-def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+def session_factory(engine: AsyncEngine, reader: Reader | None = None) -> async_sessionmaker[AsyncSession]:
+    info = {READER_KEY: reader} if reader is not None else None
+    return async_sessionmaker(engine, expire_on_commit=False, info=info)
+
+
+def sqlite_reader(engine: AsyncEngine) -> Reader | None:
+    """The answer path's reader connection (storage/fast.py), for a SQLite file."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:") \
+            or url.database.startswith("file:"):
+        return None
+    return Reader(url.database, engine.dialect)
 
 
 @dataclass
@@ -74,11 +85,13 @@ class Database:
     url: str
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    reader: Reader | None = None
 
     @classmethod
     def connect(cls, url: str, **kw: object) -> Database:
         engine = create_engine(url, **kw)  # type: ignore[arg-type]
-        return cls(url=url, engine=engine, sessions=session_factory(engine))
+        reader = sqlite_reader(engine)
+        return cls(url=url, engine=engine, sessions=session_factory(engine, reader), reader=reader)
 
     @property
     def sqlite(self) -> bool:
@@ -96,6 +109,8 @@ class Database:
                 raise
 
     async def dispose(self) -> None:
+        if self.reader is not None:
+            await self.reader.close()
         await self.engine.dispose()
 
 

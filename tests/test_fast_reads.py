@@ -1,0 +1,117 @@
+"""The answer path's reads (storage/fast.py): the same rows as the ORM, the unit of
+work's own writes seen, and on SQLite answers that do not wait for a writer."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from handlers import diary
+from handlers.family import FAMILY
+from storage.accounts import ACCOUNT, find_account, read_account
+from storage.db import Database
+from storage.fast import Query, rows
+from storage.models import Account, Attendance, Grade
+from tests.core_support import linked, school_and_core
+from tests.school_factory import PHONES, TODAY
+
+FIRST, LAST = date(2026, 11, 1), date(2026, 11, 30)
+
+# Every query of the answer path, with values that find rows in tests/school_factory.py.
+CASES: list[tuple[Query, dict[str, Any]]] = [
+    (diary.GRADES_ALL, {"student_id": "st-olha"}),
+    (diary.GRADES_RECENT, {"student_id": "st-ivan", "limit": 3}),
+    (diary.GRADES_IN_SPAN, {"student_id": "st-petro", "first": FIRST, "last": LAST}),
+    (diary.GRADES_OF_SUBJECT, {"student_id": "st-sofia", "first": FIRST, "last": LAST,
+                               "subject": "Математика"}),
+    (diary.CLASS_AVERAGES, {"class_id": "cls-5a", "first": FIRST, "last": LAST}),
+    (diary.HOMEWORK, {"class_id": "cls-5a", "first": FIRST, "last": date(2026, 12, 31)}),
+    (diary.LESSONS, {"class_id": "cls-5a", "first": FIRST, "last": LAST}),
+    (diary.ABSENCES, {"student_id": "st-olha", "first": FIRST, "last": LAST}),
+    (diary.EVENTS, {"school_id": "sch-1", "class_id": "cls-5a", "limit": 10,
+                    "since": datetime(2026, 11, 21, tzinfo=UTC)}),
+    (diary.SUBJECTS, {"student_id": "st-sofia", "first": FIRST, "last": LAST}),
+    (FAMILY, {"guardian_id": "g-koval"}),
+]
+
+
+async def test_each_query_reads_what_the_orm_reads(db: Database) -> None:
+    await school_and_core(db)
+    for query, values in CASES:
+        async with db.unit_of_work() as session:
+            expected = [tuple(r) for r in (await session.execute(query.statement, values)).all()]
+        async with db.unit_of_work() as session:
+            fast = [tuple(r) for r in await rows(session, query, **values)]
+        assert expected, f"{query.row.__name__} finds nothing: the case proves nothing"
+        assert fast == expected, query.row.__name__
+
+
+async def test_a_unit_of_work_reads_its_own_unflushed_writes(db: Database) -> None:
+    await school_and_core(db)
+    async with db.unit_of_work() as session:
+        session.add(Grade(id="gr-new", student_id="st-olha", subject="Фізика", value=11,
+                          date=TODAY))
+        shown = await diary.grades(session, "st-olha")
+        assert [g.value for g in shown if g.subject == "Фізика"] == [11]
+        await session.rollback()
+    async with db.unit_of_work() as session:
+        assert all(g.subject != "Фізика" for g in await diary.grades(session, "st-olha"))
+
+
+async def test_an_attached_account_keeps_its_changes_and_its_identity(db: Database) -> None:
+    core = await school_and_core(db)
+    await linked(db, core, PHONES.bondar, "b")
+    async with db.unit_of_work() as session:
+        account = await read_account(session, "telegram", "b")
+        assert account is not None and account.guardian_id == "g-bondar"
+        assert await find_account(session, "telegram", "b") is account
+        assert await read_account(session, "telegram", "b") is account
+        account.language = "en"
+        account.state = {"step": "kept"}
+    async with db.unit_of_work() as session:
+        stored = await session.scalar(select(Account).where(Account.chat_id == "b"))
+        assert stored is not None and stored.language == "en" and stored.state == {"step": "kept"}
+    async with db.unit_of_work() as session:
+        assert await read_account(session, "telegram", "nobody") is None
+        assert not await rows(session, ACCOUNT, platform="viber", chat_id="b")
+
+
+def test_a_list_that_changes_per_call_cannot_be_a_fast_query() -> None:
+    from sqlalchemy.dialects import sqlite
+
+    query = Query(select(Attendance.status).where(Attendance.status.in_(["absent", "late"])))
+    with pytest.raises(ValueError, match="fixed_in"):
+        query.compiled(sqlite.dialect())
+
+
+async def test_parents_get_answers_while_another_process_holds_the_write_lock(
+        sqlite_db_url: str) -> None:
+    """An import (or a worker process) writing for seconds must not stall the parents:
+    their answers read the last committed data without waiting for the lock."""
+    db = Database.connect(sqlite_db_url)
+    try:
+        core = await school_and_core(db)
+        bondar = await linked(db, core, PHONES.bondar, "b")
+        await bondar.press("Оцінки")  # the first view stores the chosen pupil
+        writer = sqlite3.connect(sqlite_db_url.split("///", 1)[1], isolation_level=None)
+        try:
+            writer.execute("BEGIN IMMEDIATE")
+            writer.execute("INSERT INTO grades (id, student_id, subject, value, date, created_at) VALUES "
+                           "('gr-uncommitted', 'st-ivan', 'Хімія', 2, '2026-11-25', "
+                           "'2026-11-25 09:00:00.000000')")
+            for ask in ("/grades", "/homework", "/schedule", "Оцінки"):
+                await asyncio.wait_for(bondar.send(ask), timeout=5)
+                assert bondar.last_text and "Хімія" not in bondar.last_text
+            assert "5 оцінок" in (await asyncio.wait_for(bondar.send("/grades"), 5))[0].text
+            writer.execute("COMMIT")
+        finally:
+            writer.close()
+        await bondar.send("/grades")
+        assert "6 оцінок" in bondar.last_text and "Хімія: 2" in bondar.last_text
+    finally:
+        await db.dispose()
