@@ -116,15 +116,16 @@ class Reader:
         loop = asyncio.get_running_loop()
         if self._connection is not None and self._loop is loop:
             return self._connection
-        if self._loop is not loop:
-            self._opening = asyncio.Lock()
-            self._connection = None
-        async with self._opening:
+        if self._loop is not loop:  # first use, or a new loop (tests): start afresh
+            if self._connection is not None:
+                self._connection.stop()  # its thread must end, or the process cannot exit
+            self._opening, self._connection, self._loop = asyncio.Lock(), None, loop
+        async with self._opening:  # concurrent first answers open one connection
             if self._connection is None:
                 connection = await aiosqlite.connect(self.path, timeout=15, isolation_level=None)
                 await connection.execute("PRAGMA query_only=ON")
                 await connection.execute("PRAGMA busy_timeout=15000")
-                self._connection, self._loop = connection, loop
+                self._connection = connection
         return self._connection
 
     async def close(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -79,6 +80,21 @@ async def test_an_attached_account_keeps_its_changes_and_its_identity(db: Databa
     async with db.unit_of_work() as session:
         assert await read_account(session, "telegram", "nobody") is None
         assert not await rows(session, ACCOUNT, platform="viber", chat_id="b")
+
+
+async def test_concurrent_first_answers_open_one_reader_connection(sqlite_db_url: str) -> None:
+    """Each reader connection is a thread that keeps the process alive until closed: the
+    first answers arriving together must share one, and closing the database ends it."""
+    db = Database.connect(sqlite_db_url)
+    assert db.reader is not None
+    threads = threading.active_count()
+    try:
+        opened = await asyncio.gather(*(db.reader.connection() for _ in range(8)))
+        assert all(connection is opened[0] for connection in opened)
+        assert threading.active_count() == threads + 1
+    finally:
+        await db.dispose()
+    assert threading.active_count() == threads
 
 
 def test_a_list_that_changes_per_call_cannot_be_a_fast_query() -> None:
