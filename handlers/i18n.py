@@ -91,12 +91,22 @@ def tn(locale: str, singular: str, plural: str, n: int, *, domain: str | None = 
 
 def format_date(value: date | datetime, locale: str, fmt: str = "d MMMM") -> str:
     """`28 листопада` / `28 November` (Babel's CLDR patterns, genitive month in uk)."""
-    return babel_format_date(value, format=fmt, locale=normalize_locale(locale))
+    return _formatted_date(value, normalize_locale(locale), fmt)
+
+
+@lru_cache(maxsize=4096)  # an answer shows a few dates; a term has ~120 of them
+def _formatted_date(value: date | datetime, locale: str, fmt: str) -> str:
+    return babel_format_date(value, format=fmt, locale=locale)
 
 
 def format_weekday(value: date | datetime, locale: str, width: str = "wide") -> str:
-    names = Locale.parse(normalize_locale(locale)).days["format"][width]
-    return str(names[value.weekday()])
+    return _weekdays(normalize_locale(locale), width)[value.weekday()]
+
+
+@lru_cache(maxsize=64)
+def _weekdays(locale: str, width: str) -> tuple[str, ...]:
+    names = Locale.parse(locale).days["format"][width]
+    return tuple(str(names[day]) for day in range(7))
 
 
 def format_number(value: float, locale: str, pattern: str = "0.0") -> str:
