@@ -24,11 +24,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.chats import open_account, unsubscribed
 from handlers.events import Incoming, Kind, Reply
 from handlers.extensions import Extension, load_extensions
+from handlers.family import read_account_and_family, remember_family
 from handlers.i18n import normalize_locale
 from handlers.router import reads_the_diary, route
 from handlers.text import split_replies
 from handlers.turn import Turn
-from storage.accounts import read_account
 from storage.models import utc_now
 from storage.settings import Settings
 
@@ -49,15 +49,18 @@ class Conversation:
         if incoming.kind is Kind.UNSUBSCRIBED:
             await unsubscribed(session, incoming.chat)
             return []
-        account = None
+        account, family = None, None
         if reads_the_diary(incoming, self.extensions):
-            account = await read_account(session, incoming.chat.platform.value, incoming.chat.chat_id)
+            account, family = await read_account_and_family(
+                session, incoming.chat.platform.value, incoming.chat.chat_id)
         if account is None:
             account = await open_account(session, incoming.chat, incoming.language_hint)
         if not account.active:
             account.active = True
         locale = self.locale_for(account.language, incoming.language_hint)
         turn = Turn(session, account, incoming, locale, self._clock(), self.settings, self.extensions)
+        if family is not None and account.guardian_id is not None:
+            remember_family(turn, family)
         replies = await route(turn)
         limit = max_text_length or self.max_text_length
         return split_replies(replies, limit) if limit else replies

@@ -1,6 +1,7 @@
 """The pupils a chat may see: its guardian's children in launched schools, nothing else.
 
-Every request and every button press asks `family_of` again (one query), and a
+Every request and every button press asks `family_of` again (on the answer path read
+in the same query as the chat's account: `read_account_and_family`), and a
 pupil id that came from a button is only used once `find_pupil` found it there:
 callback payloads are client-controlled.
 """
@@ -11,11 +12,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import and_, bindparam, select
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.turn import Turn
-from storage.fast import Query, rows
-from storage.models import Guardian, GuardianStudent, School, SchoolClass, Student
+from storage.fast import Query, attach, rows
+from storage.models import Account, Guardian, GuardianStudent, School, SchoolClass, Student
 
 MAX_ID_IN_PAYLOAD = 40  # longer ids travel as "#<index>" to stay under 64 bytes
 
@@ -55,11 +58,49 @@ FAMILY = Query(
     .order_by(Student.full_name, Student.id))
 
 
+# The account, then its guardian's pupils by a chain of outer joins (a nested join or a
+# subquery would be materialised for every guardian); a pupil whose school has not
+# launched comes with no school and is left out.
+_ACCOUNT_COLUMNS = tuple(Account.__table__.c)
+ACCOUNT_AND_FAMILY = Query(
+    select(*_ACCOUNT_COLUMNS, Student.id, Student.full_name, SchoolClass.id, SchoolClass.name,
+           School.id, School.timezone)
+    .select_from(Account.__table__)
+    .outerjoin(Guardian, and_(Guardian.id == Account.guardian_id, Guardian.consent.is_(True)))
+    .outerjoin(GuardianStudent, GuardianStudent.guardian_id == Guardian.id)
+    .outerjoin(Student, Student.id == GuardianStudent.student_id)
+    .outerjoin(SchoolClass, SchoolClass.id == Student.class_id)
+    .outerjoin(School, and_(School.id == SchoolClass.school_id, School.launched.is_(True)))
+    .where(Account.platform == bindparam("platform"), Account.chat_id == bindparam("chat_id"))
+    .order_by(Student.full_name, Student.id), "AccountAndFamily")
+
+
+async def read_account_and_family(session: AsyncSession, platform: str,
+                                  chat_id: str) -> tuple[Account | None, list[Pupil]]:
+    """The chat's account (attached to the session) and its family, in one read: the
+    answer path's first query (storage/fast.py). None and [] for an unknown chat."""
+    found = await rows(session, ACCOUNT_AND_FAMILY, platform=platform, chat_id=chat_id)
+    if not found:
+        return None, []
+    width = len(_ACCOUNT_COLUMNS)
+    account = attach(session, Account, dict(zip((c.key for c in _ACCOUNT_COLUMNS), found[0][:width])))
+    family = [Pupil(*row[width:]) for row in found if row[width + 4] is not None]
+    return account, family
+
+
+def remember_family(turn: Turn, family: list[Pupil]) -> None:
+    """`family_of` for this turn, read along with the account."""
+    turn.prefetched[("family", turn.account.guardian_id)] = family
+
+
 async def family_of(turn: Turn) -> list[Pupil]:
     """The account's guardian's pupils (consent on file, launched schools), by name."""
     guardian_id = turn.account.guardian_id
     if guardian_id is None:
         return []
+    known = turn.prefetched.get(("family", guardian_id))
+    if known is not None:
+        return list(known)
     return [Pupil(*row) for row in await rows(turn.session, FAMILY, guardian_id=guardian_id)]
 
 

@@ -91,11 +91,13 @@ def tn(locale: str, singular: str, plural: str, n: int, *, domain: str | None = 
 
 def format_date(value: date | datetime, locale: str, fmt: str = "d MMMM") -> str:
     """`28 листопада` / `28 November` (Babel's CLDR patterns, genitive month in uk)."""
-    return _formatted_date(value, normalize_locale(locale), fmt)
+    if type(value) is date:  # not a datetime: equal instants in two zones hash alike
+        return _formatted_date(value, normalize_locale(locale), fmt)
+    return babel_format_date(value, format=fmt, locale=normalize_locale(locale))
 
 
 @lru_cache(maxsize=4096)  # an answer shows a few dates; a term has ~120 of them
-def _formatted_date(value: date | datetime, locale: str, fmt: str) -> str:
+def _formatted_date(value: date, locale: str, fmt: str) -> str:
     return babel_format_date(value, format=fmt, locale=locale)
 
 

@@ -29,6 +29,7 @@ class Turn:
     now: datetime  # aware, UTC
     settings: Settings
     extensions: list[Extension] = field(default_factory=list)
+    prefetched: dict[Any, Any] = field(default_factory=dict)  # read ahead with the account
 
     @property
     def platform(self) -> Platform:

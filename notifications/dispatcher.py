@@ -105,6 +105,9 @@ class Dispatcher:
                 if self._tasks and wanted < self._refill:
                     await self._sleep()  # claim in batches, not one row per finished send
                     continue
+                # Asked before claiming: a chat whose wait ends during the claim was
+                # still held back by it, so idle must not be concluded from a later look.
+                pacing = self._pacing_chats()
                 try:
                     await self._recover_if_due()
                     claimed = await self.claim(wanted) if wanted > 0 else []
@@ -114,7 +117,7 @@ class Dispatcher:
                     continue
                 for row in claimed:
                     self._start(row)
-                if until_idle and not claimed and not self._tasks and not self._pacing_chats():
+                if until_idle and not claimed and not self._tasks and not pacing:
                     return
                 if wanted > 0 and len(claimed) == wanted:
                     await asyncio.sleep(0)  # there is more: claim again at once

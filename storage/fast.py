@@ -168,11 +168,11 @@ async def rows(session: AsyncSession, query: Query, **values: Any) -> list[Any]:
 
 
 def attach(session: AsyncSession, model: type[Any], row: Any) -> Any:
-    """An ORM object for a row read by a `Query` of all the model's columns, in the
+    """An ORM object for a row (or a dict by column key) of all the model's columns, in the
     session as if the ORM had loaded it (no SQL): changes to it are flushed as usual.
     An object the session already holds for that key wins."""
     mapper = inspect(model)
-    values = row._asdict()
+    values = row if isinstance(row, dict) else row._asdict()
     key = mapper.identity_key_from_primary_key([values[c.key] for c in mapper.primary_key])
     held = session.sync_session.identity_map.get(key)
     if held is not None:

@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import select
 
 from handlers import diary
-from handlers.family import FAMILY
+from handlers.family import ACCOUNT_AND_FAMILY, FAMILY
 from storage.accounts import ACCOUNT, find_account, read_account
 from storage.db import Database
 from storage.fast import Query, rows
-from storage.models import Account, Attendance, Grade
+from storage.models import Account, Attendance, Grade, School, Student
 from tests.core_support import linked, school_and_core
 from tests.school_factory import PHONES, TODAY
 
@@ -38,11 +38,12 @@ CASES: list[tuple[Query, dict[str, Any]]] = [
                     "since": datetime(2026, 11, 21, tzinfo=UTC)}),
     (diary.SUBJECTS, {"student_id": "st-sofia", "first": FIRST, "last": LAST}),
     (FAMILY, {"guardian_id": "g-koval"}),
+    (ACCOUNT_AND_FAMILY, {"platform": "telegram", "chat_id": "k"}),
 ]
 
 
 async def test_each_query_reads_what_the_orm_reads(db: Database) -> None:
-    await school_and_core(db)
+    await linked(db, await school_and_core(db), PHONES.koval, "k")
     for query, values in CASES:
         async with db.unit_of_work() as session:
             expected = [tuple(r) for r in (await session.execute(query.statement, values)).all()]
@@ -95,6 +96,26 @@ async def test_concurrent_first_answers_open_one_reader_connection(sqlite_db_url
     finally:
         await db.dispose()
     assert threading.active_count() == threads
+
+
+async def test_the_family_read_with_the_account_leaves_out_unlaunched_schools(db: Database) -> None:
+    core = await school_and_core(db)
+    koval = await linked(db, core, PHONES.koval, "k")
+    await koval.send("/grades")
+    assert {b.label for b in koval.buttons} >= {"Ольга", "Петро"}  # two children: a choice
+    async with db.unit_of_work() as session:
+        petro = await session.get(Student, "st-petro")
+        assert petro is not None
+        petro.class_id = "cls-7b"  # moved to a school that has not launched
+    await koval.send("/grades")
+    assert "Ольга" in koval.last_text and "Петро" not in koval.last_text
+    async with db.unit_of_work() as session:
+        school = await session.get(School, "sch-1")
+        assert school is not None
+        school.launched = False
+    await koval.send("/grades")
+    assert "Ольга" not in koval.last_text and "Математика" not in koval.last_text
+    assert "не під'єднано жодного учня" in koval.last_text
 
 
 def test_a_list_that_changes_per_call_cannot_be_a_fast_query() -> None:
