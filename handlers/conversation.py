@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.chats import open_account, unsubscribed
 from handlers.events import Incoming, Kind, Reply
 from handlers.extensions import Extension, load_extensions
-from handlers.family import read_account_and_family, remember_family
+from handlers.family import read_account_and_family
 from handlers.i18n import normalize_locale
 from handlers.router import reads_the_diary, route
 from handlers.text import split_replies
@@ -54,13 +54,12 @@ class Conversation:
             account, family = await read_account_and_family(
                 session, incoming.chat.platform.value, incoming.chat.chat_id)
         if account is None:
-            account = await open_account(session, incoming.chat, incoming.language_hint)
+            account, family = await open_account(session, incoming.chat, incoming.language_hint), None
         if not account.active:
             account.active = True
         locale = self.locale_for(account.language, incoming.language_hint)
-        turn = Turn(session, account, incoming, locale, self._clock(), self.settings, self.extensions)
-        if family is not None and account.guardian_id is not None:
-            remember_family(turn, family)
+        turn = Turn(session, account, incoming, locale, self._clock(), self.settings, self.extensions,
+                    family=family)
         replies = await route(turn)
         limit = max_text_length or self.max_text_length
         return split_replies(replies, limit) if limit else replies

@@ -1,7 +1,7 @@
 """The pupils a chat may see: its guardian's children in launched schools, nothing else.
 
-Every request and every button press asks `family_of` again (on the answer path read
-in the same query as the chat's account: `read_account_and_family`), and a
+Every request and every button press reads the family again (with the chat's account,
+in one query: `read_account_and_family`), and a
 pupil id that came from a button is only used once `find_pupil` found it there:
 callback payloads are client-controlled.
 """
@@ -13,7 +13,6 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, bindparam, select
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.turn import Turn
@@ -46,18 +45,6 @@ class Pupil:
         return now.astimezone(self.zone).date()
 
 
-FAMILY = Query(
-    select(Student.id, Student.full_name, SchoolClass.id, SchoolClass.name,
-           School.id, School.timezone)
-    .join(GuardianStudent, GuardianStudent.student_id == Student.id)
-    .join(Guardian, Guardian.id == GuardianStudent.guardian_id)
-    .join(SchoolClass, SchoolClass.id == Student.class_id)
-    .join(School, School.id == SchoolClass.school_id)
-    .where(GuardianStudent.guardian_id == bindparam("guardian_id"), Guardian.consent.is_(True),
-           School.launched.is_(True))
-    .order_by(Student.full_name, Student.id))
-
-
 # The account, then its guardian's pupils by a chain of outer joins (a nested join or a
 # subquery would be materialised for every guardian); a pupil whose school has not
 # launched comes with no school and is left out.
@@ -88,20 +75,15 @@ async def read_account_and_family(session: AsyncSession, platform: str,
     return account, family
 
 
-def remember_family(turn: Turn, family: list[Pupil]) -> None:
-    """`family_of` for this turn, read along with the account."""
-    turn.prefetched[("family", turn.account.guardian_id)] = family
-
-
 async def family_of(turn: Turn) -> list[Pupil]:
-    """The account's guardian's pupils (consent on file, launched schools), by name."""
-    guardian_id = turn.account.guardian_id
-    if guardian_id is None:
+    """The account's guardian's pupils (consent on file, launched schools), by name: read
+    with the account on the answer path, else now (the same query, by the account's chat)."""
+    if turn.account.guardian_id is None:
         return []
-    known = turn.prefetched.get(("family", guardian_id))
-    if known is not None:
-        return list(known)
-    return [Pupil(*row) for row in await rows(turn.session, FAMILY, guardian_id=guardian_id)]
+    if turn.family is None:
+        _, turn.family = await read_account_and_family(turn.session, turn.account.platform,
+                                                       turn.account.chat_id)
+    return list(turn.family)
 
 
 def pupil_ref(pupil: Pupil, family: list[Pupil]) -> str:

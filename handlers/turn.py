@@ -29,7 +29,7 @@ class Turn:
     now: datetime  # aware, UTC
     settings: Settings
     extensions: list[Extension] = field(default_factory=list)
-    prefetched: dict[Any, Any] = field(default_factory=dict)  # read ahead with the account
+    family: list[Any] | None = None  # the guardian's pupils, once read (handlers/family.py)
 
     @property
     def platform(self) -> Platform:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.fast import Query, attach, rows
 from storage.models import Account, OutboxMessage
 
 PENDING = ("queued", "failed")
@@ -30,14 +29,3 @@ async def find_account(session: AsyncSession, platform: str, chat_id: str) -> Ac
         select(Account).where(Account.platform == platform, Account.chat_id == chat_id)
     )
 
-
-ACCOUNT = Query(select(*Account.__table__.c).where(Account.platform == bindparam("platform"),
-                                                    Account.chat_id == bindparam("chat_id")),
-                "AccountRow")
-
-
-async def read_account(session: AsyncSession, platform: str, chat_id: str) -> Account | None:
-    """`find_account` on the answer path: read through storage/fast.py (no ORM query; on
-    SQLite, no write lock) and attached to the session, so a change is still flushed."""
-    found = await rows(session, ACCOUNT, platform=platform, chat_id=chat_id)
-    return attach(session, Account, found[0]) if found else None

@@ -1,6 +1,6 @@
 """The answer path's reads: statements compiled once, run on the driver in one call.
 
-A parent's "Оцінки" costs three reads (the chat's account, the family, the grades).
+A parent's "Оцінки" costs two reads (the chat's account with its family, the grades).
 Through the ORM each read builds a select, computes its cache key, sets up a result
 and, on SQLite, crosses to aiosqlite's thread four times (cursor, execute, fetch,
 close); that was most of the bot's CPU per answer. A `Query` is written once as a
@@ -48,7 +48,7 @@ class _Compiled:
 
 
 class Query:
-    """One read of the answer path. `names` label the row's fields (a namedtuple)."""
+    """One read of the answer path; its rows are namedtuples (type `name`) of the columns' keys."""
 
     def __init__(self, statement: Select[Any], name: str = "Row") -> None:
         self.statement = statement
@@ -149,12 +149,13 @@ async def rows(session: AsyncSession, query: Query, **values: Any) -> list[Any]:
     """The query's rows (namedtuples), read where the module docstring says."""
     reader: Reader | None = session.info.get(READER_KEY)
     sync = session.sync_session
-    if reader is not None and not _holds_connection(sync) and not (sync.new or sync.dirty or sync.deleted):
+    pending = bool(sync.new or sync.dirty or sync.deleted)
+    if reader is not None and not pending and not _holds_connection(sync):
         connection = await reader.connection()
         raw = await connection.execute_fetchall(query.compiled(reader.dialect).sql,
                                                 query.arguments(reader.dialect, values))
         return query.convert(reader.dialect, raw)  # type: ignore[arg-type]
-    if sync.new or sync.dirty or sync.deleted:
+    if pending:
         await session.flush()
     connection = await session.connection()
     dialect = connection.dialect

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from handlers import diary
-from handlers.family import ACCOUNT_AND_FAMILY, FAMILY
-from storage.accounts import ACCOUNT, find_account, read_account
+from handlers.family import ACCOUNT_AND_FAMILY, read_account_and_family
+from storage.accounts import find_account
 from storage.db import Database
 from storage.fast import Query, rows
 from storage.models import Account, Attendance, Grade, School, Student
@@ -37,7 +37,6 @@ CASES: list[tuple[Query, dict[str, Any]]] = [
     (diary.EVENTS, {"school_id": "sch-1", "class_id": "cls-5a", "limit": 10,
                     "since": datetime(2026, 11, 21, tzinfo=UTC)}),
     (diary.SUBJECTS, {"student_id": "st-sofia", "first": FIRST, "last": LAST}),
-    (FAMILY, {"guardian_id": "g-koval"}),
     (ACCOUNT_AND_FAMILY, {"platform": "telegram", "chat_id": "k"}),
 ]
 
@@ -69,18 +68,18 @@ async def test_an_attached_account_keeps_its_changes_and_its_identity(db: Databa
     core = await school_and_core(db)
     await linked(db, core, PHONES.bondar, "b")
     async with db.unit_of_work() as session:
-        account = await read_account(session, "telegram", "b")
+        account, _ = await read_account_and_family(session, "telegram", "b")
         assert account is not None and account.guardian_id == "g-bondar"
         assert await find_account(session, "telegram", "b") is account
-        assert await read_account(session, "telegram", "b") is account
+        assert (await read_account_and_family(session, "telegram", "b"))[0] is account
         account.language = "en"
         account.state = {"step": "kept"}
     async with db.unit_of_work() as session:
         stored = await session.scalar(select(Account).where(Account.chat_id == "b"))
         assert stored is not None and stored.language == "en" and stored.state == {"step": "kept"}
     async with db.unit_of_work() as session:
-        assert await read_account(session, "telegram", "nobody") is None
-        assert not await rows(session, ACCOUNT, platform="viber", chat_id="b")
+        assert await read_account_and_family(session, "telegram", "nobody") == (None, [])
+        assert await read_account_and_family(session, "viber", "b") == (None, [])
 
 
 async def test_concurrent_first_answers_open_one_reader_connection(sqlite_db_url: str) -> None:

@@ -15,8 +15,8 @@ from typing import Any
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.methods import Response
 from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
+from aiogram.methods import Response
 from aiogram.types import BotCommand
 
 from bot.telegram.middlewares import (
