@@ -7,6 +7,7 @@ whether to wait (`RetryAfter`), stop writing to the chat (`RecipientGone`), back
 
 from __future__ import annotations
 
+import bot.telegram  # noqa: F401  (first: aiogram's models built on demand)
 from aiogram import Bot
 from aiogram.exceptions import (
     ClientDecodeError,

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+import bot.telegram  # noqa: F401  (aiogram imported as the bot imports it)
 from storage.db import Database, create_engine
 from storage.migrate import upgrade
 from storage.models import Base

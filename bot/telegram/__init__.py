@@ -11,3 +11,7 @@
 The outbox's deliverer is `bot.telegram_delivery.TelegramDeliverer`; the composition
 root that puts it all together is `bot.app`.
 """
+
+from bot.telegram.models import import_aiogram
+
+import_aiogram()

@@ -16,8 +16,8 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
-from aiogram.methods import Response
-from aiogram.types import BotCommand
+from aiogram.methods import AnswerCallbackQuery, EditMessageText, Response, SendMessage
+from aiogram.types import BotCommand, Update
 
 from bot.telegram.middlewares import (
     Apology,
@@ -26,6 +26,7 @@ from bot.telegram.middlewares import (
     InFlight,
     UpdateContextMiddleware,
 )
+from bot.telegram.models import build
 from bot.telegram.router import ConversationCore, build_router
 from bot.telegram.webhook import WEBHOOK_PATH, webhook_registrar
 from storage.db import Database
@@ -63,6 +64,7 @@ class BotSession(AiohttpSession):
         returning = method.__returning__
         if returning not in self._answers:
             self._answers[returning] = Response[returning]  # type: ignore[valid-type]
+            build(self._answers[returning])
         return super().check_response(bot, method, status_code, content)
 
 
@@ -70,6 +72,9 @@ def build_bot(settings: Settings, *, timeout: float = REQUEST_TIMEOUT) -> Bot:
     if settings.telegram_bot_token is None:
         raise StartupError("TELEGRAM_BOT_TOKEN is not set")
     server = TelegramAPIServer.from_base(settings.telegram_api_url)
+    # aiogram's models are built on first use (bot.telegram.models): these, which
+    # every bot process uses, now rather than on the first parent's answer
+    build(Update, SendMessage, EditMessageText, AnswerCallbackQuery)
     return Bot(settings.telegram_bot_token.get_secret_value(),
                session=BotSession(api=server, timeout=timeout))
 
