@@ -11,10 +11,10 @@ import logging
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
-from aiogram.methods import EditMessageText, SendMessage, TelegramMethod
+from aiogram.methods import EditMessageText, TelegramMethod
 from aiogram.types import Message
 
-from bot.telegram.convert import reply_to_methods
+from bot.telegram.convert import SendReply, Shown, reply_to_methods
 from handlers.events import Reply
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ async def _show(bot: Bot, method: TelegramMethod, *, wait_out_floods: bool) -> i
                      exc.retry_after)
             await asyncio.sleep(exc.retry_after)
         else:
-            return result.message_id if isinstance(result, Message) else None
+            return result.message_id if isinstance(result, Message | Shown) else None
     return None  # pragma: no cover - the loop either returns or raises
 
 
@@ -66,7 +66,7 @@ async def _edit(bot: Bot, method: EditMessageText, *, wait_out_floods: bool) -> 
         if NOT_MODIFIED in exc.message:
             return method.message_id  # the same content again: already on the screen
         log.info("edit refused, sending instead reason=%r", exc.message[:80])
-        anew = SendMessage(chat_id=method.chat_id, text=method.text,
+        anew = SendReply(chat_id=method.chat_id, text=method.text,
                            parse_mode=method.parse_mode, reply_markup=method.reply_markup)
         return await _show(bot, anew, wait_out_floods=wait_out_floods)
     return method.message_id
