@@ -23,7 +23,8 @@ In the same run, for scale: the bare aiogram echo bot of bench/answers.py under 
 load (the floor of any aiogram 3 bot on these library versions), and where the idle
 heap comes from: the bot runs with PYTHONPROFILEIMPORTTIME=1, the modules it imported
 are read from its stderr, and a fresh interpreter imports them in the same order,
-recording RssAnon after each top-level package.
+recording RssAnon after each top-level package (aiogram counted where `bot.telegram`
+imports it, with its models built on first use: bot/telegram/models.py).
 """
 
 from __future__ import annotations
@@ -166,6 +167,8 @@ costs, seen, before = {}, set(), anon()
 costs['(interpreter)'] = before
 for name in modules:
     top = name.split('.')[0]
+    if name.startswith('bot.telegram') and 'bot.telegram' not in sys.modules:
+        top = 'aiogram'  # the package's first act: importing aiogram (bot/telegram/models.py)
     try:
         importlib.import_module(name)
     except BaseException:
