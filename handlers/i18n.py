@@ -31,6 +31,8 @@ DEFAULT_LOCALE = "uk"
 
 def normalize_locale(hint: str | None, default: str = DEFAULT_LOCALE) -> str:
     """`uk`, `uk-UA`, `en_US`, `EN` -> a supported locale; anything else -> the default."""
+    if hint in SUPPORTED_LOCALES:
+        return hint  # type: ignore[return-value]
     if hint:
         language = hint.replace("_", "-").split("-", 1)[0].lower()
         if language in SUPPORTED_LOCALES:
@@ -69,12 +71,16 @@ def _format(text: str, params: dict[str, Any]) -> str:
 
 def t(locale: str, msgid: str, *, domain: str | None = None, **params: Any) -> str:
     """The translation of `msgid` in `locale`, with `{params}` filled in."""
-    locale = normalize_locale(locale)
+    return _format(_translated(normalize_locale(locale), msgid, domain), params)
+
+
+@lru_cache(maxsize=8192)  # msgids are the code's own strings: a few hundred per locale
+def _translated(locale: str, msgid: str, domain: str | None) -> str:
     for catalog in _catalogs(locale, domain):
         text = catalog.gettext(msgid)
         if text != msgid:
-            return _format(text, params)
-    return _format(msgid, params)
+            return text
+    return msgid
 
 
 def tn(locale: str, singular: str, plural: str, n: int, *, domain: str | None = None,
@@ -119,4 +125,5 @@ def format_number(value: float, locale: str, pattern: str = "0.0") -> str:
 def reset_cache() -> None:
     """Forget loaded catalogs (for the catalog tools after a compile)."""
     _catalog.cache_clear()
+    _translated.cache_clear()
     domains.cache_clear()

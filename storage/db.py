@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from storage.erasure import install_sqlite_purge
-from storage.fast import READER_KEY, Reader
+from storage.fast import READER_KEY, Reader, has_work
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -99,11 +99,13 @@ class Database:
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
-        """One session, committed once at the end, rolled back on error."""
+        """One session, committed once at the end (if it has anything to commit),
+        rolled back on error."""
         async with self.sessions() as session:
             try:
                 yield session
-                await session.commit()
+                if has_work(session):
+                    await session.commit()
             except BaseException:
                 await session.rollback()
                 raise

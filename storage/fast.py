@@ -136,6 +136,13 @@ class Reader:
             connection.stop()
 
 
+def has_work(session: AsyncSession) -> bool:
+    """Is there anything for a commit to do: changes to flush, or an open database
+    transaction? (A diary answer that changed nothing has neither.)"""
+    sync = session.sync_session
+    return bool(sync.new or sync.dirty or sync.deleted) or _holds_connection(sync)
+
+
 def _holds_connection(sync: Any) -> bool:
     """Has the unit of work opened a database transaction (not merely autobegun the
     session's bookkeeping, as `session.add` does)? Unknown counts as yes."""

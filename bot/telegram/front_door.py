@@ -8,11 +8,14 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
 
 from aiogram import Bot, Dispatcher
+from aiohttp import JsonPayload
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
@@ -41,6 +44,7 @@ DRAIN_TIMEOUT = 15.0     # seconds a stop waits for updates being handled
 MAX_CONCURRENT_UPDATES = 16  # updates handled at once while polling (each holds a DB session)
 COMMAND_LOCALES = ("uk", "en")
 CommandList = Callable[[str], list[tuple[str, str]]]
+_json_utf8 = functools.partial(json.dumps, ensure_ascii=False)
 
 
 class StartupError(Exception):
@@ -48,7 +52,8 @@ class StartupError(Exception):
 
 
 class BotSession(AiohttpSession):
-    """aiogram's HTTP session, keeping the classes that parse the Bot API's answers.
+    """aiogram's HTTP session, sending JSON and keeping the classes that parse the Bot
+    API's answers.
 
     aiogram parses every answer with `Response[T]` for the method's result type T;
     pydantic caches such parametrised classes only weakly, so between garbage
@@ -59,6 +64,20 @@ class BotSession(AiohttpSession):
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
         self._answers: dict[Any, type] = {}
+
+    def build_form_data(self, bot: Bot, method: Any) -> Any:
+        """The call's fields as one JSON body, as the Bot API accepts them; a call with a
+        file stays a multipart form. aiogram's urlencoded form percent-encodes every byte
+        of a Cyrillic answer and of its keyboard's JSON: twice the time of the JSON."""
+        files: dict[str, Any] = {}
+        fields = {}
+        for key, value in method.model_dump(warnings=False).items():
+            prepared = self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
+            if prepared is not None and prepared != "":
+                fields[key] = prepared
+        if files:
+            return super().build_form_data(bot, method)
+        return JsonPayload(fields, dumps=_json_utf8)
 
     def check_response(self, bot: Bot, method: Any, status_code: int, content: str) -> Any:
         returning = method.__returning__
