@@ -37,9 +37,10 @@ are never mistaken for the next answer.
 Two phases per bot:
 * burst - every parent sends its sequence back to back (no think time): the bot is
   saturated, updates/s is its capacity; the ratio ours / echo compares these. A burst
-  lasts seconds, so a moment of the shared machine's noise moves it: each bot runs
-  --bursts of them (default 3) one after another, every one is printed, and the one
-  with the median rate stands for the bot in the table and the ratio;
+  lasts seconds, so a moment of the shared machine's noise moves it: the echo bot runs
+  beside ours (its own fake server, idle while ours works), and --bursts times (default
+  3) an echo burst is followed by one of ours; every burst is printed, the ratio is the
+  median of the pairs' ratios, and the median burst stands for each bot in the table;
 * paced - every parent waits a random think time (exponential, mean --think s)
   before each request: the latency a parent sees at that offered load (goal p99 < 100 ms
   at 200 parents).
@@ -59,12 +60,13 @@ import os
 import random
 import re
 import signal
+import statistics
 import sys
 import tempfile
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -305,6 +307,12 @@ class PhaseResult:
     driver_cpu: float = 0.0
     stray: int = 0  # messages that arrived for no pending request
     rates: list[float] = field(default_factory=list)  # of every repeat, the median one's included
+    ratios: list[float] = field(default_factory=list)  # ours / echo of each side-by-side pair
+    cpu_ratios: list[float] = field(default_factory=list)  # CPU per update, echo / ours, each pair
+
+    @property
+    def cpu_per_update(self) -> float:
+        return self.bot_cpu / max(self.updates, 1)
 
     @property
     def updates(self) -> int:
@@ -427,7 +435,10 @@ class Options:
 
 
 async def measure_bot(api: Any, parents: Parents, bot: BotProcess, options: Options,
-                      on_phase: Callable[[str], None] | None = None) -> list[PhaseResult]:
+                      on_phase: Callable[[str], None] | None = None,
+                      beside: tuple[BotProcess, Parents] | None = None) -> list[PhaseResult]:
+    """The bot's phases; with `beside` (the echo bot, running, and its parents) each of
+    its bursts follows one of the echo bot's, and the pairs' ratios are kept."""
     results: list[PhaseResult] = []
     async with running(bot, api):
         warm_errors = await parents.warm_up(bot, options.request_timeout)
@@ -437,13 +448,24 @@ async def measure_bot(api: Any, parents: Parents, bot: BotProcess, options: Opti
             if on_phase:
                 on_phase(phase)
             think = options.think if phase == "paced" else 0.0
-            repeats = []
+            repeats, echoes = [], []
             for _ in range(max(options.bursts, 1) if phase == "burst" else 1):
+                if beside is not None and phase == "burst":
+                    echoes.append(await beside[1].run(beside[0], phase, rounds=options.rounds,
+                                                      think=0.0, timeout=options.phase_timeout,
+                                                      request_timeout=options.request_timeout))
+                    say("  " + one_line(echoes[-1]))
                 repeats.append(await parents.run(bot, phase, rounds=options.rounds, think=think,
                                                  timeout=options.phase_timeout,
                                                  request_timeout=options.request_timeout))
                 say("  " + one_line(repeats[-1]))
-            results.append(median_of(repeats))
+            chosen = median_of(repeats)
+            if echoes:
+                results.append(median_of(echoes))
+                chosen.ratios = [o.rate / e.rate for o, e in zip(repeats, echoes)]
+                chosen.cpu_ratios = [e.cpu_per_update / o.cpu_per_update
+                                     for o, e in zip(repeats, echoes)]
+            results.append(chosen)
         failed = bot.failed_updates
     if failed:
         say(f"  !! {bot.name}: {failed} updates failed (apology sent); see its log")
@@ -517,30 +539,57 @@ async def bench(city: City, root: Path, options: Options, wanted: tuple[str, ...
     with tempfile.TemporaryDirectory(prefix="bench_answers_") as tmp:
         scratch = Path(tmp)
         async with city_databases(city, root, scratch, wanted) as backends:
-            for backend in backends:
+            for n, backend in enumerate(backends):
                 chats = await link_parents(backend.url, options.parents)
-                async with FakeTelegramBotAPI(TOKEN) as api:
+                async with FakeTelegramBotAPI(TOKEN) as api, AsyncExitStack() as stack:
                     parents = Parents(api, chats, sequence())
-                    if echo and not any(r.bot == "echo" for r in figures["results"]):
-                        bot = BotProcess("echo", echo_command(api.base_url), dict(os.environ, PYTHONPATH=str(ROOT)),
-                                         ROOT, reports_done=False)
-                        figures["results"] += await measure_bot(api, parents, bot, options)
+                    beside = await _echo_beside(stack, chats, options) if echo else None
                     ours = BotProcess(f"ours {backend.name}", ours_command(),
                                       bot_environment(api.base_url, backend.url), scratch,
                                       reports_done=True)
-                    figures["results"] += await measure_bot(api, parents, ours, options)
+                    measured = await measure_bot(api, parents, ours, options, beside=beside)
+                    if beside is not None:
+                        for r in measured:  # the echo's bursts beside a later backend
+                            if r.bot == "echo":
+                                r.bot = "echo" if n == 0 else f"echo beside {backend.name}"
+                    figures["results"] += measured
+                    if beside is not None and n == 0 and "paced" in options.phases:
+                        paced = await beside[1].run(beside[0], "paced", rounds=options.rounds,
+                                                    think=options.think,
+                                                    timeout=options.phase_timeout,
+                                                    request_timeout=options.request_timeout)
+                        say("  " + one_line(paced))
+                        figures["results"].append(paced)
                     for what_if in what_ifs:
                         changed = BotProcess(f"ours {backend.name} +{what_if}",
                                              what_if_command(scratch, what_if),
                                              bot_environment(api.base_url, backend.url), scratch,
                                              reports_done=True)
-                        figures["results"] += await measure_bot(api, parents, changed, options)
+                        figures["results"] += await measure_bot(api, parents, changed, options,
+                                                                beside=beside)
                     if profile:
                         from bench.answers_profile import profile_bot
 
                         figures.setdefault("profiles", {})[backend.name] = await profile_bot(
                             api, parents, backend, scratch, options)
     return figures
+
+
+async def _echo_beside(stack: AsyncExitStack, chats: list[int],
+                       options: Options) -> tuple[BotProcess, Parents]:
+    """The echo bot on a fake server of its own, started and warmed up, kept running
+    (idle, long-polling) while ours is measured, so their bursts can alternate."""
+    from tests.fakes.telegram_api import FakeTelegramBotAPI
+
+    api = await stack.enter_async_context(FakeTelegramBotAPI(TOKEN))
+    parents = Parents(api, chats, sequence())
+    bot = BotProcess("echo", echo_command(api.base_url), dict(os.environ, PYTHONPATH=str(ROOT)),
+                     ROOT, reports_done=False)
+    await stack.enter_async_context(running(bot, api))
+    unanswered = await parents.warm_up(bot, options.request_timeout)
+    if unanswered:
+        say(f"  !! echo: {unanswered} warm-up requests unanswered")
+    return bot, parents
 
 
 def report(figures: dict[str, Any], options: Options) -> list[tuple[str, str]]:
@@ -558,14 +607,16 @@ def report(figures: dict[str, Any], options: Options) -> list[tuple[str, str]]:
     echo = {r.phase: r for r in results if r.bot == "echo"}
     say("")
     for r in results:
-        if r.bot == "echo":
+        if r.bot.startswith("echo"):
             continue
-        if r.phase == "burst" and "burst" in echo:
-            ratio = r.rate / echo["burst"].rate
-            cpu = (r.bot_cpu / max(r.updates, 1)) / (echo["burst"].bot_cpu / max(echo["burst"].updates, 1))
+        if r.phase == "burst" and r.ratios:
+            ratio = statistics.median(r.ratios)
+            cpu = 1 / statistics.median(r.cpu_ratios)
             verdict = "met" if ratio >= 0.5 else "NOT met"
-            say(f"  {r.bot}: updates/s ours / echo = {_spread(r)} / {_spread(echo['burst'])} = "
-                f"{ratio:.2f} (goal >= 0.5: {verdict}); CPU per update ours / echo = {cpu:.1f}x")
+            pairs = ", ".join(f"{x:.2f}" for x in r.ratios)
+            say(f"  {r.bot}: updates/s ours / echo, burst by burst side by side: {pairs}; "
+                f"median {ratio:.2f} (goal >= 0.5: {verdict}); CPU per update ours / echo "
+                f"(median) = {cpu:.1f}x; ours {_spread(r)}/s")
             summary.append((f"answers {r.bot}: burst updates/s (÷ echo)", f"{r.rate:.0f} ({ratio:.2f})"))
         if r.phase == "paced":
             p99 = r.latency(99)
@@ -587,7 +638,7 @@ def report(figures: dict[str, Any], options: Options) -> list[tuple[str, str]]:
 
 
 def _by_kind(results: list[PhaseResult]) -> None:
-    ours = [r for r in results if r.bot != "echo" and "+" not in r.bot]
+    ours = [r for r in results if not r.bot.startswith("echo") and "+" not in r.bot]
     if not ours:
         return
     kinds = list(dict.fromkeys(s.kind for r in ours for s in r.samples))
