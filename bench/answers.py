@@ -306,7 +306,7 @@ class PhaseResult:
     bot_cpu: float = 0.0
     driver_cpu: float = 0.0
     stray: int = 0  # messages that arrived for no pending request
-    rates: list[float] = field(default_factory=list)  # of every repeat, the median one's included
+    rates: list[float] = field(default_factory=list)  # of all the repeats this one is the median of
     ratios: list[float] = field(default_factory=list)  # ours / echo of each side-by-side pair
     cpu_ratios: list[float] = field(default_factory=list)  # CPU per update, echo / ours, each pair
 
@@ -447,18 +447,11 @@ async def measure_bot(api: Any, parents: Parents, bot: BotProcess, options: Opti
         for phase in options.phases:
             if on_phase:
                 on_phase(phase)
-            think = options.think if phase == "paced" else 0.0
             repeats, echoes = [], []
             for _ in range(max(options.bursts, 1) if phase == "burst" else 1):
                 if beside is not None and phase == "burst":
-                    echoes.append(await beside[1].run(beside[0], phase, rounds=options.rounds,
-                                                      think=0.0, timeout=options.phase_timeout,
-                                                      request_timeout=options.request_timeout))
-                    say("  " + one_line(echoes[-1]))
-                repeats.append(await parents.run(bot, phase, rounds=options.rounds, think=think,
-                                                 timeout=options.phase_timeout,
-                                                 request_timeout=options.request_timeout))
-                say("  " + one_line(repeats[-1]))
+                    echoes.append(await run_phase(beside[1], beside[0], phase, options))
+                repeats.append(await run_phase(parents, bot, phase, options))
             chosen = median_of(repeats)
             if echoes:
                 results.append(median_of(echoes))
@@ -470,6 +463,16 @@ async def measure_bot(api: Any, parents: Parents, bot: BotProcess, options: Opti
     if failed:
         say(f"  !! {bot.name}: {failed} updates failed (apology sent); see its log")
     return results
+
+
+async def run_phase(parents: Parents, bot: BotProcess, phase: str, options: Options) -> PhaseResult:
+    """One phase of one bot, printed as it ends."""
+    result = await parents.run(bot, phase, rounds=options.rounds,
+                               think=options.think if phase == "paced" else 0.0,
+                               timeout=options.phase_timeout,
+                               request_timeout=options.request_timeout)
+    say("  " + one_line(result))
+    return result
 
 
 def median_of(repeats: list[PhaseResult]) -> PhaseResult:
@@ -489,7 +492,7 @@ def _spread(r: PhaseResult) -> str:
 def one_line(r: PhaseResult) -> str:
     return (f"{r.bot:<16} {r.phase:<6} {r.updates:>6} updates in {r.seconds:6.1f} s = "
             f"{r.rate:7.1f}/s  p50 {ms(r.latency(50))} ms  p99 {ms(r.latency(99))} ms  "
-            f"bot CPU {r.bot_cpu / max(r.updates, 1) * 1000:.2f} ms/update"
+            f"bot CPU {r.cpu_per_update * 1000:.2f} ms/update"
             + (f"  errors {r.errors}" if r.errors else "") + ("  TIMED OUT" if r.timed_out else ""))
 
 
@@ -548,18 +551,12 @@ async def bench(city: City, root: Path, options: Options, wanted: tuple[str, ...
                                       bot_environment(api.base_url, backend.url), scratch,
                                       reports_done=True)
                     measured = await measure_bot(api, parents, ours, options, beside=beside)
-                    if beside is not None:
-                        for r in measured:  # the echo's bursts beside a later backend
-                            if r.bot == "echo":
-                                r.bot = "echo" if n == 0 else f"echo beside {backend.name}"
+                    for r in measured if n > 0 else []:  # the echo beside a later backend
+                        if r.bot == "echo":
+                            r.bot = f"echo beside {backend.name}"
                     figures["results"] += measured
                     if beside is not None and n == 0 and "paced" in options.phases:
-                        paced = await beside[1].run(beside[0], "paced", rounds=options.rounds,
-                                                    think=options.think,
-                                                    timeout=options.phase_timeout,
-                                                    request_timeout=options.request_timeout)
-                        say("  " + one_line(paced))
-                        figures["results"].append(paced)
+                        figures["results"].append(await run_phase(beside[1], beside[0], "paced", options))
                     for what_if in what_ifs:
                         changed = BotProcess(f"ours {backend.name} +{what_if}",
                                              what_if_command(scratch, what_if),
@@ -601,7 +598,7 @@ def report(figures: dict[str, Any], options: Options) -> list[tuple[str, str]]:
                "p99 ms", "max ms", "bot CPU ms/upd", "errors"],
               [[r.bot, r.phase, r.parents, r.updates, f"{r.seconds:.1f}", f"{r.rate:.1f}",
                 ms(r.latency(50)), ms(r.latency(99)), ms(r.latency(100)),
-                f"{r.bot_cpu / max(r.updates, 1) * 1000:.2f}",
+                f"{r.cpu_per_update * 1000:.2f}",
                 f"{r.errors}{' TIMEOUT' if r.timed_out else ''}"] for r in results]))
     summary: list[tuple[str, str]] = []
     echo = {r.phase: r for r in results if r.bot == "echo"}

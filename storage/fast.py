@@ -140,7 +140,12 @@ def has_work(session: AsyncSession) -> bool:
     """Is there anything for a commit to do: changes to flush, or an open database
     transaction? (A diary answer that changed nothing has neither.)"""
     sync = session.sync_session
-    return bool(sync.new or sync.dirty or sync.deleted) or _holds_connection(sync)
+    return _pending(sync) or _holds_connection(sync)
+
+
+def _pending(sync: Any) -> bool:
+    """Has the unit of work changes not yet flushed?"""
+    return bool(sync.new or sync.dirty or sync.deleted)
 
 
 def _holds_connection(sync: Any) -> bool:
@@ -156,7 +161,7 @@ async def rows(session: AsyncSession, query: Query, **values: Any) -> list[Any]:
     """The query's rows (namedtuples), read where the module docstring says."""
     reader: Reader | None = session.info.get(READER_KEY)
     sync = session.sync_session
-    pending = bool(sync.new or sync.dirty or sync.deleted)
+    pending = _pending(sync)
     if reader is not None and not pending and not _holds_connection(sync):
         connection = await reader.connection()
         raw = await connection.execute_fetchall(query.compiled(reader.dialect).sql,

@@ -23,7 +23,6 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
-
 from pydantic import BaseModel, ConfigDict
 
 from bot.telegram.models import build

@@ -15,12 +15,12 @@ from collections.abc import Callable
 from typing import Any
 
 from aiogram import Bot, Dispatcher
-from aiohttp import JsonPayload
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
 from aiogram.methods import AnswerCallbackQuery, EditMessageText, Response, SendMessage
 from aiogram.types import BotCommand, Update
+from aiohttp import JsonPayload
 
 from bot.telegram.middlewares import (
     Apology,
