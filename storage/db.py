@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from storage.erasure import install_sqlite_purge
-from storage.fast import READER_KEY, Reader, has_work
+from storage.fast import READER_KEY, Reader, has_work, reader_for
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -69,15 +69,6 @@ def session_factory(engine: AsyncEngine, reader: Reader | None = None) -> async_
     return async_sessionmaker(engine, expire_on_commit=False, info=info)
 
 
-def sqlite_reader(engine: AsyncEngine) -> Reader | None:
-    """The answer path's reader connection (storage/fast.py), for a SQLite file."""
-    url = engine.url
-    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:") \
-            or url.database.startswith("file:"):
-        return None
-    return Reader(url.database, engine.dialect)
-
-
 @dataclass
 class Database:
     """The engine and its session factory: one per running program."""
@@ -90,7 +81,7 @@ class Database:
     @classmethod
     def connect(cls, url: str, **kw: object) -> Database:
         engine = create_engine(url, **kw)  # type: ignore[arg-type]
-        reader = sqlite_reader(engine)
+        reader = reader_for(engine)
         return cls(url=url, engine=engine, sessions=session_factory(engine, reader), reader=reader)
 
     @property

@@ -12,29 +12,41 @@ reads exactly as it would through the ORM.
 
 Where a read runs (`rows`):
 
-* SQLite, while the unit of work has not started a transaction (it has written
-  nothing): on the process's **reader**, a second connection with `query_only` on.
-  In WAL mode it reads the last committed snapshot without waiting for the write
-  lock, so answers keep flowing while an import or the worker writes;
-* otherwise (PostgreSQL, an in-memory SQLite, or a unit of work that already wrote):
-  on the unit of work's own connection, inside its transaction, so it sees what the
-  unit of work wrote.
+* while the unit of work has not started a transaction (it has written nothing): on
+  the process's **reader**, outside any transaction, so it sees the last committed
+  data, as a read inside a READ COMMITTED transaction would.
+  - SQLite (`SqliteReader`): a second connection with `query_only` on. In WAL mode it
+    reads without waiting for the write lock, so answers keep flowing while an import
+    or the worker writes.
+  - PostgreSQL (`PostgresReader`): a small asyncpg pool of its own, in autocommit.
+    A read is one round trip (its statement is prepared once per connection), where
+    the engine's pool costs a pre-ping (three round trips) at checkout, then BEGIN
+    and COMMIT around the reads. A connection the server dropped (a restart, a
+    terminated backend) is replaced, and the read is tried once more: a read is
+    safe to repeat.
+* otherwise (an in-memory SQLite, or a unit of work that already wrote): on the unit
+  of work's own connection, inside its transaction, so it sees what it wrote.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections import namedtuple
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import aiosqlite
+import asyncpg
 from sqlalchemy import bindparam, inspect
-from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.engine import URL, Dialect
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.sql import Select
+
+log = logging.getLogger(__name__)
 
 READER_KEY = "storage.fast.reader"  # session.info: the Reader of the unit of work's database
 
@@ -102,6 +114,18 @@ def fixed_in(column: Any, values: Sequence[Any]) -> Any:
 
 
 class Reader:
+    """The process's connection(s) for reads outside a transaction (module docstring)."""
+
+    dialect: Dialect
+
+    async def fetch(self, query: Query, values: dict[str, Any]) -> list[Any]:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+
+class SqliteReader(Reader):
     """The SQLite reader connection of one process: opened on first use, in WAL mode it
     never waits for writers. Re-opened if the event loop changed (tests run several)."""
 
@@ -128,12 +152,119 @@ class Reader:
                 self._connection = connection
         return self._connection
 
+    async def fetch(self, query: Query, values: dict[str, Any]) -> list[Any]:
+        connection = await self.connection()
+        raw = await connection.execute_fetchall(query.compiled(self.dialect).sql,
+                                                query.arguments(self.dialect, values))
+        return query.convert(self.dialect, raw)  # type: ignore[arg-type]
+
     async def close(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None and self._loop is asyncio.get_running_loop():
             await connection.close()
         elif connection is not None:
             connection.stop()
+
+
+# What a read on a connection the server dropped raises (before the pool notices).
+_CONNECTION_LOST = (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError,
+                    asyncpg.AdminShutdownError, asyncpg.CannotConnectNowError,
+                    ConnectionError)
+
+# Keys of SQLAlchemy's asyncpg URL that are its own, not asyncpg.connect()'s.
+_ENGINE_ONLY = ("async_creator_fn", "prepared_statement_name_func")
+
+
+class PostgresReader(Reader):
+    """The PostgreSQL readers of one process: an asyncpg pool of `size` connections in
+    autocommit, opened on first use (again if the event loop changed: tests run several).
+    Its connections show in pg_stat_activity as `APPLICATION_NAME`."""
+
+    APPLICATION_NAME = "school-bot reader"
+
+    def __init__(self, engine_url: URL, dialect: Dialect, *, size: int = 4,
+                 timeout: float = 30) -> None:
+        self.dialect = dialect
+        self._size = size
+        self._timeout = timeout
+        _, options = dialect.create_connect_args(engine_url)
+        options = {k: v for k, v in options.items() if k not in _ENGINE_ONLY}
+        if "prepared_statement_cache_size" in options:
+            options["statement_cache_size"] = options.pop("prepared_statement_cache_size")
+        settings = dict(options.pop("server_settings", None) or {})
+        settings.setdefault("application_name", self.APPLICATION_NAME)
+        self._options = {**options, "server_settings": settings}
+        self._pool: asyncpg.Pool | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._opening = asyncio.Lock()
+
+    async def pool(self) -> asyncpg.Pool:
+        loop = asyncio.get_running_loop()
+        if self._pool is not None and self._loop is loop:
+            return self._pool
+        if self._loop is not loop:
+            if self._pool is not None:
+                with contextlib.suppress(Exception):  # its loop is gone: drop the sockets
+                    self._pool.terminate()
+            self._opening, self._pool, self._loop = asyncio.Lock(), None, loop
+        async with self._opening:  # concurrent first answers open one pool
+            if self._pool is None:
+                self._pool = await asyncpg.create_pool(
+                    **self._options, min_size=1, max_size=self._size, timeout=self._timeout,
+                    command_timeout=self._timeout, init=self._codecs, reset=_nothing_to_reset)
+        return self._pool
+
+    async def _codecs(self, connection: asyncpg.Connection) -> None:
+        """The JSON codecs SQLAlchemy's asyncpg dialect installs, by its own code, so a
+        JSON column decodes here as it does through the ORM."""
+        adapted = _Adapted(connection)
+        await self.dialect.setup_asyncpg_json_codec(adapted)  # type: ignore[attr-defined]
+        await self.dialect.setup_asyncpg_jsonb_codec(adapted)  # type: ignore[attr-defined]
+
+    async def fetch(self, query: Query, values: dict[str, Any]) -> list[Any]:
+        compiled = query.compiled(self.dialect)
+        arguments = query.arguments(self.dialect, values)
+        try:
+            raw = await (await self.pool()).fetch(compiled.sql, *arguments)
+        except _CONNECTION_LOST as error:
+            # The pool now knows that connection is gone and opens another.
+            log.warning("reader: connection lost (%s); reading once more", type(error).__name__)
+            raw = await (await self.pool()).fetch(compiled.sql, *arguments)
+        return query.convert(self.dialect, raw)
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        if self._loop is asyncio.get_running_loop():
+            await asyncio.wait_for(pool.close(), self._timeout)
+        else:
+            pool.terminate()
+
+
+class _Adapted:
+    """The shape of SQLAlchemy's adapted connection its codec set-up reads."""
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._connection = connection
+
+
+async def _nothing_to_reset(_connection: asyncpg.Connection) -> None:
+    """The readers run only single SELECTs in autocommit: they leave no session state
+    (no SET, LISTEN, advisory lock or cursor), so asyncpg's reset query, a round trip
+    at every release, would have nothing to undo."""
+
+
+def reader_for(engine: AsyncEngine) -> Reader | None:
+    """The answer path's reader for the engine's database, if it has one: a SQLite
+    file (an in-memory database is private to its connection), or PostgreSQL."""
+    url = engine.url
+    if url.get_backend_name() == "postgresql" and url.get_driver_name() == "asyncpg":
+        return PostgresReader(url, engine.dialect)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:") \
+            or url.database.startswith("file:"):
+        return None
+    return SqliteReader(url.database, engine.dialect)
 
 
 def has_work(session: AsyncSession) -> bool:
@@ -163,10 +294,7 @@ async def rows(session: AsyncSession, query: Query, **values: Any) -> list[Any]:
     sync = session.sync_session
     pending = _pending(sync)
     if reader is not None and not pending and not _holds_connection(sync):
-        connection = await reader.connection()
-        raw = await connection.execute_fetchall(query.compiled(reader.dialect).sql,
-                                                query.arguments(reader.dialect, values))
-        return query.convert(reader.dialect, raw)  # type: ignore[arg-type]
+        return await reader.fetch(query, values)
     if pending:
         await session.flush()
     connection = await session.connection()

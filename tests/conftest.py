@@ -115,6 +115,15 @@ async def db(db_url: str) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
+async def pg_db(postgres_url: str) -> AsyncIterator[Database]:
+    """For tests that are about PostgreSQL itself (its connections, its server)."""
+    database = Database.connect(postgres_url)
+    await _truncate_all(database)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
 def sqlite_db_url(tmp_path: Path, sqlite_template: Path) -> str:
     """For tests that are about SQLite itself (file bytes, WAL)."""
     path = tmp_path / "bot.sqlite3"

@@ -12,11 +12,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+import asyncpg
+
 from handlers import diary
 from handlers.family import ACCOUNT_AND_FAMILY, read_account_and_family
 from storage.accounts import find_account
 from storage.db import Database
-from storage.fast import Query, rows
+from storage.fast import PostgresReader, Query, rows
 from storage.models import Account, Attendance, Grade, School, Student
 from tests.core_support import linked, school_and_core
 from tests.school_factory import PHONES, TODAY
@@ -94,6 +96,10 @@ async def test_concurrent_first_answers_open_one_reader_connection(sqlite_db_url
         assert threading.active_count() == threads + 1
     finally:
         await db.dispose()
+    for _ in range(100):  # the thread ends just after it has answered the close
+        if threading.active_count() == threads:
+            break
+        await asyncio.sleep(0.02)
     assert threading.active_count() == threads
 
 
@@ -151,3 +157,86 @@ async def test_parents_get_answers_while_another_process_holds_the_write_lock(
         assert "6 оцінок" in bondar.last_text and "Хімія: 2" in bondar.last_text
     finally:
         await db.dispose()
+
+
+async def _raw_pg(db: Database) -> asyncpg.Connection:
+    """A connection of another program (an import, psql) to the test database."""
+    url = db.engine.url
+    return await asyncpg.connect(host=url.host, port=url.port, user=url.username,
+                                 password=url.password, database=url.database)
+
+
+async def _readers_on_server(db: Database) -> list[int]:
+    other = await _raw_pg(db)
+    try:
+        return [r["pid"] for r in await other.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND application_name = $1", PostgresReader.APPLICATION_NAME)]
+    finally:
+        await other.close()
+
+
+async def test_parents_read_committed_data_on_postgres_without_waiting_for_a_writer(
+        pg_db: Database) -> None:
+    core = await school_and_core(pg_db)
+    bondar = await linked(pg_db, core, PHONES.bondar, "b")
+    await bondar.press("Оцінки")
+    writer = await _raw_pg(pg_db)
+    try:
+        transaction = writer.transaction()
+        await transaction.start()
+        await writer.execute("INSERT INTO grades (id, student_id, subject, value, date, created_at) "
+                             "VALUES ('gr-uncommitted', 'st-ivan', 'Хімія', 2, '2026-11-25', now())")
+        for ask in ("/grades", "/homework", "/schedule", "Оцінки"):
+            await asyncio.wait_for(bondar.send(ask), timeout=5)
+            assert bondar.last_text and "Хімія" not in bondar.last_text
+        assert "5 оцінок" in (await asyncio.wait_for(bondar.send("/grades"), 5))[0].text
+        await transaction.commit()
+    finally:
+        await writer.close()
+    await bondar.send("/grades")
+    assert "6 оцінок" in bondar.last_text and "Хімія: 2" in bondar.last_text
+
+
+async def test_answers_go_on_after_the_server_drops_every_connection(
+        pg_db: Database, caplog: pytest.LogCaptureFixture) -> None:
+    """A PostgreSQL restart (or an administrator's pg_terminate_backend) closes every
+    connection the bot holds; the parent asking next must get the answer, not an error,
+    even when the bot has not yet noticed that its connections are gone."""
+    core = await school_and_core(pg_db)
+    bondar = await linked(pg_db, core, PHONES.bondar, "b")
+    assert "5 оцінок" in (await bondar.send("/grades"))[0].text
+    before = await _readers_on_server(pg_db)
+    assert before, "the answer did not go through the reader: the test proves nothing"
+
+    async def drop_all() -> None:
+        other = await _raw_pg(pg_db)
+        try:
+            await other.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        finally:
+            await other.close()
+
+    # Dropped while this event loop is busy, so the bot cannot have noticed before it asks.
+    dropper = threading.Thread(target=asyncio.run, args=(drop_all(),))
+    dropper.start()
+    dropper.join()
+    with caplog.at_level("WARNING", logger="storage.fast"):
+        assert "5 оцінок" in (await bondar.send("/grades"))[0].text
+        await bondar.press("Домашнє завдання")
+        assert bondar.last_text and "Математика" in bondar.last_text
+    assert any("reading once more" in r.getMessage() for r in caplog.records)
+    after = await _readers_on_server(pg_db)
+    assert after and not set(after) & set(before)
+
+
+async def test_closing_the_database_closes_its_postgres_readers(pg_db: Database) -> None:
+    core = await school_and_core(pg_db)
+    bondar = await linked(pg_db, core, PHONES.bondar, "b")
+    assert pg_db.reader is not None
+    pools = await asyncio.gather(*(pg_db.reader.pool() for _ in range(8)))  # type: ignore[attr-defined]
+    assert all(pool is pools[0] for pool in pools)
+    await asyncio.gather(*(bondar.send("/grades") for _ in range(3)))
+    assert await _readers_on_server(pg_db)
+    await pg_db.reader.close()
+    assert await _readers_on_server(pg_db) == []
