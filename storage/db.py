@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from storage.erasure import install_sqlite_purge
-from storage.fast import READER_KEY, Reader, has_work, reader_for
+from storage.fast import READER_KEY, Reader, has_work, holds_connection, reader_for
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -69,6 +69,16 @@ def session_factory(engine: AsyncEngine, reader: Reader | None = None) -> async_
     return async_sessionmaker(engine, expire_on_commit=False, info=info)
 
 
+async def close(session: AsyncSession) -> None:
+    """Close a session as `async with` would. One that holds no connection has nothing
+    to give back and closes without I/O: directly, sparing a diary answer the task and
+    greenlet that SQLAlchemy's exit spends on it (about 35 µs of an answer's 1 ms)."""
+    if holds_connection(session.sync_session):
+        await session.__aexit__(None, None, None)  # runs to completion even if cancelled
+    else:
+        session.sync_session.close()
+
+
 @dataclass
 class Database:
     """The engine and its session factory: one per running program."""
@@ -92,14 +102,16 @@ class Database:
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
         """One session, committed once at the end (if it has anything to commit),
         rolled back on error."""
-        async with self.sessions() as session:
-            try:
-                yield session
-                if has_work(session):
-                    await session.commit()
-            except BaseException:
-                await session.rollback()
-                raise
+        session = self.sessions()
+        try:
+            yield session
+            if has_work(session):
+                await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+        finally:
+            await close(session)
 
     async def dispose(self) -> None:
         if self.reader is not None:

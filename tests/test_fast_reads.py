@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import literal_column, select
 
 import asyncpg
 
@@ -84,15 +84,16 @@ async def test_an_attached_account_keeps_its_changes_and_its_identity(db: Databa
         assert await read_account_and_family(session, "viber", "b") == (None, [])
 
 
-async def test_concurrent_first_answers_open_one_reader_connection(sqlite_db_url: str) -> None:
-    """Each reader connection is a thread that keeps the process alive until closed: the
-    first answers arriving together must share one, and closing the database ends it."""
+async def test_concurrent_first_answers_open_one_reader_thread(sqlite_db_url: str) -> None:
+    """The reader is a thread: the first answers arriving together must share one, and
+    closing the database must end it."""
     db = Database.connect(sqlite_db_url)
     assert db.reader is not None
     threads = threading.active_count()
+    query, values = CASES[-1]
     try:
-        opened = await asyncio.gather(*(db.reader.connection() for _ in range(8)))
-        assert all(connection is opened[0] for connection in opened)
+        read = await asyncio.gather(*(db.reader.fetch(query, values) for _ in range(8)))
+        assert all(found == [] for found in read)
         assert threading.active_count() == threads + 1
     finally:
         await db.dispose()
@@ -101,6 +102,16 @@ async def test_concurrent_first_answers_open_one_reader_connection(sqlite_db_url
             break
         await asyncio.sleep(0.02)
     assert threading.active_count() == threads
+
+
+async def test_a_failed_read_reaches_its_caller_and_the_reader_goes_on(db: Database) -> None:
+    await linked(db, await school_and_core(db), PHONES.koval, "k")
+    assert db.reader is not None
+    broken = Query(select(literal_column("no_such_column")).select_from(Grade))
+    with pytest.raises(Exception, match="no_such_column"):
+        await db.reader.fetch(broken, {})
+    query, values = CASES[-1]
+    assert [tuple(r) for r in await db.reader.fetch(query, values)]
 
 
 async def test_the_family_read_with_the_account_leaves_out_unlaunched_schools(db: Database) -> None:
