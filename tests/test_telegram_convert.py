@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from typing import Any
 
 import pytest
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.methods import EditMessageText, SendDocument, SendMessage
 from aiogram.types import (
+    InlineKeyboardButton,
     InlineKeyboardMarkup,
+    KeyboardButton,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     Update,
 )
+
+from bot.telegram.front_door import BotSession
 
 from bot.telegram.convert import (
     MAX_TEXT,
@@ -138,31 +146,29 @@ def test_plain_text_is_escaped_html() -> None:
 def test_buttons_become_an_inline_keyboard() -> None:
     reply = Reply(text="Оберіть дитину", buttons=[[Button("Оля", "child:1"), Button("Петро", "child:2")]])
     (method,) = reply_to_methods(CHAT, reply)
-    assert isinstance(method.reply_markup, InlineKeyboardMarkup)
-    row = method.reply_markup.inline_keyboard[0]
-    assert [(b.text, b.callback_data) for b in row] == [("Оля", "child:1"), ("Петро", "child:2")]
+    assert method.reply_markup == {"inline_keyboard": [[
+        {"text": "Оля", "callback_data": "child:1"}, {"text": "Петро", "callback_data": "child:2"}]]}
 
 
 def test_menu_becomes_a_resized_reply_keyboard() -> None:
     (method,) = reply_to_methods(CHAT, Reply(text="Меню", menu=[["Оцінки", "Події"], ["Налаштування"]]))
-    markup = method.reply_markup
-    assert isinstance(markup, ReplyKeyboardMarkup) and markup.resize_keyboard
-    assert [[b.text for b in row] for row in markup.keyboard] == [["Оцінки", "Події"], ["Налаштування"]]
+    assert method.reply_markup == {"keyboard": [[{"text": "Оцінки"}, {"text": "Події"}],
+                                                [{"text": "Налаштування"}]],
+                                   "resize_keyboard": True}
 
 
 def test_request_contact_is_one_labelled_button() -> None:
     reply = Reply(text="Поділіться номером", request_contact=True,
                   contact_button_label="Поділитися номером")
     (method,) = reply_to_methods(CHAT, reply)
-    markup = method.reply_markup
-    assert isinstance(markup, ReplyKeyboardMarkup)
-    (button,) = [b for row in markup.keyboard for b in row]
-    assert (button.text, button.request_contact) == ("Поділитися номером", True)
+    assert method.reply_markup == {
+        "keyboard": [[{"text": "Поділитися номером", "request_contact": True}]],
+        "resize_keyboard": True, "one_time_keyboard": True}
 
 
 def test_remove_menu() -> None:
     (method,) = reply_to_methods(CHAT, Reply(text="Відв'язано", remove_menu=True))
-    assert isinstance(method.reply_markup, ReplyKeyboardRemove)
+    assert method.reply_markup == {"remove_keyboard": True}
 
 
 def test_long_text_is_split_at_lines_with_keyboards_at_the_ends() -> None:
@@ -172,8 +178,8 @@ def test_long_text_is_split_at_lines_with_keyboards_at_the_ends() -> None:
     assert len(methods) > 1
     assert all(len(m.text) <= MAX_TEXT for m in methods)
     assert "\n".join(m.text for m in methods) == "\n".join(lines)
-    assert isinstance(methods[0].reply_markup, ReplyKeyboardMarkup)
-    assert isinstance(methods[-1].reply_markup, InlineKeyboardMarkup)
+    assert "keyboard" in methods[0].reply_markup
+    assert "inline_keyboard" in methods[-1].reply_markup
     assert all(m.reply_markup is None for m in methods[1:-1])
 
 
@@ -182,7 +188,66 @@ def test_edit_replaces_the_pressed_message() -> None:
     (method,) = reply_to_methods(CHAT, reply, edit_message_id=77)
     assert isinstance(method, EditMessageText)
     assert method.message_id == 77
-    assert isinstance(method.reply_markup, InlineKeyboardMarkup)
+    assert method.reply_markup == {"inline_keyboard": [[{"text": "Петро", "callback_data": "child:2"}]]}
+
+
+def test_an_edit_cannot_carry_the_menu_so_it_is_sent_anew() -> None:
+    reply = Reply(text="Меню", menu=[["Оцінки"]], edit=True)
+    (method,) = reply_to_methods(CHAT, reply, edit_message_id=77)
+    assert isinstance(method, SendMessage) and "keyboard" in method.reply_markup
+
+
+def _aiogram_markup(reply: Reply) -> Any:
+    """The keyboard of `reply` as aiogram's own models (what the bot built before its
+    answers carried JSON)."""
+    if reply.request_contact:
+        return ReplyKeyboardMarkup(keyboard=[[KeyboardButton(
+            text=reply.contact_button_label or "📱", request_contact=True)]],
+            resize_keyboard=True, one_time_keyboard=True)
+    if reply.buttons:
+        return InlineKeyboardMarkup(inline_keyboard=[
+            [InlineKeyboardButton(text=b.label, callback_data=b.payload) for b in row]
+            for row in reply.buttons])
+    if reply.menu:
+        return ReplyKeyboardMarkup(keyboard=[[KeyboardButton(text=label) for label in row]
+                                             for row in reply.menu], resize_keyboard=True)
+    if reply.remove_menu:
+        return ReplyKeyboardRemove()
+    return None
+
+
+@pytest.mark.parametrize("reply", [
+    Reply(text="Оцінки Івана <за тиждень>\nМатематика: 10, 11",
+          buttons=[[Button("Математика", "g:s0:ab:w"), Button("Українська мова", "g:s1:ab:w")],
+                   [Button("Тиждень", "g:w:ab:w"), Button("Місяць 📅", "g:w:ab:m")]]),
+    Reply(text="Меню", menu=[["Оцінки", "Домашнє завдання"], ["Налаштування"]]),
+    Reply(text="Поділіться номером", request_contact=True, contact_button_label="📱 Поділитися"),
+    Reply(text="Відв'язано", remove_menu=True),
+    Reply(text="Без клавіатури"),
+], ids=["inline", "menu", "contact", "remove", "plain"])
+@pytest.mark.parametrize("edit", [False, True], ids=["send", "edit"])
+async def test_an_answer_reaches_telegram_as_aiogram_itself_would_send_it(
+        reply: Reply, edit: bool) -> None:
+    """The answers' keyboards are written as JSON by hand: the fields Telegram receives
+    must be those aiogram sends for the same call made of its own models."""
+    bot = Bot("42:TEST", session=BotSession())
+    try:
+        reply = dataclasses.replace(reply, edit=edit)
+        (ours,) = reply_to_methods(CHAT, reply, edit_message_id=77 if edit else None)
+        fields = dict(type(ours).model_fields)
+        as_aiogram = (EditMessageText if isinstance(ours, EditMessageText) else SendMessage)(
+            **{k: getattr(ours, k) for k in fields if k != "reply_markup"},
+            reply_markup=_aiogram_markup(reply))
+        form = AiohttpSession().build_form_data(bot, as_aiogram)
+        theirs = {options["name"]: value for options, _, value in form._fields}
+        sent = json.loads(bot.session.build_form_data(bot, ours)._value)
+        assert set(sent) == set(theirs)
+        for key, value in sent.items():
+            assert (value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)) \
+                == (theirs[key] if isinstance(value, str) else json.dumps(json.loads(theirs[key]),
+                                                                          ensure_ascii=False)), key
+    finally:
+        await bot.session.close()
 
 
 def test_edit_without_a_pressed_message_sends() -> None:
@@ -196,3 +261,12 @@ def test_a_file_is_a_document() -> None:
     assert isinstance(text, SendMessage) and isinstance(document, SendDocument)
     assert document.document.filename == "report.csv"
     assert document.caption == "Звіт"
+
+
+def test_a_document_under_buttons_carries_them_as_aiogram_models() -> None:
+    reply = Reply(text="", buttons=[[Button("Ще раз", "again")]],
+                  file=OutFile("report.csv", b"a;b\n", caption="Звіт"))
+    (document,) = reply_to_methods(CHAT, reply)
+    assert isinstance(document, SendDocument)
+    assert isinstance(document.reply_markup, InlineKeyboardMarkup)
+    assert document.reply_markup.inline_keyboard[0][0].callback_data == "again"
