@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import literal_column, select
+from sqlalchemy import func, literal_column, select
 
 import asyncpg
 
@@ -241,13 +241,36 @@ async def test_answers_go_on_after_the_server_drops_every_connection(
     assert after and not set(after) & set(before)
 
 
-async def test_closing_the_database_closes_its_postgres_readers(pg_db: Database) -> None:
+async def test_postgres_readers_are_few_and_closed_with_the_database(pg_db: Database) -> None:
+    """Sixty parents asking at once share the reader's few connections (a city's web
+    processes must fit PostgreSQL's max_connections), and closing the database closes
+    them."""
     core = await school_and_core(pg_db)
-    bondar = await linked(pg_db, core, PHONES.bondar, "b")
+    parents = [await linked(pg_db, core, PHONES.bondar, f"b{n}") for n in range(3)]
     assert pg_db.reader is not None
-    pools = await asyncio.gather(*(pg_db.reader.pool() for _ in range(8)))  # type: ignore[attr-defined]
-    assert all(pool is pools[0] for pool in pools)
-    await asyncio.gather(*(bondar.send("/grades") for _ in range(3)))
-    assert await _readers_on_server(pg_db)
+    query, values = CASES[2]
+    read = await asyncio.gather(*(pg_db.reader.fetch(query, values) for _ in range(60)),
+                                *(p.send("/grades") for p in parents for _ in range(5)))
+    assert all(found == read[0] for found in read[:60]) and read[0]
+    assert all("5 оцінок" in answer[0].text for answer in read[60:])
+    assert 1 <= len(await _readers_on_server(pg_db)) <= 4
     await pg_db.reader.close()
     assert await _readers_on_server(pg_db) == []
+
+
+async def test_a_read_given_up_does_not_keep_a_reader_connection(pg_db: Database) -> None:
+    """An answer cancelled in the middle of its read (a shutdown, a timeout) must not
+    leave the connection half-used for the next parent."""
+    await school_and_core(pg_db)
+    reader = PostgresReader(pg_db.engine.url, pg_db.engine.dialect, size=1)
+    try:
+        slow = Query(select(func.pg_sleep(5)), "Slept")
+        reading = asyncio.create_task(reader.fetch(slow, {}))
+        await asyncio.sleep(0.3)
+        reading.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await reading
+        query, values = CASES[0]
+        assert await asyncio.wait_for(reader.fetch(query, values), 2)
+    finally:
+        await reader.close()
