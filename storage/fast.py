@@ -240,7 +240,7 @@ def _settle(results: list[tuple[asyncio.Future[Any], Any, BaseException | None]]
             future.set_result(result)
 
 
-# What a read on a connection the server dropped raises (before the pool notices).
+# What a read on a connection the server dropped raises (before the reader notices).
 _CONNECTION_LOST = (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError,
                     asyncpg.AdminShutdownError, asyncpg.CannotConnectNowError,
                     ConnectionError)
