@@ -31,8 +31,11 @@ class GradeRow:
 
 
 def _grades_query(*, span: bool = False, subject: bool = False, limit: bool = False) -> Query:
-    """A pupil's grades (optionally in a span, of a subject, the newest few), with changes."""
-    chosen = select(Grade.id).where(Grade.student_id == bindparam("student_id"))
+    """A pupil's grades (optionally in a span, of a subject, the newest few), with changes.
+    The grades are chosen (and limited) first, from the index on (student, date), then
+    their changes joined: one scan of the pupil's grades, no second lookup by id."""
+    chosen = select(Grade.id, Grade.date, Grade.subject, Grade.value, Grade.kind,
+                    Grade.comment).where(Grade.student_id == bindparam("student_id"))
     if span:
         chosen = chosen.where(Grade.date.between(bindparam("first"), bindparam("last")))
     if subject:
@@ -40,13 +43,15 @@ def _grades_query(*, span: bool = False, subject: bool = False, limit: bool = Fa
     chosen = chosen.order_by(Grade.date.desc(), Grade.id.desc())
     if limit:
         chosen = chosen.limit(bindparam("limit"))
-    ids = chosen.subquery()
+    picked = chosen.subquery()
     return Query(
-        select(Grade.id, Grade.date, Grade.subject, Grade.value, Grade.kind, Grade.comment,
-               GradeChange.old_value, GradeChange.new_value, GradeChange.changed_at)
-        .join(ids, ids.c.id == Grade.id)
-        .outerjoin(GradeChange, GradeChange.grade_id == Grade.id)
-        .order_by(Grade.date.desc(), Grade.id.desc(), GradeChange.changed_at), "GradeChangeRow")
+        select(picked.c.id, picked.c.date, picked.c.subject, picked.c.value, picked.c.kind,
+               picked.c.comment, GradeChange.old_value, GradeChange.new_value,
+               GradeChange.changed_at)
+        .select_from(picked)
+        .outerjoin(GradeChange, GradeChange.grade_id == picked.c.id)
+        .order_by(picked.c.date.desc(), picked.c.id.desc(), GradeChange.changed_at),
+        "GradeChangeRow")
 
 
 GRADES_ALL = _grades_query()
