@@ -69,7 +69,7 @@ def session_factory(engine: AsyncEngine, reader: Reader | None = None) -> async_
     return async_sessionmaker(engine, expire_on_commit=False, info=info)
 
 
-async def close(session: AsyncSession) -> None:
+async def _close(session: AsyncSession) -> None:
     """Close a session as `async with` would. One that holds no connection has nothing
     to give back and closes without I/O: directly, sparing a diary answer the task and
     greenlet that SQLAlchemy's exit spends on it (about 35 µs of an answer's 1 ms)."""
@@ -111,7 +111,7 @@ class Database:
             await session.rollback()
             raise
         finally:
-            await close(session)
+            await _close(session)
 
     async def dispose(self) -> None:
         if self.reader is not None:

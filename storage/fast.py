@@ -143,7 +143,7 @@ class SqliteReader(Reader):
         self.dialect = dialect
         self._thread: _ReadThread | None = None
 
-    def thread(self) -> _ReadThread:
+    def _current(self) -> _ReadThread:
         loop = asyncio.get_running_loop()
         thread = self._thread
         if thread is None or thread.loop is not loop:
@@ -153,8 +153,8 @@ class SqliteReader(Reader):
         return thread
 
     async def fetch(self, query: Query, values: dict[str, Any]) -> list[Any]:
-        raw = await self.thread().read(query.compiled(self.dialect).sql,
-                                       query.arguments(self.dialect, values))
+        raw = await self._current().read(query.compiled(self.dialect).sql,
+                                         query.arguments(self.dialect, values))
         return query.convert(self.dialect, raw)
 
     async def close(self) -> None:
@@ -392,14 +392,11 @@ class PostgresReader(Reader):
     async def close(self) -> None:
         """Close the connections; a read still running fails (the program stops answering
         before it closes its database)."""
-        idle, self._idle = self._idle, []
-        if self._loop is asyncio.get_running_loop():
+        if self._loop is asyncio.get_running_loop():  # idle ones say goodbye to the server
+            idle, self._idle = self._idle, []
             await asyncio.gather(*(asyncio.wait_for(c.close(), self._timeout) for c in idle),
                                  return_exceptions=True)
-            self._terminate_all()
-        else:
-            self._idle = idle
-            self._terminate_all()
+        self._terminate_all()
         self._loop = None
 
 

@@ -9,11 +9,10 @@ outbox's notifications alike. Nothing here talks to the network.
 from __future__ import annotations
 
 import html
+from typing import Any
 
 from aiogram.enums import ChatMemberStatus, ChatType, ParseMode
 from aiogram.methods import EditMessageText, SendDocument, SendMessage, TelegramMethod
-from typing import Any
-
 from aiogram.types import BufferedInputFile, CallbackQuery, ChatMemberUpdated, Message
 from pydantic import BaseModel, ConfigDict
 
