@@ -47,8 +47,12 @@ Two phases per bot:
   before each request: the latency a parent sees at that offered load (goal p99 < 100 ms
   at 200 parents).
 Both are bounded by counts and by --phase-timeout; each request by --request-timeout.
-Besides wall-clock figures the table shows the bot process's CPU time per update
-(/proc/<pid>/stat), which the noise of a shared machine disturbs much less.
+Besides wall-clock figures the table shows CPU time per update (/proc/<pid>/stat),
+which the noise of a shared machine disturbs much less: the bot process's, the
+PostgreSQL server's processes' ("PG CPU": the bot's readers and writers, plus the
+server's own workers; about 0 beside SQLite and the echo bot) and this process's
+("driver CPU": the fake Bot API server and the parents). The three share the two cores,
+so the burst rate follows their sum.
 
 `--profile` runs one more burst against the bot under cProfile with counters of SQL
 statements and aiosqlite thread hops per update (bench/answers_profile.py).
@@ -273,6 +277,22 @@ class BotProcess:
         return proc.returncode
 
 
+def postgres_cpu_seconds() -> float:
+    """User + system CPU of every PostgreSQL server process on this machine so far
+    (the backends serving the bot, and the server's own workers); 0 without access."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # ended meanwhile
+            continue
+        name, _, rest = text.partition("(")[2].rpartition(")")
+        if name.startswith("postgres"):
+            fields = rest.split()
+            total += int(fields[11]) + int(fields[12])
+    return total / CLK_TCK
+
+
 @asynccontextmanager
 async def running(bot: BotProcess, api: Any) -> AsyncIterator[BotProcess]:
     await bot.start(api)
@@ -306,7 +326,8 @@ class PhaseResult:
     timed_out: bool = False
     seconds: float = 0.0
     bot_cpu: float = 0.0
-    driver_cpu: float = 0.0
+    driver_cpu: float = 0.0  # the fake Bot API server and the parents (this process)
+    db_cpu: float = 0.0  # the PostgreSQL server's processes over the phase
     stray: int = 0  # messages that arrived for no pending request
     rates: list[float] = field(default_factory=list)  # of all the repeats this one is the median of
     ratios: list[float] = field(default_factory=list)  # ours / echo of each side-by-side pair
@@ -315,6 +336,9 @@ class PhaseResult:
     @property
     def cpu_per_update(self) -> float:
         return self.bot_cpu / max(self.updates, 1)
+
+    def per_update(self, seconds: float) -> str:
+        return f"{seconds / max(self.updates, 1) * 1000:.2f}"
 
     @property
     def updates(self) -> int:
@@ -376,7 +400,7 @@ class Parents:
     async def run(self, bot: BotProcess, phase: str, *, rounds: int, think: float,
                   timeout: float, request_timeout: float, seed: int = 1) -> PhaseResult:
         result = PhaseResult(bot.name, phase, len(self.chats))
-        cpu0, driver0 = bot.cpu_seconds(), time.process_time()
+        cpu0, driver0, db0 = bot.cpu_seconds(), time.process_time(), postgres_cpu_seconds()
         stray0 = self.stray
         started = time.monotonic()
         ends: list[float] = []
@@ -405,6 +429,7 @@ class Parents:
         result.seconds = (max(ends) if ends else time.monotonic()) - started
         result.bot_cpu = bot.cpu_seconds() - cpu0
         result.driver_cpu = time.process_time() - driver0
+        result.db_cpu = postgres_cpu_seconds() - db0
         result.stray = self.stray - stray0
         return result
 
@@ -604,10 +629,11 @@ def report(figures: dict[str, Any], options: Options) -> list[tuple[str, str]]:
     say("\nanswers: updates/s and latency (queued at the fake Bot API -> first message of "
         "the answer there)")
     say(table(["bot", "phase", "parents", "updates", "seconds", "updates/s", "p50 ms",
-               "p99 ms", "max ms", "bot CPU ms/upd", "errors"],
+               "p99 ms", "max ms", "bot CPU ms/upd", "PG CPU", "driver CPU", "errors"],
               [[r.bot, r.phase, r.parents, r.updates, f"{r.seconds:.1f}", f"{r.rate:.1f}",
                 ms(r.latency(50)), ms(r.latency(99)), ms(r.latency(100)),
-                f"{r.cpu_per_update * 1000:.2f}",
+                f"{r.cpu_per_update * 1000:.2f}", r.per_update(r.db_cpu),
+                r.per_update(r.driver_cpu),
                 f"{r.errors}{' TIMEOUT' if r.timed_out else ''}"] for r in results]))
     summary: list[tuple[str, str]] = []
     echo = {r.phase: r for r in results if r.bot == "echo"}
@@ -622,7 +648,9 @@ def report(figures: dict[str, Any], options: Options) -> list[tuple[str, str]]:
             pairs = ", ".join(f"{x:.2f}" for x in r.ratios)
             say(f"  {r.bot}: updates/s ours / echo, burst by burst side by side: {pairs}; "
                 f"median {ratio:.2f} (goal >= 0.5: {verdict}); CPU per update ours / echo "
-                f"(median) = {cpu:.1f}x; ours {_spread(r)}/s")
+                f"(median) = {cpu:.1f}x; ours {_spread(r)}/s"
+                + (f"; the PostgreSQL server adds {r.per_update(r.db_cpu)} ms of CPU per update"
+                   if r.db_cpu > 0 else ""))
             summary.append((f"answers {r.bot}: burst updates/s (÷ echo)", f"{r.rate:.0f} ({ratio:.2f})"))
         if r.phase == "paced":
             p99 = r.latency(99)
