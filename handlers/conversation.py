@@ -26,7 +26,7 @@ from handlers.events import Incoming, Kind, Reply
 from handlers.extensions import Extension, load_extensions
 from handlers.family import read_account_and_family
 from handlers.i18n import normalize_locale
-from handlers.router import reads_the_diary, route
+from handlers.router import route, view_asked
 from handlers.text import split_replies
 from handlers.turn import Turn
 from storage.models import utc_now
@@ -50,7 +50,7 @@ class Conversation:
             await unsubscribed(session, incoming.chat)
             return []
         account, family = None, None
-        if reads_the_diary(incoming, self.extensions):
+        if view_asked(incoming, self.extensions) is not None:
             account, family = await read_account_and_family(
                 session, incoming.chat.platform.value, incoming.chat.chat_id)
         if account is None:

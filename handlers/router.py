@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from handlers import forget, linking, settings_view, welcome
 from handlers.codes import looks_like_code, typed
@@ -12,7 +12,7 @@ from handlers.help import show as show_help
 from handlers.i18n import t
 from handlers.menu import VIEW_BY_COMMAND, VIEWS, command_for_label, with_menu
 from handlers.turn import Turn
-from handlers.views import open_view, parse
+from handlers.views import View, open_view, parse
 
 MAX_INPUT = 8000      # a longer message is not read at all
 MAX_PAYLOAD = 64      # bytes, Telegram's callback_data limit
@@ -20,6 +20,11 @@ MAX_PAYLOAD = 64      # bytes, Telegram's callback_data limit
 
 async def route(turn: Turn) -> list[Reply]:
     incoming = turn.incoming
+    asked = view_asked(incoming, turn.extensions)
+    if asked is not None:
+        if not turn.account.linked:
+            return [linking.greeting(turn)]
+        return await open_view(turn, *asked)
     if incoming.kind is Kind.CONTACT:
         return await welcome.contact(turn, incoming.contact_phone, incoming.contact_is_own)
     if incoming.kind is Kind.STARTED:
@@ -41,10 +46,6 @@ async def on_command(turn: Turn, command: str, argument: str | None = None) -> l
         return simple[command](turn)
     if command == "unlink":
         return await linking.unlink(turn)
-    if command in VIEW_BY_COMMAND:
-        if not turn.account.linked:
-            return [linking.greeting(turn)]
-        return await open_view(turn, VIEW_BY_COMMAND[command])
     extension = _extension(turn, lambda e: e.command == command)
     if extension is not None:
         return await extension.start(turn.session, turn.account)
@@ -54,7 +55,7 @@ async def on_command(turn: Turn, command: str, argument: str | None = None) -> l
 async def on_text(turn: Turn, text: str) -> list[Reply]:
     if len(text) > MAX_INPUT:
         return [Reply(text=t(turn.locale, "This message is too long for me."))]
-    command = command_for_label(text)  # a menu press leaves any half-done flow
+    command = command_for_label(text)  # a menu press leaves any half-done flow (views: route)
     if command is not None:
         return await on_command(turn, command)
     waiting = _extension(turn, lambda e: e.wants_text(turn.account))
@@ -81,31 +82,34 @@ async def on_button(turn: Turn, payload: str) -> list[Reply]:
         return await settings_view.press(turn, payload)
     if payload.startswith(forget.PREFIX):
         return await forget.press(turn, payload)
-    parsed = parse(payload)
-    if parsed is None or parsed[0] not in VIEWS:
-        return [stale(turn)]
-    if not turn.account.linked:
-        return [linking.greeting(turn)]
-    key, ref, option = parsed
-    return await open_view(turn, VIEWS[key], ref, option)
+    return [stale(turn)]  # a view's button went to open_view in route
 
 
-def reads_the_diary(incoming: Incoming, extensions: list[Extension]) -> bool:
-    """A view's command, menu label or button: the answer reads the diary and writes at
-    most the chat's chosen pupil, so the chat's account may be read without the write
-    lock (storage/fast.py). Anything else (linking, settings, codes, extensions) is not."""
+def view_asked(incoming: Incoming,
+               extensions: Sequence[Extension]) -> tuple[View, str | None, str | None] | None:
+    """The diary view a message asks for: (view, pupil reference, option) for a view's
+    command, menu label or button; None for anything else (linking, settings, codes,
+    extensions, a stale or oversized payload). `route` answers these first; the core
+    reads the account for them without the write lock (storage/fast.py), since such an
+    answer writes at most the chat's chosen pupil."""
     if incoming.kind is Kind.COMMAND:
-        return (incoming.command or "") in VIEW_BY_COMMAND
+        view = VIEW_BY_COMMAND.get(incoming.command or "")
+        return None if view is None else (view, None, None)
     if incoming.kind is Kind.TEXT:
         text = incoming.text or ""
-        return len(text) <= MAX_INPUT and command_for_label(text) in VIEW_BY_COMMAND
+        view = VIEW_BY_COMMAND.get(command_for_label(text) or "") if len(text) <= MAX_INPUT else None
+        return None if view is None else (view, None, None)
     if incoming.kind is Kind.BUTTON:
         payload = incoming.payload or ""
-        if any(e.prefix and payload.startswith(e.prefix) for e in extensions):
-            return False
+        if len(payload.encode()) > MAX_PAYLOAD or any(
+                e.prefix and payload.startswith(e.prefix) for e in extensions):
+            return None
         parsed = parse(payload)
-        return parsed is not None and parsed[0] in VIEWS
-    return False
+        if parsed is None or parsed[0] not in VIEWS:
+            return None
+        key, ref, option = parsed
+        return VIEWS[key], ref, option
+    return None
 
 
 def stale(turn: Turn) -> Reply:

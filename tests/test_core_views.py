@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from handlers import settings_view
+from handlers.events import ChatRef, Incoming, Kind, Platform
+from handlers.router import view_asked
 from storage.db import Database
 from tests.core_support import linked, school_and_core
 from tests.school_factory import PHONES
@@ -78,6 +81,40 @@ async def test_forged_payloads_get_a_refusal_and_no_data(db: Database) -> None:
     assert "недоступна" in koval.last_text
     await koval.press_payload("x" * 65)
     assert "недоступна" in koval.last_text
+
+
+async def test_what_is_read_as_a_view_is_answered_with_that_view(db: Database) -> None:
+    """The core reads the account of a diary view without the write lock (view_asked);
+    `route` answers with the view from the same rule, and nothing else takes that path."""
+    core = await school_and_core(db)
+    bondar = await linked(db, core, PHONES.bondar)
+    await bondar.send("/grades")
+    heading = bondar.last_text.split(",")[0]          # "Іван (5-А): оцінки"
+    week = next(b.payload for b in bondar.buttons if b.payload.endswith(":w"))
+    cases: list[tuple[Kind, dict[str, str], str | None]] = [
+        (Kind.COMMAND, {"command": "grades"}, "g"),
+        (Kind.TEXT, {"text": "Оцінки"}, "g"),
+        (Kind.TEXT, {"text": "Rating"}, "r"),              # a label of the other language
+        (Kind.BUTTON, {"payload": week}, "g"),
+        (Kind.COMMAND, {"command": "help"}, None),
+        (Kind.TEXT, {"text": "Налаштування"}, None),
+        (Kind.BUTTON, {"payload": settings_view.PREFIX + "menu"}, None),
+        (Kind.BUTTON, {"payload": "g:" + "x" * 62 + ":w"}, None),   # over 64 bytes: stale
+        (Kind.TEXT, {"text": "Оцінки" * 2000}, None),      # too long to be read at all
+        (Kind.TEXT, {"text": "котра година?"}, None),
+    ]
+    for kind, fields, key in cases:
+        asked = view_asked(Incoming(ChatRef(Platform.TELEGRAM, "100"), kind, **fields),
+                           core.extensions)
+        assert (asked[0].key if asked else None) == key, fields
+        await bondar.deliver(kind, **fields)
+        if key == "g":
+            assert bondar.last_text.startswith(heading), fields
+        elif key == "r":
+            assert "Місце в класі" in bondar.last_text
+        else:
+            assert "Місце в класі" not in bondar.last_text, fields
+            assert not bondar.last_text.startswith(heading), fields
 
 
 async def test_schedule_absences_and_events(db: Database) -> None:
