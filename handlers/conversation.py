@@ -50,7 +50,8 @@ class Conversation:
             await unsubscribed(session, incoming.chat)
             return []
         account, family = None, None
-        if view_asked(incoming, self.extensions) is not None:
+        asked = view_asked(incoming, self.extensions)
+        if asked is not None:
             account, family = await read_account_and_family(
                 session, incoming.chat.platform.value, incoming.chat.chat_id)
         if account is None:
@@ -60,7 +61,7 @@ class Conversation:
         locale = self.locale_for(account.language, incoming.language_hint)
         turn = Turn(session, account, incoming, locale, self._clock(), self.settings, self.extensions,
                     family=family)
-        replies = await route(turn)
+        replies = await route(turn, asked)
         limit = max_text_length or self.max_text_length
         return split_replies(replies, limit) if limit else replies
 

@@ -17,10 +17,13 @@ from handlers.views import View, open_view, parse
 MAX_INPUT = 8000      # a longer message is not read at all
 MAX_PAYLOAD = 64      # bytes, Telegram's callback_data limit
 
+ViewAsked = tuple[View, str | None, str | None]  # the view, a pupil reference, an option
 
-async def route(turn: Turn) -> list[Reply]:
+
+async def route(turn: Turn, asked: ViewAsked | None) -> list[Reply]:
+    """The answer to `turn.incoming`; `asked` is `view_asked` of it, which the core has
+    already found (it decides how the account is read)."""
     incoming = turn.incoming
-    asked = view_asked(incoming, turn.extensions)
     if asked is not None:
         if not turn.account.linked:
             return [linking.greeting(turn)]
@@ -85,19 +88,17 @@ async def on_button(turn: Turn, payload: str) -> list[Reply]:
     return [stale(turn)]  # a view's button went to open_view in route
 
 
-def view_asked(incoming: Incoming,
-               extensions: Sequence[Extension]) -> tuple[View, str | None, str | None] | None:
+def view_asked(incoming: Incoming, extensions: Sequence[Extension]) -> ViewAsked | None:
     """The diary view a message asks for: (view, pupil reference, option) for a view's
     command, menu label or button; None for anything else (linking, settings, codes,
     extensions, a stale or oversized payload). `route` answers these first; the core
     reads the account for them without the write lock (storage/fast.py), since such an
     answer writes at most the chat's chosen pupil."""
-    if incoming.kind is Kind.COMMAND:
-        view = VIEW_BY_COMMAND.get(incoming.command or "")
-        return None if view is None else (view, None, None)
-    if incoming.kind is Kind.TEXT:
+    if incoming.kind in (Kind.COMMAND, Kind.TEXT):
         text = incoming.text or ""
-        view = VIEW_BY_COMMAND.get(command_for_label(text) or "") if len(text) <= MAX_INPUT else None
+        command = (incoming.command if incoming.kind is Kind.COMMAND
+                   else command_for_label(text) if len(text) <= MAX_INPUT else None)
+        view = VIEW_BY_COMMAND.get(command or "")
         return None if view is None else (view, None, None)
     if incoming.kind is Kind.BUTTON:
         payload = incoming.payload or ""

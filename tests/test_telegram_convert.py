@@ -19,8 +19,6 @@ from aiogram.types import (
     Update,
 )
 
-from bot.telegram.front_door import BotSession
-
 from bot.telegram.convert import (
     MAX_TEXT,
     callback_to_incoming,
@@ -29,6 +27,7 @@ from bot.telegram.convert import (
     parse_command,
     reply_to_methods,
 )
+from bot.telegram.front_door import BotSession
 from handlers.events import Button, ChatRef, Kind, OutFile, Platform, Reply
 from tests.fakes.telegram_api import FakeTelegramBotAPI
 
