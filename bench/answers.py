@@ -8,7 +8,7 @@ What runs (each piece in its own process, as in production Telegram is another m
 
 * this process: the fake Telegram Bot API (tests/fakes/telegram_api.py, real HTTP on
   127.0.0.1) and N simulated parents. Each parent is a real linked account of the city
-  (an Account row with guardian_id set, inserted for N consenting guardians whose
+  (an Account row linked to its guardian row, inserted for N consenting guardians whose
   children go to launched schools, spread over the city) and sends, as Telegram updates
   queued for getUpdates, the sequence in `SEQUENCE`: commands, menu labels and one
   inline-button press taken from the previous answer's keyboard;
@@ -131,7 +131,15 @@ async def link_parents(url: str, count: int) -> list[int]:
     from sqlalchemy import insert, select
 
     from storage.db import Database
-    from storage.models import Account, Guardian, GuardianStudent, School, SchoolClass, Student
+    from storage.models import (
+        Account,
+        AccountGuardian,
+        Guardian,
+        GuardianStudent,
+        School,
+        SchoolClass,
+        Student,
+    )
 
     database = Database.connect(url)
     try:
@@ -150,10 +158,16 @@ async def link_parents(url: str, count: int) -> list[int]:
             chosen = [guardians[int(n * step)] for n in range(count)]
             now = datetime.now(UTC)
             await session.execute(insert(Account), [
-                {"platform": "telegram", "chat_id": str(FIRST_CHAT + n), "guardian_id": g,
+                {"platform": "telegram", "chat_id": str(FIRST_CHAT + n),
                  "language": "uk", "active": True, "state": {}, "notify_grades": "off",
                  "notify_homework": False, "notify_events": True, "failed_link_attempts": 0,
                  "created_at": now, "linked_at": now}
+                for n in range(count)])
+            ids = dict((await session.execute(select(Account.chat_id, Account.id).where(
+                Account.platform == "telegram", Account.chat_id.in_([str(FIRST_CHAT + n) for n in range(count)])
+            ))).tuples().all())
+            await session.execute(insert(AccountGuardian), [
+                {"account_id": ids[str(FIRST_CHAT + n)], "guardian_id": g, "linked_at": now}
                 for n, g in enumerate(chosen)])
     finally:
         await database.dispose()

@@ -81,7 +81,7 @@ async def build_city(db: Database, parents: int) -> None:
         await s.flush()
         s.add_all(GuardianStudent(guardian_id=f"G{n}", student_id=f"P{n}")
                   for n in range(-1, parents))
-        s.add_all(Account(platform="telegram", guardian_id=f"G{n}",
+        s.add_all(Account(platform="telegram", guardian_ids=[f"G{n}"],
                           chat_id=str(ABSENT_CHAT if n < 0 else FIRST_CHAT + n))
                   for n in range(-1, parents))
 

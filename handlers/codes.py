@@ -3,7 +3,9 @@
 On Telegram and the console a usable code links its guardian on its own. On Viber,
 which cannot vouch for a contact, the rule is "contact AND code": the code must
 belong to a consenting guardian whose number was shared in this chat (the matching
-guardian ids wait in `account.state`; in whichever order the two arrive). A wrong
+guardian ids wait in `account.state`; in whichever order the two arrive). A chat
+already linked adds a further row of the same parent (another school's) with that
+row's code: its number must be the number of a row the chat is linked to. A wrong
 code counts against the chat (throttle.py) and, when it is a real code that does not
 fit the shared number, against the code too (locked after 5, storage/invites.py).
 """
@@ -52,6 +54,8 @@ async def typed(turn: Turn, text: str) -> list[Reply]:
     if turn.platform is not Platform.VIBER:
         return await _redeem(turn, row)
     shared = turn.state("phone_guardians")
+    if shared is None and turn.account.guardian_links:  # a further row of a linked parent
+        shared = await people.same_number(turn.session, list(turn.account.guardian_ids))
     if shared is None:
         turn.remember(pending_code=row.id)
         return [ask_for_contact(turn, t(turn.locale, "Thank you. Now share your phone number "

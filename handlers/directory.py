@@ -49,12 +49,13 @@ async def _open_class(turn: Turn, value: str) -> list[Reply]:
 async def _write(turn: Turn, value: str) -> list[Reply]:
     """✉️ Write to: the payload's parent is used only if they are one of this parent's
     class neighbours; `relay.begin` then checks the whole rule again."""
-    guardian_id = turn.account.guardian_id
-    if guardian_id is None:
+    mine = list(turn.account.guardian_ids)
+    if not mine:
         return [Reply(text=gone(turn.locale))]
-    if not await access.opted_in(turn.session, guardian_id):  # before anything about the other
+    visible = await access.visible_rows(turn.session, mine)
+    if not visible:  # before anything about the other
         return relay.refusal(turn, access.Refusal.NOT_OPTED_IN, value)
-    recipient = access.resolve_ref(value, await access.neighbours(turn.session, guardian_id))
+    recipient = access.resolve_ref(value, await access.neighbours(turn.session, visible))
     if recipient is None:
         relay.drop(turn)
         return relay.refusal(turn, access.Refusal.UNAVAILABLE, value)
@@ -92,7 +93,7 @@ class DirectoryExtension(Extension):
         return Turn(session, account, Incoming(chat, Kind.BUTTON), locale, self.clock(), self.settings)
 
     def available(self, account: Account) -> bool:
-        return account.guardian_id is not None
+        return bool(account.guardian_links)
 
     def description(self, locale: str) -> str:
         return _t(locale, "The parents of my child's class")
@@ -122,7 +123,7 @@ class DirectoryExtension(Extension):
         return await relay.text(self._turn(session, account), text)
 
     def settings_buttons(self, locale: str, account: Account) -> list[Button]:
-        if account.guardian_id is None:
+        if not account.guardian_links:
             return []
         return [Button(directory_view.settings_label(locale), buttons.SETTINGS)]
 

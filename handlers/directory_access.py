@@ -9,6 +9,11 @@ that is one rule, used by the listing and by every button press:
     bot, and both have a pupil in the same class of a launched school;
     a message also needs that neither has blocked the other.
 
+The rule is about guardian rows. A chat may speak for several rows of one parent (two
+schools entered them under their own ids): it acts through the row that has a pupil in
+the class at hand, its directory switch covers all its rows, and it never sees or
+writes to its own rows.
+
 Nothing here returns a phone number, a messenger account or a chat id: a `Member` is a
 name, the school system's guardian id and their children's first names.
 """
@@ -25,6 +30,7 @@ from sqlalchemy.orm import aliased
 
 from storage.models import (
     Account,
+    AccountGuardian,
     DirectoryBlock,
     Guardian,
     GuardianStudent,
@@ -64,6 +70,12 @@ class Refusal(StrEnum):
 @dataclass(frozen=True)
 class Permit:
     class_id: str
+    sender: str  # the writer's guardian row in that class
+
+
+# When no row of a chat may write, the refusal that tells the most (a block is only
+# possible where a class is shared).
+_REFUSAL_ORDER = (Refusal.BLOCKED_BY_YOU, Refusal.NOT_ACCEPTING, Refusal.NOT_OPTED_IN, Refusal.UNAVAILABLE)
 
 
 def short_name(full_name: str | None) -> str:
@@ -91,7 +103,8 @@ def resolve_ref(ref: str, candidates: list[str]) -> str | None:
 
 def _visible() -> ColumnElement[bool]:
     """A guardian who may appear in a directory (the class condition comes on top)."""
-    has_chat = exists().where(Account.guardian_id == Guardian.id, Account.active.is_(True))
+    has_chat = exists().where(AccountGuardian.guardian_id == Guardian.id,
+                              Account.id == AccountGuardian.account_id, Account.active.is_(True))
     return and_(Guardian.directory_opt_in.is_(True), Guardian.consent.is_(True),
                 Guardian.erased_at.is_(None), Guardian.full_name.is_not(None), has_chat)
 
@@ -99,6 +112,15 @@ def _visible() -> ColumnElement[bool]:
 async def opted_in(session: AsyncSession, guardian_id: str) -> bool:
     found = await session.scalar(select(Guardian.id).where(Guardian.id == guardian_id, _visible()))
     return found is not None
+
+
+async def visible_rows(session: AsyncSession, guardian_ids: list[str]) -> list[str]:
+    """Those of a chat's guardian rows that are in their classes' directories."""
+    if not guardian_ids:
+        return []
+    found = await session.scalars(select(Guardian.id).where(Guardian.id.in_(guardian_ids), _visible())
+                                  .order_by(Guardian.id))
+    return list(found)
 
 
 async def set_opt_in(session: AsyncSession, guardian_id: str, value: bool) -> bool | None:
@@ -109,6 +131,14 @@ async def set_opt_in(session: AsyncSession, guardian_id: str, value: bool) -> bo
     before = bool(guardian.directory_opt_in)
     guardian.directory_opt_in = value
     return before
+
+
+async def chats_of(session: AsyncSession, guardian_id: str) -> list[Account]:
+    """The active chats that speak for this guardian row."""
+    found = await session.scalars(
+        select(Account).join(AccountGuardian, AccountGuardian.account_id == Account.id)
+        .where(AccountGuardian.guardian_id == guardian_id, Account.active.is_(True)).order_by(Account.id))
+    return list(found)
 
 
 async def class_info(session: AsyncSession, class_id: str) -> ClassInfo | None:
@@ -125,13 +155,13 @@ async def pupils_of(session: AsyncSession, class_id: str) -> list[str]:
     return [short_name(name) for name in names]
 
 
-async def members_of(session: AsyncSession, class_id: str, *, besides: str) -> list[Member]:
-    """The class's parents who turned the directory on, except `besides` (the viewer)."""
+async def members_of(session: AsyncSession, class_id: str, *, besides: list[str]) -> list[Member]:
+    """The class's parents who turned the directory on, except `besides` (the viewer's rows)."""
     rows = await session.execute(
         select(Guardian.id, Guardian.full_name, Student.full_name)
         .join(GuardianStudent, GuardianStudent.guardian_id == Guardian.id)
         .join(Student, Student.id == GuardianStudent.student_id)
-        .where(Student.class_id == class_id, Guardian.id != besides, _visible())
+        .where(Student.class_id == class_id, Guardian.id.not_in(besides), _visible())
         .order_by(Guardian.full_name, Guardian.id, Student.full_name))
     return _members(rows.all())
 
@@ -150,10 +180,15 @@ async def describe(session: AsyncSession, guardian_id: str, class_id: str) -> Me
 
 
 def _members(rows: list[tuple[str, str, str]]) -> list[Member]:
+    """Members by guardian row; a parent the school entered twice for the same children
+    (two rows, one name) is listed once."""
     grouped: dict[str, tuple[str, list[str]]] = {}
     for guardian_id, name, pupil in rows:
         grouped.setdefault(guardian_id, (short_name(name), []))[1].append(first_name(pupil))
-    return [Member(gid, name, tuple(children)) for gid, (name, children) in grouped.items()]
+    listed: dict[tuple[str, tuple[str, ...]], Member] = {}
+    for gid, (name, children) in grouped.items():
+        listed.setdefault((name, tuple(children)), Member(gid, name, tuple(children)))
+    return list(listed.values())
 
 
 async def shared_class(session: AsyncSession, one: str, other: str) -> str | None:
@@ -171,25 +206,25 @@ async def shared_class(session: AsyncSession, one: str, other: str) -> str | Non
         .order_by(SchoolClass.id).limit(1))
 
 
-async def neighbours(session: AsyncSession, guardian_id: str) -> list[str]:
-    """The visible parents who share a class of a launched school with this guardian."""
+async def neighbours(session: AsyncSession, guardian_ids: list[str]) -> list[str]:
+    """The visible parents who share a class of a launched school with these rows (a chat's)."""
     mine, my_pupil = aliased(GuardianStudent), aliased(Student)
     classes = (select(my_pupil.class_id).join(mine, mine.student_id == my_pupil.id)
                .join(SchoolClass, SchoolClass.id == my_pupil.class_id)
                .join(School, School.id == SchoolClass.school_id)
-               .where(mine.guardian_id == guardian_id, School.launched.is_(True)))
+               .where(mine.guardian_id.in_(guardian_ids), School.launched.is_(True)))
     found = await session.scalars(
         select(Guardian.id).distinct()
         .join(GuardianStudent, GuardianStudent.guardian_id == Guardian.id)
         .join(Student, Student.id == GuardianStudent.student_id)
-        .where(Student.class_id.in_(classes), Guardian.id != guardian_id, _visible()))
+        .where(Student.class_id.in_(classes), Guardian.id.not_in(guardian_ids), _visible()))
     return sorted(found)
 
 
-async def blocked_by(session: AsyncSession, guardian_id: str) -> list[str]:
-    """The parents this guardian has blocked."""
-    found = await session.scalars(select(DirectoryBlock.blocked_guardian_id)
-                                  .where(DirectoryBlock.guardian_id == guardian_id))
+async def blocked_by(session: AsyncSession, guardian_ids: list[str]) -> list[str]:
+    """The parents these rows (a chat's) have blocked."""
+    found = await session.scalars(select(DirectoryBlock.blocked_guardian_id).distinct()
+                                  .where(DirectoryBlock.guardian_id.in_(guardian_ids)))
     return sorted(found)
 
 
@@ -210,4 +245,19 @@ async def may_write(session: AsyncSession, sender: str, recipient: str) -> Permi
         return Refusal.NOT_ACCEPTING
     if sender in blocks:
         return Refusal.BLOCKED_BY_YOU
-    return Permit(class_id)
+    return Permit(class_id, sender)
+
+
+async def may_write_from(session: AsyncSession, senders: list[str], recipient: str) -> Permit | Refusal:
+    """Whether a chat speaking for `senders` may write to `recipient` now, and as which row."""
+    if not senders:
+        return Refusal.NOT_OPTED_IN
+    if recipient in senders:
+        return Refusal.UNAVAILABLE
+    refusals = []
+    for sender in senders:
+        found = await may_write(session, sender, recipient)
+        if isinstance(found, Permit):
+            return found
+        refusals.append(found)
+    return min(refusals, key=_REFUSAL_ORDER.index)

@@ -30,10 +30,10 @@ def settings_label(locale: str) -> str:
 
 
 async def settings_screen(turn: Turn, *, edit: bool = False) -> list[Reply]:
-    guardian_id = turn.account.guardian_id
-    if guardian_id is None:
+    mine = list(turn.account.guardian_ids)
+    if not mine:
         return [Reply(text=for_parents_only(turn.locale))]
-    on = await access.opted_in(turn.session, guardian_id)
+    on = len(await access.visible_rows(turn.session, mine)) == len(mine)
     state = _t(turn.locale, "on") if on else _t(turn.locale, "off")
     label = _t(turn.locale, "Visible to my class: {state}", state=state)
     rows = [[Button(label, buttons.visible(not on))]]
@@ -44,17 +44,17 @@ async def settings_screen(turn: Turn, *, edit: bool = False) -> list[Reply]:
 
 
 async def set_visible(turn: Turn, value: bool) -> list[Reply]:
-    guardian_id = turn.account.guardian_id
-    if guardian_id is None:
+    """The switch covers every guardian row of the chat (one parent, one choice)."""
+    mine = list(turn.account.guardian_ids)
+    if not mine:
         return [Reply(text=for_parents_only(turn.locale))]
-    before = await access.set_opt_in(turn.session, guardian_id, value)
-    if before is None:
-        return [Reply(text=for_parents_only(turn.locale))]
-    if before != value:
-        await audit.record(turn.session, actor=turn.actor,
-                           action="directory.opt_in" if value else "directory.opt_out",
-                           entity="guardian", entity_id=guardian_id,
-                           details={"account": turn.account.id, "platform": turn.platform.value})
+    for guardian_id in mine:
+        before = await access.set_opt_in(turn.session, guardian_id, value)
+        if before is not None and before != value:
+            await audit.record(turn.session, actor=turn.actor,
+                               action="directory.opt_in" if value else "directory.opt_out",
+                               entity="guardian", entity_id=guardian_id,
+                               details={"account": turn.account.id, "platform": turn.platform.value})
     if not value:
         turn.remember(relay=None)
     return await settings_screen(turn, edit=True)
@@ -71,10 +71,11 @@ def hidden(turn: Turn) -> Reply:
 
 async def show(turn: Turn, ref: str | None = None) -> list[Reply]:
     """The directory of the chosen child's class (`ref`: a pupil from a button)."""
-    guardian_id = turn.account.guardian_id
-    if guardian_id is None:
+    mine = list(turn.account.guardian_ids)
+    if not mine:
         return [Reply(text=for_parents_only(turn.locale))]
-    if not await access.opted_in(turn.session, guardian_id):
+    visible = await access.visible_rows(turn.session, mine)
+    if not visible:
         return [hidden(turn)]
     family = await family_of(turn)
     if not family:
@@ -85,8 +86,10 @@ async def show(turn: Turn, ref: str | None = None) -> list[Reply]:
         return [Reply(text=gone(turn.locale))]
     if pupil is None:
         return [_choose(turn, family)]
+    if pupil.guardian_id not in visible:
+        return [hidden(turn)]
     turn.account.selected_student_id = pupil.id
-    return [await _listing(turn, guardian_id, pupil, family, edit=ref is not None)]
+    return [await _listing(turn, mine, pupil, family, edit=ref is not None)]
 
 
 def _default(turn: Turn, family: list[Pupil]) -> Pupil | None:
@@ -102,12 +105,12 @@ def _choose(turn: Turn, family: list[Pupil]) -> Reply:
     return Reply(text=_t(turn.locale, "Which child's class? Choose:"), buttons=rows)
 
 
-async def _listing(turn: Turn, guardian_id: str, pupil: Pupil, family: list[Pupil], *,
+async def _listing(turn: Turn, mine: list[str], pupil: Pupil, family: list[Pupil], *,
                    edit: bool) -> Reply:
     locale = turn.locale
     info = await access.class_info(turn.session, pupil.class_id)
     pupils = await access.pupils_of(turn.session, pupil.class_id)
-    members = await access.members_of(turn.session, pupil.class_id, besides=guardian_id)
+    members = await access.members_of(turn.session, pupil.class_id, besides=mine)
     school = info.school_name if info else ""
     lines = [_t(locale, "👥 Class {class_name}, {school}", class_name=pupil.class_name, school=school),
              "", _tn(locale, "{n} pupil:", "{n} pupils:", len(pupils)), *pupils, ""]

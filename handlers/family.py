@@ -1,9 +1,10 @@
-"""The pupils a chat may see: its guardian's children in launched schools, nothing else.
+"""The pupils a chat may see: its guardians' children in launched schools, nothing else.
 
-Every request and every button press reads the family again (with the chat's account,
-in one query: `read_account_and_family`), and a
-pupil id that came from a button is only used once `find_pupil` found it there:
-callback payloads are client-controlled.
+A chat may speak for several guardian rows (the same parent entered by two schools);
+its family is the children of all of them, each pupil once. Every request and every
+button press reads the family again (with the chat's account and its guardian links, in
+one query: `read_account_and_family`), and a pupil id that came from a button is only
+used once `find_pupil` found it there: callback payloads are client-controlled.
 """
 
 from __future__ import annotations
@@ -14,10 +15,19 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from handlers.turn import Turn
 from storage.fast import Query, attach, rows
-from storage.models import Account, Guardian, GuardianStudent, School, SchoolClass, Student
+from storage.models import (
+    Account,
+    AccountGuardian,
+    Guardian,
+    GuardianStudent,
+    School,
+    SchoolClass,
+    Student,
+)
 
 MAX_ID_IN_PAYLOAD = 40  # longer ids travel as "#<index>" to stay under 64 bytes
 
@@ -30,6 +40,7 @@ class Pupil:
     class_name: str
     school_id: str
     timezone: str
+    guardian_id: str  # the chat's guardian row this pupil comes through
 
     @property
     def first_name(self) -> str:
@@ -45,40 +56,52 @@ class Pupil:
         return now.astimezone(self.zone).date()
 
 
-# The account, then its guardian's pupils by a chain of outer joins (a nested join or a
-# subquery would be materialised for every guardian); a pupil whose school has not
-# launched comes with no school and is left out.
+# The account, its guardian links, then their pupils by a chain of outer joins (a nested
+# join or a subquery would be materialised for every guardian); a pupil whose school has
+# not launched comes with no school and is left out.
 _ACCOUNT_COLUMNS = tuple(Account.__table__.c)
+_LINK_COLUMNS = tuple(AccountGuardian.__table__.c)
 ACCOUNT_AND_FAMILY = Query(
-    select(*_ACCOUNT_COLUMNS, Student.id, Student.full_name, SchoolClass.id, SchoolClass.name,
-           School.id, School.timezone)
+    select(*_ACCOUNT_COLUMNS, *_LINK_COLUMNS, Student.id, Student.full_name, SchoolClass.id,
+           SchoolClass.name, School.id, School.timezone)
     .select_from(Account.__table__)
-    .outerjoin(Guardian, and_(Guardian.id == Account.guardian_id, Guardian.consent.is_(True)))
+    .outerjoin(AccountGuardian, AccountGuardian.account_id == Account.id)
+    .outerjoin(Guardian, and_(Guardian.id == AccountGuardian.guardian_id, Guardian.consent.is_(True)))
     .outerjoin(GuardianStudent, GuardianStudent.guardian_id == Guardian.id)
     .outerjoin(Student, Student.id == GuardianStudent.student_id)
     .outerjoin(SchoolClass, SchoolClass.id == Student.class_id)
     .outerjoin(School, and_(School.id == SchoolClass.school_id, School.launched.is_(True)))
     .where(Account.platform == bindparam("platform"), Account.chat_id == bindparam("chat_id"))
-    .order_by(Student.full_name, Student.id), "AccountAndFamily")
+    .order_by(Student.full_name, Student.id, AccountGuardian.guardian_id), "AccountAndFamily")
 
 
 async def read_account_and_family(session: AsyncSession, platform: str,
                                   chat_id: str) -> tuple[Account | None, list[Pupil]]:
-    """The chat's account (attached to the session) and its family, in one read: the
-    answer path's first query (storage/fast.py). None and [] for an unknown chat."""
+    """The chat's account (attached to the session, its guardian links filled in) and its
+    family, in one read: the answer path's first query (storage/fast.py). None and [] for
+    an unknown chat."""
     found = await rows(session, ACCOUNT_AND_FAMILY, platform=platform, chat_id=chat_id)
     if not found:
         return None, []
-    width = len(_ACCOUNT_COLUMNS)
-    account = attach(session, Account, dict(zip((c.key for c in _ACCOUNT_COLUMNS), found[0][:width])))
-    family = [Pupil(*row[width:]) for row in found if row[width + 4] is not None]
-    return account, family
+    accounts, links = len(_ACCOUNT_COLUMNS), len(_ACCOUNT_COLUMNS) + len(_LINK_COLUMNS)
+    account = attach(session, Account, dict(zip((c.key for c in _ACCOUNT_COLUMNS), found[0][:accounts])))
+    if "guardian_links" not in account.__dict__:  # an account the session held keeps its own
+        link_rows = {row[accounts:links] for row in found if row[accounts] is not None}
+        set_committed_value(account, "guardian_links", [
+            attach(session, AccountGuardian, dict(zip((c.key for c in _LINK_COLUMNS), link)))
+            for link in sorted(link_rows, key=lambda link: link[1])])
+    family: dict[str, Pupil] = {}
+    for row in found:
+        pupil_id, guardian_id = row[links], row[accounts + 1]
+        if row[links + 4] is not None and pupil_id not in family:  # a pupil of two rows: once
+            family[pupil_id] = Pupil(*row[links:], guardian_id)
+    return account, list(family.values())
 
 
 async def family_of(turn: Turn) -> list[Pupil]:
-    """The account's guardian's pupils (consent on file, launched schools), by name: read
+    """The account's guardians' pupils (consent on file, launched schools), by name: read
     with the account on the answer path, else now (the same query, by the account's chat)."""
-    if turn.account.guardian_id is None:
+    if not turn.account.guardian_links:
         return []
     if turn.family is None:
         _, turn.family = await read_account_and_family(turn.session, turn.account.platform,

@@ -1,7 +1,8 @@
 """/forget: withdraw consent. Asks first; on "yes" the person's data is erased.
 
-Erasure is `storage.erasure.erase_person` (name and phone nulled, chats deleted,
-queued notifications and invitation codes gone, audited). The chat row itself is
+Erasure is `storage.erasure.erase_person`, for every guardian row the chat speaks for
+and its staff row (name and phone nulled, chats deleted, queued notifications and
+invitation codes gone, audited). The chat row itself is
 deleted there, so nothing here touches the account afterwards.
 """
 
@@ -11,7 +12,7 @@ from handlers.events import Button, Reply
 from handlers.i18n import t, tn
 from handlers.linking import greeting
 from handlers.turn import Turn
-from storage.erasure import ErasureReport, erase_person
+from storage.erasure import ErasureReport, PersonKind, erase_person
 
 PREFIX = "fg:"
 REASON = "consent withdrawn by the parent"
@@ -32,10 +33,12 @@ async def press(turn: Turn, payload: str) -> list[Reply]:
     if payload != f"{PREFIX}yes" or not account.linked:
         return [Reply(text=t(locale, "Nothing was erased."), edit=True)]
     reports: list[ErasureReport] = []
-    people = [("guardian", account.guardian_id), ("staff", account.staff_id)]
+    people: list[tuple[PersonKind, str | None]] = [
+        *(("guardian", guardian_id) for guardian_id in list(account.guardian_ids)),
+        ("staff", account.staff_id)]
     for kind, person_id in people:
         if person_id is not None:
-            reports.append(await erase_person(turn.session, kind, person_id,  # type: ignore[arg-type]
+            reports.append(await erase_person(turn.session, kind, person_id,
                                               actor=turn.actor, reason=REASON))
     return [Reply(text=_summary(locale, reports), remove_menu=True)]
 
@@ -44,7 +47,7 @@ def _summary(locale: str, reports: list[ErasureReport]) -> str:
     fields = {name for report in reports for name in report.erased_fields}
     named = [t(locale, "your name")] * ("full_name" in fields) + \
             [t(locale, "your phone number")] * ("phone" in fields)
-    chats = sum(report.chats_unlinked for report in reports)
+    chats = len(set().union(*(report.chat_ids for report in reports)))
     codes = sum(report.invite_codes_revoked for report in reports)
     lines = [t(locale, "Done. Erased: {what}.", what=", ".join(named) or t(locale, "nothing more"))]
     lines.append(tn(locale, "{n} chat unlinked.", "{n} chats unlinked.", chats))

@@ -62,8 +62,10 @@ def use_the_button(turn: Turn) -> Reply:
 
 
 async def attach(turn: Turn, found: people.Candidates, *, method: str) -> list[Reply]:
+    """Link the chat to the people found, beside any it is linked to already (a second
+    school's row of the same parent adds that school's children)."""
     account = turn.account
-    account.guardian_id = found.guardian_id or account.guardian_id
+    account.guardian_ids.extend(g for g in found.guardian_ids if g not in account.guardian_ids)
     account.staff_id = found.staff_id or account.staff_id
     account.linked_at = turn.now
     account.selected_student_id = None
@@ -72,7 +74,7 @@ async def attach(turn: Turn, found: people.Candidates, *, method: str) -> list[R
     await audit.record(turn.session, actor=turn.actor, action="account.linked", entity="account",
                        entity_id=str(account.id),
                        details={"platform": turn.platform.value, "method": method,
-                                "guardian_id": found.guardian_id, "staff_id": found.staff_id})
+                                "guardian_ids": found.guardian_ids, "staff_id": found.staff_id})
     log.info("chat linked account=%s platform=%s method=%s", account.id, turn.platform.value, method)
     return [with_menu(turn, t(turn.locale, "Done! This chat is now linked. Choose what you want "
                                            "to see in the menu below."))]
@@ -84,9 +86,10 @@ async def unlink(turn: Turn) -> list[Reply]:
         return [greeting(turn)]
     await audit.record(turn.session, actor=turn.actor, action="account.unlinked", entity="account",
                        entity_id=str(account.id),
-                       details={"platform": turn.platform.value, "guardian_id": account.guardian_id,
-                                "staff_id": account.staff_id})
-    account.guardian_id = account.staff_id = account.selected_student_id = None
+                       details={"platform": turn.platform.value,
+                                "guardian_ids": list(account.guardian_ids), "staff_id": account.staff_id})
+    account.guardian_links.clear()
+    account.staff_id = account.selected_student_id = None
     account.linked_at = None
     account.state = {}
     return [Reply(text=t(turn.locale, "This chat is no longer linked. Your data stays with the "

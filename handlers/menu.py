@@ -61,7 +61,7 @@ def menu_for(turn: Turn) -> list[list[str]]:
     """The keyboard of a linked chat: the parent's views, the extensions' labels, settings."""
     extra = [label for ext in turn.extensions
              if ext.available(turn.account) and (label := ext.menu_label(turn.locale, turn.account))]
-    return main_menu(turn.locale, parent=turn.account.guardian_id is not None, extra=extra)
+    return main_menu(turn.locale, parent=bool(turn.account.guardian_links), extra=extra)
 
 
 def with_menu(turn: Turn, text: str) -> Reply:

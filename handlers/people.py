@@ -14,18 +14,30 @@ from storage.models import Guardian, GuardianStudent, LaunchWaiter, School, Scho
 class Candidates:
     """The people a number belongs to, split by whether their school has launched."""
 
-    guardian_id: str | None = None      # a consenting guardian with a child in a launched school
+    # consenting guardian rows with a child in a launched school (a parent whom two
+    # schools entered under their own ids has several)
+    guardian_ids: list[str] = field(default_factory=list)
     staff_id: str | None = None         # a consenting staff member of a launched school
     waiting_schools: set[str] = field(default_factory=set)  # matched, but not launched yet
 
     @property
     def found(self) -> bool:
-        return self.guardian_id is not None or self.staff_id is not None
+        return bool(self.guardian_ids) or self.staff_id is not None
 
 
 async def consenting_guardians(session: AsyncSession, phone: str) -> list[str]:
     return list((await session.scalars(
         select(Guardian.id).where(Guardian.phone == phone, Guardian.consent.is_(True))
+        .order_by(Guardian.id))).all())
+
+
+async def same_number(session: AsyncSession, guardian_ids: list[str]) -> list[str]:
+    """Consenting guardian rows with the number of one of these rows (a Viber chat's linked
+    rows, whose number the chat proved with contact and code): the rows a further code of
+    the same parent may add."""
+    numbers = select(Guardian.phone).where(Guardian.id.in_(guardian_ids), Guardian.phone.is_not(None))
+    return list((await session.scalars(
+        select(Guardian.id).where(Guardian.phone.in_(numbers), Guardian.consent.is_(True))
         .order_by(Guardian.id))).all())
 
 
@@ -49,7 +61,8 @@ async def candidates_for_phone(session: AsyncSession, phone: str) -> Candidates:
     for guardian_id, school_id, launched in await guardian_schools(
             session, await consenting_guardians(session, phone)):
         if launched:
-            found.guardian_id = found.guardian_id or guardian_id
+            if guardian_id not in found.guardian_ids:
+                found.guardian_ids.append(guardian_id)
         else:
             found.waiting_schools.add(school_id)
     staff = await session.execute(
@@ -71,7 +84,7 @@ async def candidates_for_guardian(session: AsyncSession, guardian_id: str) -> Ca
         return found
     for _, school_id, launched in await guardian_schools(session, [guardian_id]):
         if launched:
-            found.guardian_id = guardian_id
+            found.guardian_ids = [guardian_id]
         else:
             found.waiting_schools.add(school_id)
     return found

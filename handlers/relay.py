@@ -48,7 +48,7 @@ def draft(account: Account) -> dict[str, Any] | None:
 def waiting(account: Account, now: datetime) -> bool:
     """Whether the chat's next typed text is the message being written."""
     current = draft(account)
-    if not current or current.get("step") not in ("text", "confirm") or account.guardian_id is None:
+    if not current or current.get("step") not in ("text", "confirm") or not account.guardian_links:
         return False
     try:
         since = datetime.fromisoformat(current.get("at", ""))
@@ -82,10 +82,9 @@ def refusal(turn: Turn, reason: Refusal, recipient: str) -> list[Reply]:
 
 
 async def over_limit(turn: Turn) -> Reply | None:
-    """The answer when this parent has written too much lately, else None."""
-    sender = turn.account.guardian_id
+    """The answer when this parent (every row of the chat) has written too much lately, else None."""
     counted = select(func.count()).select_from(RelayMessage).where(
-        RelayMessage.sender_guardian_id == sender)
+        RelayMessage.sender_guardian_id.in_(list(turn.account.guardian_ids)))
     in_hour = await turn.session.scalar(
         counted.where(RelayMessage.created_at > turn.now - timedelta(hours=1)))
     if (in_hour or 0) >= PER_HOUR:
@@ -104,10 +103,10 @@ async def over_limit(turn: Turn) -> Reply | None:
 
 
 async def _check(turn: Turn, recipient: str) -> Permit | list[Reply]:
-    sender = turn.account.guardian_id
-    if sender is None:
+    mine = list(turn.account.guardian_ids)
+    if not mine:
         return [Reply(text=for_parents_only(turn.locale))]
-    permit = await access.may_write(turn.session, sender, recipient)
+    permit = await access.may_write_from(turn.session, mine, recipient)
     if isinstance(permit, Refusal):
         drop(turn)
         return refusal(turn, permit, recipient)
@@ -193,12 +192,10 @@ async def send(turn: Turn) -> list[Reply]:
 
 async def deliver(turn: Turn, permit: Permit, recipient: str, body: str) -> RelayMessage | None:
     """Store the message and queue a copy for each active chat of the recipient."""
-    sender = turn.account.guardian_id
-    assert sender is not None
+    sender = permit.sender
     author = await access.describe(turn.session, sender, permit.class_id)
     info = await access.class_info(turn.session, permit.class_id)
-    chats = (await turn.session.scalars(select(Account).where(
-        Account.guardian_id == recipient, Account.active.is_(True)).order_by(Account.id))).all()
+    chats = await access.chats_of(turn.session, recipient)
     if author is None or info is None or not chats:
         return None
     message = RelayMessage(class_id=permit.class_id, sender_guardian_id=sender,

@@ -1,7 +1,7 @@
 """What a parent can do with a message they received: reply, block the sender, report it.
 
 A button names the message by its id; it is used only when that message was sent to
-this chat's guardian. A block is kept quiet (the blocked parent reads "this parent does
+one of this chat's guardian rows; a block covers all of them. A block is kept quiet (the blocked parent reads "this parent does
 not accept messages"). A report marks the message, sends it with its class to the
 class's homeroom teacher's chats, and is audited ("relay.reported").
 """
@@ -23,7 +23,7 @@ from handlers.i18n import format_date, normalize_locale
 from handlers.turn import Turn
 from notifications.outbox import Priority, Status, enqueue
 from storage import audit
-from storage.models import Account, DirectoryBlock, OutboxMessage, RelayMessage, Staff
+from storage.models import Account, AccountGuardian, DirectoryBlock, OutboxMessage, RelayMessage, Staff
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +31,11 @@ REPORT_KIND = "relay_report"
 
 
 async def _received(turn: Turn, raw_id: str) -> RelayMessage | None:
-    """The message a (client-sent) id names, if it was sent to this chat's guardian."""
-    guardian_id = turn.account.guardian_id
-    if guardian_id is None or not raw_id.isdigit():
+    """The message a (client-sent) id names, if it was sent to one of this chat's guardian rows."""
+    if not turn.account.guardian_links or not raw_id.isdigit():
         return None
     message = await turn.session.get(RelayMessage, int(raw_id))
-    if message is None or message.recipient_guardian_id != guardian_id:
+    if message is None or message.recipient_guardian_id not in turn.account.guardian_ids:
         return None
     return message
 
@@ -54,14 +53,15 @@ async def reply(turn: Turn, raw_id: str) -> list[Reply]:
 
 async def block(turn: Turn, raw_id: str) -> list[Reply]:
     message = await _received(turn, raw_id)
-    if message is None or turn.account.guardian_id is None:
+    if message is None:
         return _unavailable(turn)
-    blocker, blocked = turn.account.guardian_id, message.sender_guardian_id
+    blocked = message.sender_guardian_id
     insert = postgresql.insert if turn.session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    await turn.session.execute(
-        insert(DirectoryBlock).values(guardian_id=blocker, blocked_guardian_id=blocked, created_at=turn.now)
-        .on_conflict_do_nothing(index_elements=["guardian_id", "blocked_guardian_id"]))
-    await _drop_waiting_copies(turn, sender=blocked, recipient=blocker)
+    for blocker in list(turn.account.guardian_ids):  # the parent blocks, through every row
+        await turn.session.execute(
+            insert(DirectoryBlock).values(guardian_id=blocker, blocked_guardian_id=blocked, created_at=turn.now)
+            .on_conflict_do_nothing(index_elements=["guardian_id", "blocked_guardian_id"]))
+        await _drop_waiting_copies(turn, sender=blocked, recipient=blocker)
     rows = [[Button(_t(turn.locale, "Unblock"), buttons.unblock(blocked))]]
     if message.reported_at is None:
         rows.append([Button(_t(turn.locale, "⚠️ Report"), buttons.on_message("x", message.id))])
@@ -73,7 +73,8 @@ async def _drop_waiting_copies(turn: Turn, *, sender: str, recipient: str) -> No
     """Messages of a parent just blocked that still wait in the outbox are not delivered."""
     relay_ids = (await turn.session.scalars(select(RelayMessage.id).where(
         RelayMessage.sender_guardian_id == sender, RelayMessage.recipient_guardian_id == recipient))).all()
-    chats = (await turn.session.scalars(select(Account.id).where(Account.guardian_id == recipient))).all()
+    chats = (await turn.session.scalars(select(AccountGuardian.account_id)
+                                        .where(AccountGuardian.guardian_id == recipient))).all()
     keys = [f"relay:{relay_id}:{chat}" for relay_id in relay_ids for chat in chats]
     for start in range(0, len(keys), 500):
         await turn.session.execute(delete(OutboxMessage).where(
@@ -82,13 +83,13 @@ async def _drop_waiting_copies(turn: Turn, *, sender: str, recipient: str) -> No
 
 
 async def unblock(turn: Turn, ref: str) -> list[Reply]:
-    guardian_id = turn.account.guardian_id
-    if guardian_id is None:
+    mine = list(turn.account.guardian_ids)
+    if not mine:
         return _unavailable(turn)
-    blocked = access.resolve_ref(ref, await access.blocked_by(turn.session, guardian_id))
+    blocked = access.resolve_ref(ref, await access.blocked_by(turn.session, mine))
     if blocked is not None:
         await turn.session.execute(delete(DirectoryBlock).where(
-            DirectoryBlock.guardian_id == guardian_id, DirectoryBlock.blocked_guardian_id == blocked))
+            DirectoryBlock.guardian_id.in_(mine), DirectoryBlock.blocked_guardian_id == blocked))
     return [Reply(text=_t(turn.locale, "Unblocked. This parent can write to you again while you "
                                        "both keep the class directory on."), edit=True)]
 

@@ -30,6 +30,7 @@ from notifications.outbox import FINAL, Notification, Priority, Status, enqueue_
 from storage.audit import record
 from storage.models import (
     Account,
+    AccountGuardian,
     Announcement,
     Guardian,
     GuardianStudent,
@@ -182,7 +183,8 @@ async def recipients(
                         Staff.erased_at.is_(None)))
     else:
         query = (select(Account.id, Account.language)
-                 .join(Guardian, Guardian.id == Account.guardian_id)
+                 .join(AccountGuardian, AccountGuardian.account_id == Account.id)
+                 .join(Guardian, Guardian.id == AccountGuardian.guardian_id)
                  .join(GuardianStudent, GuardianStudent.guardian_id == Guardian.id)
                  .join(Student, Student.id == GuardianStudent.student_id)
                  .join(SchoolClass, SchoolClass.id == Student.class_id)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Account, Guardian, GuardianStudent, Staff
+from storage.models import Account, AccountGuardian, Guardian, GuardianStudent, Staff
 
 SLICE = 500
 
@@ -40,18 +40,20 @@ _ACCOUNT_COLUMNS = (Account.id, Account.language, Account.notify_grades,
 async def guardian_accounts(
     session: AsyncSession, student_ids: Iterable[str]
 ) -> dict[str, list[Recipient]]:
-    """Each pupil's guardians' chats, by pupil id."""
+    """Each pupil's guardians' chats, by pupil id; a chat once per pupil, even when it
+    speaks for two guardian rows of the same pupil."""
     wanted = sorted(set(student_ids))
     found: dict[str, list[Recipient]] = defaultdict(list)
     for start in range(0, len(wanted), SLICE):
         rows = await session.execute(
             select(GuardianStudent.student_id, *_ACCOUNT_COLUMNS)
             .join(Guardian, Guardian.id == GuardianStudent.guardian_id)
-            .join(Account, Account.guardian_id == Guardian.id)
+            .join(AccountGuardian, AccountGuardian.guardian_id == Guardian.id)
+            .join(Account, Account.id == AccountGuardian.account_id)
             .where(GuardianStudent.student_id.in_(wanted[start:start + SLICE]),
                    Guardian.consent.is_(True), Guardian.erased_at.is_(None),
                    Account.active.is_(True))
-            .order_by(Account.id)
+            .distinct().order_by(Account.id)
         )
         for row in rows:
             found[row.student_id].append(_recipient(row))

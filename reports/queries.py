@@ -22,6 +22,7 @@ from handlers.i18n import N_
 from reports.spec import Column, ReportRequest, ReportTable
 from storage.models import (
     Account,
+    AccountGuardian,
     Attendance,
     Guardian,
     GuardianStudent,
@@ -105,8 +106,8 @@ def coverage_query(request: ReportRequest) -> Select[Any]:
     A guardian of two pupils of a class counts once there, and in each class of their
     children. A chat that blocked the bot (inactive) or a console chat is no link; a
     guardian linked on both messengers counts in both columns (and not as "not linked").
-    The chats are looked up per guardian by ix_accounts_guardian_id (EXISTS), a plan that
-    stays cheap even before the database has statistics (a fresh import).
+    The chats are looked up per guardian by ix_account_guardians_guardian_id (EXISTS), a
+    plan that stays cheap even before the database has statistics (a fresh import).
     """
     pairs = (select(Student.class_id.label("class_id"), GuardianStudent.guardian_id.label("guardian_id"))
              .join(Student, Student.id == GuardianStudent.student_id).distinct())
@@ -115,7 +116,8 @@ def coverage_query(request: ReportRequest) -> Select[Any]:
     pair = pairs.subquery("pairs")
 
     def chat_on(*platforms: str) -> ColumnElement[bool]:
-        return exists().where(Account.guardian_id == pair.c.guardian_id, Account.active.is_(True),
+        return exists().where(AccountGuardian.guardian_id == pair.c.guardian_id,
+                              Account.id == AccountGuardian.account_id, Account.active.is_(True),
                               Account.platform.in_(platforms))
 
     per_class = (
@@ -213,7 +215,9 @@ def delivery_query(request: ReportRequest) -> Select[Any]:
         guardians = (select(GuardianStudent.guardian_id).join(Student, Student.id == GuardianStudent.student_id)
                      .where(Student.class_id.in_(_classes_of(request))))
         staff = select(Staff.id).where(Staff.school_id == request.school_id)
-        chats = select(Account.id).where(or_(Account.guardian_id.in_(guardians), Account.staff_id.in_(staff)))
+        chats = select(Account.id).where(or_(
+            Account.id.in_(select(AccountGuardian.account_id).where(AccountGuardian.guardian_id.in_(guardians))),
+            Account.staff_id.in_(staff)))
         query = query.where(OutboxMessage.account_id.in_(chats))
     return query
 

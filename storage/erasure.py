@@ -2,8 +2,9 @@
 
 Called from the bot ("forget me"), the CSV import and the HTTP API (consent yes→no).
 The person's id stays (the school system's key and the guardian–pupil links carry no
-personal data), but the name and phone are gone, every chat of theirs is deleted
-(which drops its queued notifications), invitation codes and relayed messages are
+personal data), but the name and phone are gone, every chat of theirs is unlinked from
+them and deleted unless it also speaks for someone else (deleting drops its queued
+notifications), invitation codes and relayed messages are
 deleted, and the audit log records that an erasure happened — without the data.
 
 On SQLite, `secure_delete` zeroes freed cells in the database file, and the
@@ -18,7 +19,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Literal
 
-from sqlalchemy import delete, event, func, or_, select
+from sqlalchemy import delete, event, exists, or_, select, update
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -26,6 +27,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from storage import audit
 from storage.models import (
     Account,
+    AccountGuardian,
     ConsentRecord,
     DirectoryBlock,
     Guardian,
@@ -46,9 +48,13 @@ class ErasureReport:
     kind: PersonKind
     person_id: str
     erased_fields: list[str] = field(default_factory=list)
-    chats_unlinked: int = 0
+    chat_ids: set[int] = field(default_factory=set)  # chats deleted or unlinked from the person
     invite_codes_revoked: int = 0
     relay_messages_deleted: int = 0
+
+    @property
+    def chats_unlinked(self) -> int:
+        return len(self.chat_ids)
 
     @property
     def anything_erased(self) -> bool:
@@ -73,7 +79,7 @@ async def erase_person(
     if isinstance(person, Guardian):
         person.directory_opt_in = False
         await _forget_guardian_traces(session, person_id, report)
-    report.chats_unlinked = await _delete_chats(session, kind, person_id)
+    report.chat_ids = await _delete_chats(session, kind, person_id)
     if was_consenting:
         session.add(ConsentRecord(person_kind=kind, person_id=person_id, consent=False, source=reason))
     await audit.record(
@@ -105,23 +111,32 @@ async def _forget_guardian_traces(session: AsyncSession, guardian_id: str, repor
     )))
 
 
-async def _delete_chats(session: AsyncSession, kind: PersonKind, person_id: str) -> int:
-    """Delete the person's chats; a chat also linked to another role only loses this link.
+async def _delete_chats(session: AsyncSession, kind: PersonKind, person_id: str) -> set[int]:
+    """Unlink the person from their chats; a chat left speaking for no one is deleted.
 
-    Deleting a chat cascades to its outbox rows, so nothing queued for it is sent.
+    A chat that also speaks for another guardian row (the same parent entered by another
+    school) or a staff row keeps those. Deleting a chat cascades to its outbox rows, so
+    nothing queued for it is sent. Returns the chats that were unlinked or deleted.
     """
-    column, other = (
-        (Account.guardian_id, Account.staff_id) if kind == "guardian"
-        else (Account.staff_id, Account.guardian_id)
-    )
-    count = await session.scalar(select(func.count()).select_from(Account).where(column == person_id))
-    await session.execute(delete(Account).where(column == person_id, other.is_(None)))
-    shared = (await session.scalars(select(Account).where(column == person_id))).all()
-    for account in shared:
-        setattr(account, column.key, None)
-        account.selected_student_id = None if kind == "guardian" else account.selected_student_id
-    await session.flush()
-    return int(count or 0)
+    if kind == "guardian":
+        chats = set((await session.scalars(
+            select(AccountGuardian.account_id).where(AccountGuardian.guardian_id == person_id))).all())
+        await session.execute(delete(AccountGuardian).where(AccountGuardian.guardian_id == person_id))
+    else:
+        chats = set((await session.scalars(select(Account.id).where(Account.staff_id == person_id))).all())
+        await session.execute(update(Account).where(Account.staff_id == person_id).values(staff_id=None))
+    if not chats:
+        return chats
+    speaks_for_someone = or_(Account.staff_id.is_not(None),
+                             exists().where(AccountGuardian.account_id == Account.id))
+    await session.execute(delete(Account).where(Account.id.in_(chats), ~speaks_for_someone))
+    if kind == "guardian":  # the chosen pupil may have been one of the erased row's
+        await session.execute(update(Account).where(Account.id.in_(chats)).values(selected_student_id=None))
+    kept = set((await session.scalars(select(Account.id).where(Account.id.in_(chats)))).all())
+    for held in list(session.identity_map.values()):
+        if isinstance(held, Account) and held.id in kept:
+            await session.refresh(held, ["guardian_links", "staff_id", "selected_student_id"])
+    return chats
 
 
 async def _flag_connection_for_purge(session: AsyncSession) -> None:

@@ -24,11 +24,33 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    def _run(connection: Connection) -> None:
-        command.upgrade(alembic_config(connection), revision)
+    """Bring the schema to `revision`, in one transaction.
 
-    async with engine.begin() as conn:
-        await conn.run_sync(_run)
+    On SQLite, a migration that changes a table's columns rebuilds the table (Alembic's
+    batch mode drops the old one), and dropping a table with foreign keys on would run
+    its ON DELETE actions on every row that refers to it. So foreign keys are off for
+    the migration, checked before the commit, and on again afterwards: SQLite's own
+    procedure for schema changes (it cannot change the setting inside a transaction).
+    """
+    def _run(connection: Connection) -> None:
+        with connection.begin():
+            command.upgrade(alembic_config(connection), revision)
+            if connection.dialect.name == "sqlite":
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"migration left {len(broken)} broken foreign keys: {broken[:5]}")
+
+    def _run_without_foreign_keys(connection: Connection) -> None:
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor.execute("PRAGMA foreign_keys=OFF")
+        try:
+            _run(connection)
+        finally:
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+    async with engine.connect() as conn:
+        await conn.run_sync(_run_without_foreign_keys if conn.dialect.name == "sqlite" else _run)
 
 
 async def drift(engine: AsyncEngine) -> list[object]:

@@ -26,6 +26,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING = {
@@ -225,8 +226,23 @@ class Event(Base):
 # ---------------------------------------------------------------- the bot's own
 
 
+class AccountGuardian(Base):
+    """A chat speaks for this guardian row (one person may be several rows: two schools
+    enter the same parent under their own ids, each with its own consent)."""
+
+    __tablename__ = "account_guardians"
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    guardian_id: Mapped[str] = mapped_column(
+        ForeignKey("guardians.id", ondelete="CASCADE"), primary_key=True, index=True)
+    linked_at: Mapped[datetime] = utc_now_column()
+
+
 class Account(Base):
-    """A messenger chat (the stored conversation reference) and what its user chose."""
+    """A messenger chat (the stored conversation reference) and what its user chose.
+
+    It is linked to the guardian rows of `guardian_links` (read with the account: the
+    answer path fills them from its one query, handlers/family.py) and/or to a staff row.
+    """
 
     __tablename__ = "accounts"
     __table_args__ = (UniqueConstraint("platform", "chat_id", name="uq_accounts_platform_chat"),)
@@ -235,9 +251,6 @@ class Account(Base):
     chat_id: Mapped[str] = mapped_column(String(64))
     language: Mapped[str | None] = mapped_column(String(8))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    guardian_id: Mapped[str | None] = mapped_column(
-        ForeignKey("guardians.id", ondelete="SET NULL"), index=True
-    )
     staff_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"), index=True)
     selected_student_id: Mapped[str | None] = mapped_column(String(64))
     notify_grades: Mapped[str] = mapped_column(String(8), default="off")  # off | instant | digest
@@ -249,10 +262,15 @@ class Account(Base):
     last_failed_link_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = utc_now_column()
     linked_at: Mapped[datetime | None]
+    guardian_links: Mapped[list[AccountGuardian]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", passive_deletes=True,
+        order_by=AccountGuardian.guardian_id)
+    guardian_ids: AssociationProxy[list[str]] = association_proxy(
+        "guardian_links", "guardian_id", creator=lambda guardian_id: AccountGuardian(guardian_id=guardian_id))
 
     @property
     def linked(self) -> bool:
-        return self.guardian_id is not None or self.staff_id is not None
+        return bool(self.guardian_links) or self.staff_id is not None
 
 
 class ConsentRecord(Base):

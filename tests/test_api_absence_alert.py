@@ -28,7 +28,7 @@ async def _link_parent(db: Database, guardian_id: str) -> None:
     """The state a parent is in after sharing their phone in Telegram."""
     async with db.unit_of_work() as session:
         session.add(Account(platform="telegram", chat_id=str(PARENT_CHAT), language="uk",
-                            guardian_id=guardian_id, linked_at=datetime.now(UTC)))
+                            guardian_ids=[guardian_id], linked_at=datetime.now(UTC)))
 
 
 async def test_an_absence_posted_through_the_api_reaches_the_linked_parent(db: Database) -> None:

@@ -36,7 +36,7 @@ async def test_own_contact_of_a_consenting_parent_links_and_is_audited(db: Datab
     await parent.share_contact("050 111 00 01")  # any common spelling
     assert "під'єднано" in parent.last_text and "Оцінки" in parent.menu
     account = await _account(db)
-    assert account is not None and account.guardian_id == "g-koval" and account.staff_id is None
+    assert account is not None and list(account.guardian_ids) == ["g-koval"] and account.staff_id is None
     async with db.unit_of_work() as s:
         entry = await s.scalar(select(AuditEntry).where(AuditEntry.action == "account.linked"))
     assert entry is not None and entry.entity_id == str(account.id)
@@ -87,7 +87,7 @@ async def test_a_deep_link_code_links_once_and_only_while_valid(db: Database) ->
                         .values(expires_at=NOW - timedelta(minutes=1)))
     first, second, third = chat(db, core, "1"), chat(db, core, "2"), chat(db, core, "3")
     await first.send(f"/start {code.replace('-', '')}")
-    assert (await _account(db, "1")).guardian_id == "g-koval"  # type: ignore[union-attr]
+    assert list((await _account(db, "1")).guardian_ids) == ["g-koval"]  # type: ignore[union-attr]
     await second.send(code)  # reused
     await third.send(f"/start {expired}")
     for reply in (second, third):
@@ -111,7 +111,7 @@ async def test_viber_needs_the_contact_and_the_guardians_own_code(db: Database) 
         locked = await s.scalar(select(InviteCode).where(InviteCode.guardian_id == "g-bondar"))
     assert locked is not None and locked.failed_attempts == 1
     await viber.send(mine)
-    assert (await _account(db, "v-1", "viber")).guardian_id == "g-koval"  # type: ignore[union-attr]
+    assert list((await _account(db, "v-1", "viber")).guardian_ids) == ["g-koval"]  # type: ignore[union-attr]
 
 
 async def test_viber_code_first_then_the_contact(db: Database) -> None:
@@ -123,14 +123,14 @@ async def test_viber_code_first_then_the_contact(db: Database) -> None:
     assert viber.last_reply.request_contact
     await viber.started()  # "subscribed" does not forget the code
     await viber.share_contact(PHONES.bondar)
-    assert (await _account(db, "v-2", "viber")).guardian_id == "g-bondar"  # type: ignore[union-attr]
+    assert list((await _account(db, "v-2", "viber")).guardian_ids) == ["g-bondar"]  # type: ignore[union-attr]
 
 
 async def test_a_teacher_who_is_also_a_parent_is_linked_as_both(db: Database) -> None:
     core = await school_and_core(db)
     both = await linked(db, core, PHONES.teacher_parent)
     account = await _account(db)
-    assert account is not None and (account.guardian_id, account.staff_id) == ("g-moroz", "t-moroz")
+    assert account is not None and (list(account.guardian_ids), account.staff_id) == (["g-moroz"], "t-moroz")
     await both.send("/grades")
     assert "Тарас" in both.last_text and "Фізкультура" in both.last_text
 

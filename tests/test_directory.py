@@ -203,7 +203,7 @@ async def test_an_unlaunched_school_gives_no_directory_and_no_messages(db: Datab
     await turn_on(bondar)
     async with db.unit_of_work() as s:  # Мельник's school (7-Б) has not launched
         await s.execute(update(Guardian).where(Guardian.id == "g-melnyk").values(directory_opt_in=True))
-        s.add(Account(platform="telegram", chat_id="7730005", guardian_id="g-melnyk", state={}))
+        s.add(Account(platform="telegram", chat_id="7730005", guardian_ids=["g-melnyk"], state={}))
     melnyk = chat(db, core, "7730005")
     await melnyk.send("/directory")
     assert melnyk.last_text == "До цього чату не прив’язано учнів, чия школа вже працює з ботом."
@@ -276,7 +276,7 @@ async def test_a_parent_with_a_long_id_is_named_by_a_short_hash_in_buttons(db: D
                        consent=True, directory_opt_in=True))
         await s.flush()
         s.add(GuardianStudent(guardian_id=long_id, student_id="st-sofia"))
-        s.add(Account(platform="viber", chat_id="7730009", guardian_id=long_id, state={}))
+        s.add(Account(platform="viber", chat_id="7730009", guardian_ids=[long_id], state={}))
     bondar = await parent(db, core, "bondar")
     await turn_on(bondar)
     await bondar.send("/directory")

@@ -26,7 +26,7 @@ async def _family(db: Database) -> None:
         s.add(Guardian(id="G1", full_name=NAME, phone=PHONE, consent=True))
         await s.flush()
         s.add(GuardianStudent(guardian_id="G1", student_id="P1"))
-        account = Account(platform="telegram", chat_id="777", guardian_id="G1")
+        account = Account(platform="telegram", chat_id="777", guardian_ids=["G1"])
         s.add(account)
         s.add(InviteCode(guardian_id="G1", code_hash="ab" * 32, expires_at=utc_now() + timedelta(days=3)))
         await s.flush()

@@ -71,7 +71,7 @@ async def test_an_attached_account_keeps_its_changes_and_its_identity(db: Databa
     await linked(db, core, PHONES.bondar, "b")
     async with db.unit_of_work() as session:
         account, _ = await read_account_and_family(session, "telegram", "b")
-        assert account is not None and account.guardian_id == "g-bondar"
+        assert account is not None and list(account.guardian_ids) == ["g-bondar"]
         assert await find_account(session, "telegram", "b") is account
         assert (await read_account_and_family(session, "telegram", "b"))[0] is account
         account.language = "en"

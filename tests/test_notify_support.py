@@ -126,7 +126,7 @@ class SchoolWorld:
                            phone=f"+38050{n:07d}", consent=consent))
             await s.flush()
             s.add(GuardianStudent(guardian_id=guardian_id, student_id=student_id))
-            acc = Account(platform="telegram", chat_id=str(chat_id), guardian_id=guardian_id,
+            acc = Account(platform="telegram", chat_id=str(chat_id), guardian_ids=[guardian_id],
                           active=active, language=language, **account)
             s.add(acc)
             await s.flush()
@@ -208,6 +208,6 @@ async def many_families(db: Database, count: int, *,
                   for n in range(count))
         await s.flush()
         s.add_all(GuardianStudent(guardian_id=f"MG{n}", student_id=f"MP{n}") for n in range(count))
-        s.add_all(Account(platform="telegram", chat_id=str(chat), guardian_id=f"MG{n}")
+        s.add_all(Account(platform="telegram", chat_id=str(chat), guardian_ids=[f"MG{n}"])
                   for n, chat in enumerate(chats))
     return chats

@@ -16,7 +16,7 @@ from bot.delivery import payload_to_reply
 from handlers.events import Reply
 from storage.db import Database
 from storage.erasure import erase_person
-from storage.models import Account, AuditEntry, DirectoryBlock, OutboxMessage, RelayMessage, utc_now
+from storage.models import Account, AccountGuardian, AuditEntry, DirectoryBlock, OutboxMessage, RelayMessage, utc_now
 from tests.chat_client import ChatClient
 from tests.core_support import linked
 from tests.school_factory import PHONES
@@ -72,7 +72,7 @@ async def test_a_message_reaches_every_chat_of_the_other_parent_with_a_name_and_
         db: Database) -> None:
     core, koval, bondar = await two_parents(db)
     async with db.unit_of_work() as s:  # Коваль Олена has a second chat (the console)
-        s.add(Account(platform="console", chat_id="7730008", guardian_id="g-koval", language="en",
+        s.add(Account(platform="console", chat_id="7730008", guardian_ids=["g-koval"], language="en",
                       state={}))
     await bondar.send("/directory")
     await bondar.press("✉️ Написати: Коваль Олена")
@@ -90,8 +90,8 @@ async def test_a_message_reaches_every_chat_of_the_other_parent_with_a_name_and_
         ("g-bondar", "g-koval", "cls-5a")
     rows = await outbox(db)
     async with db.unit_of_work() as s:
-        koval_chats = dict((await s.execute(select(Account.chat_id, Account.id)
-                                            .where(Account.guardian_id == "g-koval"))).all())
+        koval_chats = dict((await s.execute(select(Account.chat_id, Account.id).where(
+            Account.guardian_links.any(AccountGuardian.guardian_id == "g-koval")))).all())
     assert {row.account_id for row in rows} == set(koval_chats.values())
     assert {row.dedupe_key for row in rows} == {f"relay:{message.id}:{a}" for a in koval_chats.values()}
     assert {row.priority for row in rows} == {1}

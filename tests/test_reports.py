@@ -75,12 +75,12 @@ async def build_city(session: AsyncSession) -> None:
         ("g4", "p2"), ("g4", "p4"),                  # g4: 5-А and 10-А
         ("g5", "p5"))])
     accounts = {
-        "g1_tg": Account(platform="telegram", chat_id="101", guardian_id="g1"),
-        "g2_vb": Account(platform="viber", chat_id="vb-102", guardian_id="g2"),
-        "g2_tg": Account(platform="telegram", chat_id="102", guardian_id="g2"),
-        "g4_tg": Account(platform="telegram", chat_id="104", guardian_id="g4", active=False),  # blocked us
-        "g4_console": Account(platform="console", chat_id="c104", guardian_id="g4"),
-        "g5_tg": Account(platform="telegram", chat_id="105", guardian_id="g5"),
+        "g1_tg": Account(platform="telegram", chat_id="101", guardian_ids=["g1"]),
+        "g2_vb": Account(platform="viber", chat_id="vb-102", guardian_ids=["g2"]),
+        "g2_tg": Account(platform="telegram", chat_id="102", guardian_ids=["g2"]),
+        "g4_tg": Account(platform="telegram", chat_id="104", guardian_ids=["g4"], active=False),  # blocked us
+        "g4_console": Account(platform="console", chat_id="c104", guardian_ids=["g4"]),
+        "g5_tg": Account(platform="telegram", chat_id="105", guardian_ids=["g5"]),
         "t1_tg": Account(platform="telegram", chat_id="201", staff_id="t1"),
     }
     session.add_all(accounts.values())

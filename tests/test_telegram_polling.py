@@ -60,7 +60,7 @@ async def test_own_contact_of_a_consenting_parent_links_and_shows_the_menu(
     assert any("під'єднано" in line for line in texts(answer))
     assert "Оцінки" in [label for r in answer for label in _menu(r)]
     account = await _account(db, KOVAL)
-    assert account is not None and account.guardian_id == "g-koval"
+    assert account is not None and list(account.guardian_ids) == ["g-koval"]
 
 
 async def test_a_contact_that_is_not_the_senders_own_is_refused(rig: TelegramRig, db: Database) -> None:

@@ -90,7 +90,7 @@ async def test_contact_then_the_right_code_links_and_grades_follow(db: Database)
         await rig.share_phone(USER, PHONE)
         await rig.say(USER, codes["G1"])
         [account] = await _accounts(db)
-        assert account.guardian_id == "G1"
+        assert list(account.guardian_ids) == ["G1"]
         answer = "\n".join(await rig.say(USER, "/grades"))
         assert "11" in answer and "Математика" in answer
 
@@ -102,7 +102,7 @@ async def test_deep_link_code_from_conversation_started_links_after_subscribing(
         await rig.callback(rig.api.subscribed(USER))
         await rig.share_phone(USER, PHONE)
     linked = [a for a in await _accounts(db) if a.linked]
-    assert [a.guardian_id for a in linked] == ["G1"]
+    assert [list(a.guardian_ids) for a in linked] == [["G1"]]
 
 
 async def test_someone_elses_code_or_a_wrong_code_does_not_link(db: Database) -> None:
