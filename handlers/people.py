@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Guardian, GuardianStudent, LaunchWaiter, School, SchoolClass, Staff, Student
@@ -91,7 +91,18 @@ async def candidates_for_guardian(session: AsyncSession, guardian_id: str) -> Ca
 
 
 async def wait_for_launch(session: AsyncSession, account_id: int, school_ids: set[str]) -> None:
-    """Remember the chat, so that the school's launch can be announced to it."""
+    """Remember the chat, so that the school's launch can be announced to it; a school it
+    waited for that has launched since is no longer waited for (the chat is back)."""
+    await session.execute(delete(LaunchWaiter).where(
+        LaunchWaiter.account_id == account_id, LaunchWaiter.school_id.not_in(school_ids),
+        LaunchWaiter.notified_at.is_not(None)))
     for school_id in sorted(school_ids):
         if await session.get(LaunchWaiter, (account_id, school_id)) is None:
             session.add(LaunchWaiter(account_id=account_id, school_id=school_id))
+
+
+async def launched_since(session: AsyncSession, account_id: int) -> bool:
+    """Whether a school this chat was turned away from has launched since (its news sent)."""
+    found = await session.scalar(select(LaunchWaiter.school_id).where(
+        LaunchWaiter.account_id == account_id, LaunchWaiter.notified_at.is_not(None)).limit(1))
+    return found is not None

@@ -12,7 +12,15 @@ from __future__ import annotations
 from handlers import codes, people, throttle
 from handlers.events import Platform, Reply
 from handlers.i18n import t
-from handlers.linking import attach, failed, greeting, refusal, too_many, use_the_button
+from handlers.linking import (
+    ask_for_contact,
+    attach,
+    failed,
+    greeting,
+    refusal,
+    too_many,
+    use_the_button,
+)
 from handlers.menu import with_menu
 from handlers.turn import Turn
 from storage.phones import try_normalize_phone
@@ -23,6 +31,12 @@ async def start(turn: Turn, payload: str | None) -> list[Reply]:
     if payload:
         return await codes.from_deep_link(turn, payload)
     if turn.account.linked:
+        if turn.platform is not Platform.VIBER and await people.launched_since(turn.session,
+                                                                               turn.account.id):
+            return [ask_for_contact(turn, t(
+                turn.locale, "Welcome back! A school of your children has joined the bot. Share "
+                             "your phone number again with the button below to add their diary "
+                             "here."))]
         return [with_menu(turn, t(turn.locale, "Welcome back! Choose what you want to see."))]
     return [greeting(turn)]
 

@@ -40,10 +40,11 @@ def _csv(folder: Path, name: str, header: str, *rows: str) -> None:
     (folder / f"{name}.csv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
 
 
-def _city(folder: Path, *, consent_b: str = "yes", day: str = "2026-11-24") -> Path:
+def _city(folder: Path, *, consent_b: str = "yes", launched_b: str = "yes",
+          day: str = "2026-11-24") -> Path:
     """School A (Марко, 5-А; the father entered twice) and school B (Ліна, 2-Б)."""
     folder.mkdir(exist_ok=True)
-    _csv(folder, "schools", "school_id,name,launched", "A,Гімназія №3,yes", "B,Ліцей №9,yes")
+    _csv(folder, "schools", "school_id,name,launched", "A,Гімназія №3,yes", f"B,Ліцей №9,{launched_b}")
     _csv(folder, "classes", "class_id,school_id,name", "A-5a,A,5-А", "B-2b,B,2-Б")
     _csv(folder, "students", "student_id,class_id,full_name", "A-s1,A-5a,Петренко Марко Іванович",
          "A-s2,A-5a,Коваль Ольга Андріївна", "B-s9,B-2b,Петренко Ліна Іванівна")
@@ -277,3 +278,33 @@ async def _account_id(db: Database, chat_id: int) -> int:
         found = await s.scalar(select(Account.id).where(Account.chat_id == str(chat_id)))
     assert found is not None
     return found
+
+
+async def test_a_school_that_launches_later_adds_its_children_when_the_parent_comes_back(
+    db: Database, tmp_path: Path
+) -> None:
+    await _load(db, _city(tmp_path / "city", launched_b="no"))
+    async with telegram_rig(db, quiet_hours="") as rig:  # the news is not held for the morning
+        father = rig.chat(FATHER)
+        await father.share_contact("+380672095518")
+        assert await _links(db, "telegram", str(FATHER)) == ["gA-dup", "gA-petrenko"]
+        await _load(db, _city(tmp_path / "launch", launched_b="yes"))  # school B launches
+        bot = build_bot(rig.settings, timeout=5.0)
+        service = NotificationService(
+            db, rig.settings, {"telegram": TelegramDeliverer(bot)},
+            config=NotifyConfig.from_settings(rig.settings, launch_interval=0.2, poll_interval=0.05))
+        await service.start()
+        try:
+            news = await rig.api.wait_for(lambda r: r.chat_id == FATHER and "Ліцей №9" in (r.text or ""),
+                                          timeout=20)
+        finally:
+            await service.stop()
+            await bot.session.close()
+        assert "/start" in (news.text or "")
+        (back,) = await father.send("/start")
+        assert (keyboard_of(back) or {}).get("keyboard") == [
+            [{"text": "Поділитися номером", "request_contact": True}]]
+        await father.share_contact("+380672095518")
+        assert await _links(db, "telegram", str(FATHER)) == ["gA-dup", "gA-petrenko", "gB-77"]
+        (again,) = await father.send("/start")
+        assert "З поверненням" in (again.text or "") and "Оцінки" in str(keyboard_of(again))
