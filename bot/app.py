@@ -182,8 +182,7 @@ class Program:
                              bot_name=settings.viber_bot_name, avatar=settings.viber_bot_avatar)
         files = FileStore(settings.webhook_base_url)
         webhook = ViberWebhook(database=database, core=conversation, client=client,
-                               auth_token=token, files=files,
-                               apology=apology_text(settings)(settings.default_locale))
+                               auth_token=token, files=files)
         return ViberPart(client, webhook.register, ViberDeliverer(client, files),
                          settings.webhook_base_url)
 
@@ -235,7 +234,7 @@ class Program:
         from handlers.commands import command_list
 
         return TelegramFrontDoor.assemble(
-            bot, database, conversation, self.settings, apology=apology_text(self.settings),
+            bot, database, conversation, self.settings,
             command_list=lambda locale: command_list(locale, conversation.extensions),
             metrics=metrics)
 
@@ -265,16 +264,6 @@ def web_registrars(metrics: Any | None) -> list[RouteRegistrar]:
 
     registrars: list[RouteRegistrar] = [metrics.register] if metrics is not None else []
     return [*registrars, register_health, register_api]
-
-
-def apology_text(settings: Settings) -> Callable[[str | None], str]:
-    """The short apology for a failed update, in the user's language (B's catalogue)."""
-    from handlers.i18n import normalize_locale, t
-
-    def apology(language_hint: str | None) -> str:
-        return t(normalize_locale(language_hint or settings.default_locale), "error.apology")
-
-    return apology
 
 
 def _metrics() -> Any:

@@ -11,26 +11,33 @@ Every request is authorised here, in the core: the chat's account is loaded on e
 message and each button press, and pupils are re-checked against its guardian.
 Replies are plain text (the Telegram adapter escapes it for HTML); with a
 `max_text_length` (Telegram 4,096, Viber 7,000) long texts are split at line breaks.
-Extra commands and buttons plug in through handlers/extensions.py.
+Extra commands and buttons plug in through handlers/extensions.py. When a turn fails,
+the adapter rolls it back and sends `apology` instead, in the same language the turn
+would have answered in.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.chats import open_account, unsubscribed
-from handlers.events import Incoming, Kind, Reply
+from handlers.events import ChatRef, Incoming, Kind, Reply
 from handlers.extensions import Extension, load_extensions
 from handlers.family import read_account_and_family
-from handlers.i18n import normalize_locale
+from handlers.i18n import normalize_locale, t
 from handlers.router import route, view_asked
 from handlers.text import split_replies
 from handlers.turn import Turn
+from storage.accounts import find_account
 from storage.models import utc_now
 from storage.settings import Settings
+
+APOLOGY_READ_TIMEOUT = 2.0  # seconds to read the account's language after a failed turn
 
 
 class Conversation:
@@ -66,6 +73,25 @@ class Conversation:
         return split_replies(replies, limit) if limit else replies
 
     def locale_for(self, chosen: str | None, hint: str | None) -> str:
-        """The account's language, else the messenger's, else the default."""
+        """The account's language, else the messenger's if we speak it, else the default."""
         default = self.settings.default_locale
         return normalize_locale(chosen or hint or default, normalize_locale(default))
+
+    async def apology(self, session: AsyncSession, chat: ChatRef, hint: str | None) -> Reply:
+        """What a user whose turn failed is told, in the language `locale_for` picks.
+
+        `session` is a fresh one, or the failed turn's after its rollback. The account's
+        language is read again; when that fails too (the database is what failed), the
+        messenger's hint decides.
+        """
+        language = await _language_of(session, chat)
+        return Reply(text=t(self.locale_for(language, hint), "error.apology"))
+
+
+async def _language_of(session: AsyncSession, chat: ChatRef) -> str | None:
+    try:
+        async with asyncio.timeout(APOLOGY_READ_TIMEOUT):
+            account = await find_account(session, chat.platform.value, chat.chat_id)
+    except (SQLAlchemyError, OSError, TimeoutError):
+        return None
+    return account.language if account is not None else None

@@ -6,16 +6,18 @@ environment at import time.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from datetime import time
-from typing import Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///./school_bot.sqlite3"
 _QUIET_RE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class QuietHours:
@@ -67,6 +69,7 @@ class Settings(BaseSettings):
     timezone: str = "Europe/Kyiv"
     quiet_hours: str = "21:00-07:30"
     api_body_limit: int = Field(default=5 * 1024 * 1024, ge=1024)
+    trusted_proxies: Annotated[tuple[Network, ...], NoDecode] = ()
     telegram_rate_per_second: float = Field(default=30.0, gt=0)
     telegram_chat_rate_per_second: float = Field(default=1.0, gt=0)
     viber_rate_per_second: float = Field(default=50.0, gt=0)
@@ -86,6 +89,11 @@ class Settings(BaseSettings):
     def _quiet_hours_format(cls, value: str) -> str:
         QuietHours.parse(value)
         return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _networks(cls, value: Any) -> tuple[Network, ...]:
+        return parse_networks(value)
 
     @field_validator("database_url")
     @classmethod
@@ -109,6 +117,22 @@ class Settings(BaseSettings):
     @property
     def viber_enabled(self) -> bool:
         return bool(self.viber_auth_token and self.viber_auth_token.get_secret_value())
+
+
+def parse_networks(value: Any) -> tuple[Network, ...]:
+    """`127.0.0.1, 10.0.0.0/8` (or a list of such) -> the networks; an address is its /32 or /128."""
+    items = value.split(",") if isinstance(value, str) else list(value or ())
+    networks = []
+    for item in items:
+        text = str(item).strip()
+        if not text:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(text))
+        except ValueError as exc:
+            raise ValueError(f"{text!r} is not an address or a network ({exc}); "
+                             "expected e.g. 127.0.0.1,10.0.0.0/8") from None
+    return tuple(networks)
 
 
 class SettingsError(Exception):

@@ -13,7 +13,6 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.app import apology_text
 from bot.telegram.front_door import TelegramFrontDoor, build_bot
 from bot.telegram.webhook import WEBHOOK_PATH
 from handlers.commands import command_list
@@ -118,7 +117,7 @@ async def telegram_rig(database: Database, *, webhook: bool = False,
         bot = build_bot(settings)
         core = Conversation(settings, clock=clock)
         door = TelegramFrontDoor.assemble(
-            bot, database, core, settings, apology=apology_text(settings),
+            bot, database, core, settings,
             command_list=lambda locale: command_list(locale, core.extensions), polling_timeout=1)
         runner: web.AppRunner | None = None
         try:

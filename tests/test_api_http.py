@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from storage.db import Database
 from storage.models import ApiKey, AuditEntry, Grade, GradeChange, SchoolClass, Student
+from storage.settings import SettingsError, load_settings, parse_networks
 from tests.test_api_helpers import (
     ApiServer,
     grade,
@@ -23,7 +24,8 @@ from tests.test_api_helpers import (
     settings_for,
     student,
 )
-from web.auth import FailedAuthLimiter, revoke_key
+from web.auth import PREFIX_LENGTH, FailedAuthLimiter, generate_key, revoke_key
+from web.forwarded import client_address
 
 
 @pytest.fixture
@@ -236,20 +238,123 @@ async def test_a_batch_whose_every_record_is_rejected_is_422(
 # ---------------------------------------------------------------- 429
 
 
-async def test_failed_authentications_are_rate_limited_per_address(db: Database) -> None:
+def _wrong_key(prefix: str = "") -> str:
+    """A key as the API makes them, that no one was given (starting with `prefix`)."""
+    return prefix + generate_key()[len(prefix):]
+
+
+def _via_proxy(*forwarded_for: str) -> dict[str, str]:
+    return {"X-Forwarded-For": ", ".join(forwarded_for)}
+
+
+async def test_a_valid_key_passes_after_thirty_wrong_ones_from_its_address(db: Database) -> None:
+    good = await new_key(db, None)
+    async with serve(db) as server:
+        statuses = [(await server.post("schools", [], key=_wrong_key())).status for _ in range(30)]
+        assert statuses == [401] * 10 + [429] * 20
+        answer = await server.post("schools", [school("1")], key=good)
+        assert answer.status == 200, answer.body
+        assert answer.body["created"] == 1
+
+
+async def test_a_wrong_key_past_the_limit_is_429_with_retry_after(db: Database) -> None:
     now = [1000.0]
     limiter = FailedAuthLimiter(limit=10, window=60, clock=lambda: now[0])
-    good = await new_key(db, None)
     async with serve(db, limiter=limiter) as server:
-        for n in range(10):
-            assert (await server.post("schools", [], key=f"sk_guess{n}")).status == 401
-        refused = await server.post("schools", [], key="sk_guess11")
+        for _ in range(10):
+            assert (await server.post("schools", [], key=_wrong_key())).status == 401
+        refused = await server.post("schools", [], key=_wrong_key())
         assert refused.status == 429
         assert 1 <= int(refused.headers["Retry-After"]) <= 60
-        # while refused, even a right key is not checked: a guess cannot be confirmed
-        assert (await server.post("schools", [school("1")], key=good)).status == 429
+        assert refused.body["retry_after"] == int(refused.headers["Retry-After"])
+        assert (await server.post("schools", [])).status == 429  # no key at all: a failure too
         now[0] += 61
-        assert (await server.post("schools", [school("1")], key=good)).status == 200
+        assert (await server.post("schools", [], key=_wrong_key())).status == 401
+
+
+async def test_guesses_at_one_key_are_limited_from_any_address(db: Database) -> None:
+    good = await new_key(db, None)
+    async with serve(db, settings_for(db, trusted_proxies="127.0.0.1")) as server:
+        prefix = good[:PREFIX_LENGTH]
+        for n in range(10):
+            guess = await server.post("schools", [], key=_wrong_key(prefix),
+                                      headers=_via_proxy(f"203.0.113.{n}"))
+            assert guess.status == 401
+        refused = await server.post("schools", [], key=_wrong_key(prefix),
+                                    headers=_via_proxy("198.51.100.1"))
+        assert refused.status == 429 and "Retry-After" in refused.headers
+        other = await server.post("schools", [], key=_wrong_key(), headers=_via_proxy("198.51.100.1"))
+        assert other.status == 401  # that address had failed once only, with another key
+        mine = await server.post("schools", [school("1")], key=good, headers=_via_proxy("198.51.100.2"))
+        assert mine.status == 200, mine.body
+
+
+async def test_through_a_trusted_proxy_each_client_is_limited_on_its_own(
+        db: Database, caplog: pytest.LogCaptureFixture) -> None:
+    neighbour, school_system = "203.0.113.10", "203.0.113.20"
+    async with serve(db, settings_for(db, trusted_proxies="127.0.0.1,10.0.0.0/8")) as server:
+        for _ in range(10):
+            answer = await server.post("schools", [], key=_wrong_key(),
+                                       headers=_via_proxy(neighbour, "10.1.2.3"))
+            assert answer.status == 401
+        refused = await server.post("schools", [], key=_wrong_key(), headers=_via_proxy(neighbour))
+        assert refused.status == 429
+        # what the client wrote left of the address the proxy saw is not believed
+        forged = await server.post("schools", [], key=_wrong_key(),
+                                   headers=_via_proxy(school_system, neighbour))
+        assert forged.status == 429
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="web.access"):
+            other = await server.post("schools", [], key=_wrong_key(),
+                                      headers=_via_proxy(school_system))
+        assert other.status == 401
+        (line,) = [r for r in caplog.records if r.name == "web.access"]
+        assert f"remote={school_system}" in line.getMessage()
+
+
+async def test_from_an_untrusted_peer_a_forged_forwarded_for_is_ignored(db: Database) -> None:
+    async with serve(db, settings_for(db, trusted_proxies="10.0.0.0/8")) as server:
+        for n in range(10):  # the peer, 127.0.0.1, is no proxy of ours
+            answer = await server.post("schools", [], key=_wrong_key(),
+                                       headers=_via_proxy(f"203.0.113.{n}"))
+            assert answer.status == 401
+        refused = await server.post("schools", [], key=_wrong_key(),
+                                    headers=_via_proxy("198.51.100.1"))
+        assert refused.status == 429
+
+
+@pytest.mark.parametrize(("peer", "header", "client"), [
+    ("10.0.0.1", ["203.0.113.5"], "203.0.113.5"),
+    ("10.0.0.1", ["198.51.100.9, 203.0.113.5, 10.0.0.7"], "203.0.113.5"),  # proxies skipped
+    ("10.0.0.1", ["198.51.100.9", "203.0.113.5"], "203.0.113.5"),  # two header lines
+    ("10.0.0.1", ["not-an-address, 203.0.113.5"], "203.0.113.5"),  # left of the client: unread
+    ("10.0.0.1", ["203.0.113.5, bogus"], "10.0.0.1"),  # malformed on the walk: the peer
+    ("10.0.0.1", ["203.0.113.5:4711"], "10.0.0.1"),
+    ("10.0.0.1", [""], "10.0.0.1"),
+    ("10.0.0.1", [], "10.0.0.1"),
+    ("10.0.0.1", ["10.0.0.8, 10.0.0.7"], "10.0.0.8"),  # only proxies: the first one asked
+    ("::ffff:10.0.0.1", ["2001:db8::5"], "2001:db8::5"),  # an IPv4 proxy on a dual-stack socket
+    ("203.0.113.5", ["198.51.100.9"], "203.0.113.5"),  # not a proxy of ours
+])
+def test_the_client_is_the_first_untrusted_address_from_the_right(
+        peer: str, header: list[str], client: str) -> None:
+    assert client_address(peer, header, parse_networks("10.0.0.0/8")) == client
+
+
+def test_trusted_proxies_are_addresses_and_networks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8,::1")
+    assert [str(n) for n in load_settings(_env_file=None).trusted_proxies] == [
+        "127.0.0.1/32", "10.0.0.0/8", "::1/128"]
+    monkeypatch.setenv("TRUSTED_PROXIES", "10.0.0.0/8,proxy.local")
+    with pytest.raises(SettingsError, match="TRUSTED_PROXIES.*'proxy.local'"):
+        load_settings(_env_file=None)
+
+
+def test_the_failure_counts_stay_bounded() -> None:
+    limiter = FailedAuthLimiter(limit=10, window=60, max_clients=1000)
+    for n in range(5_000):
+        limiter.failed(f"client-{n}", _wrong_key())
+    assert limiter.tracked() == 2000
 
 
 async def test_an_ipv6_client_is_limited_by_its_64_network() -> None:

@@ -1,10 +1,11 @@
 """The school system's door: `POST /api/v1/{entity}` with a JSON array of records.
 
-The order of checks: too many failed authentications from this address (429), the key
-(401), the entity (404), the body's size (413) and shape (400); then, in one unit of
-work, A's `storage.ingest.ingest` validates and upserts, naming the key as the actor.
-A record of another school (403) writes nothing; a batch with every record rejected is
-422; otherwise 200 with the counts and each rejected record's index and reason.
+The order of checks: the key, looked up first (a valid key always passes; a wrong one is
+401, or 429 past too many failures from its address or with its prefix: web/auth.py),
+the entity (404), the body's size (413) and shape (400); then, in one unit of work,
+A's `storage.ingest.ingest` validates and upserts, naming the key as the actor. A record
+of another school (403) writes nothing; a batch with every record rejected is 422;
+otherwise 200 with the counts and each rejected record's index and reason.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from web.auth import (
     bearer_token,
     client_bucket,
     find_active_key,
+    is_key_shaped,
     mark_used,
 )
 from web.metrics import ensure_metrics
@@ -52,15 +54,10 @@ def register_api(app: web.Application, *, limiter: FailedAuthLimiter | None = No
 
 
 async def ingest_handler(request: web.Request) -> web.Response:
-    client = client_bucket(request.remote)
-    limiter = request.app[LIMITER_KEY]
-    wait = limiter.retry_after(client)
-    if wait is not None:
-        return _too_many(wait)
-    key = await _authenticate(request)
+    token = bearer_token(request.headers.get("Authorization"))
+    key = await _authenticate(request, token)
     if key is None:
-        limiter.record_failure(client)
-        return _unauthorized("a valid API key is required: Authorization: Bearer <key>")
+        return _refused(request, token)
     log_field(request, "key_id", key.id)
     entity = request.match_info["entity"]
     if entity not in ENTITIES:
@@ -73,9 +70,8 @@ async def ingest_handler(request: web.Request) -> web.Response:
     return await _ingest(request, key, entity, records)
 
 
-async def _authenticate(request: web.Request) -> ApiKey | None:
-    token = bearer_token(request.headers.get("Authorization"))
-    if token is None:
+async def _authenticate(request: web.Request, token: str | None) -> ApiKey | None:
+    if token is None or not is_key_shaped(token):
         return None
     async with request.app[DATABASE_KEY].sessions() as session:
         return await find_active_key(session, token)
@@ -182,11 +178,21 @@ def _count(request: web.Request, result: IngestResult) -> None:
             counter.labels(result=outcome).inc(n)
 
 
+def _refused(request: web.Request, token: str | None) -> web.Response:
+    """A failed authentication: counted, and 429 when one too many."""
+    wait = request.app[LIMITER_KEY].failed(client_bucket(request.remote), token)
+    if wait is not None:
+        log_field(request, "throttled", 1)
+        return _too_many(wait)
+    return _unauthorized("a valid API key is required: Authorization: Bearer <key>")
+
+
 def _unauthorized(message: str) -> web.Response:
     return json_error(401, message, headers={"WWW-Authenticate": 'Bearer realm="api"'})
 
 
 def _too_many(seconds: float) -> web.Response:
     retry = max(1, int(seconds + 0.999))
-    return json_error(429, "too many failed authentications from this address; try later",
+    return json_error(429, "too many failed authentications from this address or with this "
+                      f"key; try again in {retry} s",
                       headers={"Retry-After": str(retry)}, retry_after=retry)

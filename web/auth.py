@@ -4,13 +4,15 @@ A key is `sk_` + 32 random bytes (URL-safe base64). It is shown once, when made;
 database keeps only its SHA-256 (a key is random enough that a fast hash suffices) and
 its first characters, so a listed key can be recognised. Every request looks its key up
 again, so a revoked key stops at once. Failed authentications are counted per client
-address (an IPv6 client per /64) and refused with 429 once too many fall in a minute.
+address (an IPv6 client per /64) and per key prefix, and answered 429 once too many
+fall in a minute; a valid key always passes (`FailedAuthLimiter`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import ipaddress
+import re
 import secrets
 import time
 from collections import OrderedDict, deque
@@ -26,6 +28,7 @@ from storage.models import ApiKey
 
 KEY_MARK = "sk_"
 PREFIX_LENGTH = 10  # "sk_" and 7 characters of the secret part: enough to tell keys apart
+_KEY_SHAPE = re.compile(r"^sk_[A-Za-z0-9_-]{43}$")  # what generate_key makes
 
 
 def generate_key() -> str:
@@ -57,6 +60,11 @@ def bearer_token(header: str | None) -> str | None:
 
 
 # ---------------------------------------------------------------- lookup
+
+
+def is_key_shaped(token: str) -> bool:
+    """Whether the token could be a key at all (one that cannot is not looked up)."""
+    return _KEY_SHAPE.match(token) is not None
 
 
 async def find_active_key(session: AsyncSession, token: str) -> ApiKey | None:
@@ -136,40 +144,79 @@ def client_bucket(remote: str | None) -> str:
 
 
 class FailedAuthLimiter:
-    """A sliding window of failed authentications per client; bounded in memory."""
+    """Failed authentications in a sliding window, per client address and per presented
+    key prefix; only failures are counted and only failures are refused.
+
+    A valid key is looked up and passes whatever its address or prefix did before: a
+    school behind the same proxy as a neighbour whose revoked key keeps retrying is never
+    refused. Past `limit` failures in `window` seconds, from one address (many keys tried
+    from one place) or with one prefix (one key guessed at from many places), a failure
+    is answered 429 with the seconds to wait. A key holds 256 random bits and needs no
+    limit to stay secret; this one tells a client that keeps failing to stop.
+    Each count holds at most `max_clients` entries (the least recently failed go first).
+    """
 
     def __init__(self, limit: int = 10, window: float = 60.0, *, max_clients: int = 10_000,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.limit = limit
         self.window = window
-        self.max_clients = max_clients
+        self._by_address = _SlidingWindows(limit, window, max_clients, clock)
+        self._by_prefix = _SlidingWindows(limit, window, max_clients, clock)
+
+    def failed(self, client: str, token: str | None) -> float | None:
+        """Count a failed authentication; the seconds to wait when it is one too many,
+        else None (a plain 401)."""
+        buckets = [(self._by_address, client)]
+        if token:
+            buckets.append((self._by_prefix, token[:PREFIX_LENGTH]))
+        waits = [wait for windows, key in buckets if (wait := windows.retry_after(key)) is not None]
+        for windows, key in buckets:
+            windows.record(key)
+        return max(waits, default=None)
+
+    def tracked(self) -> int:
+        """How many addresses and prefixes are being counted."""
+        return len(self._by_address) + len(self._by_prefix)
+
+
+class _SlidingWindows:
+    """The times of the last `limit` failures of each key, for `window` seconds."""
+
+    def __init__(self, limit: int, window: float, max_keys: int,
+                 clock: Callable[[], float]) -> None:
+        self.limit = limit
+        self.window = window
+        self.max_keys = max_keys
         self._clock = clock
         self._failures: OrderedDict[str, deque[float]] = OrderedDict()
 
-    def retry_after(self, client: str) -> float | None:
-        """Seconds until this client may try again, or None when it may try now."""
-        failures = self._recent(client)
+    def __len__(self) -> int:
+        return len(self._failures)
+
+    def retry_after(self, key: str) -> float | None:
+        """Seconds until this key is under the limit again, or None when it is now."""
+        failures = self._recent(key)
         if failures is None or len(failures) < self.limit:
             return None
         return max(failures[0] + self.window - self._clock(), 0.001)
 
-    def record_failure(self, client: str) -> None:
-        failures = self._recent(client)
+    def record(self, key: str) -> None:
+        failures = self._recent(key)
         if failures is None:
-            failures = self._failures[client] = deque(maxlen=self.limit)
-            while len(self._failures) > self.max_clients:
+            failures = self._failures[key] = deque(maxlen=self.limit)
+            while len(self._failures) > self.max_keys:
                 self._failures.popitem(last=False)
-        self._failures.move_to_end(client)
+        self._failures.move_to_end(key)
         failures.append(self._clock())
 
-    def _recent(self, client: str) -> deque[float] | None:
-        failures = self._failures.get(client)
+    def _recent(self, key: str) -> deque[float] | None:
+        failures = self._failures.get(key)
         if failures is None:
             return None
         horizon = self._clock() - self.window
         while failures and failures[0] <= horizon:
             failures.popleft()
         if not failures:
-            del self._failures[client]
+            del self._failures[key]
             return None
         return failures

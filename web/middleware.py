@@ -1,5 +1,8 @@
-"""What every request of the web server goes through: a request id, one access-log line,
-and errors answered as JSON.
+"""What every request of the web server goes through: the client's address, a request id,
+one access-log line, and errors answered as JSON.
+
+Behind a proxy named in TRUSTED_PROXIES, `request.remote` is the client that the proxy
+names in X-Forwarded-For (`web/forwarded.py`) for every handler and the access line.
 
 The access line names the route template (`/api/v1/{entity}`), never the raw path (a
 webhook path may carry a secret), and never a body or a header value. Handlers add
@@ -16,6 +19,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+
+from web.app import SETTINGS_KEY
+from web.forwarded import client_address
 
 log = logging.getLogger("web.access")
 
@@ -60,6 +66,7 @@ def json_error(status: int, message: str, *, headers: dict[str, str] | None = No
 
 @web.middleware
 async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
+    request = _from_the_client(request)
     rid = _incoming_request_id(request) or new_request_id()
     request[REQUEST_ID] = rid
     started = time.perf_counter()
@@ -89,6 +96,16 @@ def _as_json(exc: web.HTTPException) -> web.Response:
         return web.Response(status=exc.status, text=exc.text, content_type="application/json",
                             headers=keep)
     return json_error(exc.status, message or exc.reason, headers=keep)
+
+
+def _from_the_client(request: web.Request) -> web.Request:
+    """The request as the client sent it, when a trusted proxy forwarded it."""
+    settings = request.app.get(SETTINGS_KEY)
+    if settings is None or not settings.trusted_proxies:
+        return request
+    client = client_address(request.remote, request.headers.getall("X-Forwarded-For", ()),
+                            settings.trusted_proxies)
+    return request if client == request.remote else request.clone(remote=client)
 
 
 def _incoming_request_id(request: web.Request) -> str | None:

@@ -130,7 +130,8 @@ def _responses() -> dict[str, Any]:
         "404": _json(_ref("Error"), "No such entity."),
         "413": _json(_ref("Error"), "The body is larger than the server accepts."),
         "422": _json(_ref("AllRejected"), "Every record of the batch was rejected."),
-        "429": {**_json(_ref("Error"), "Too many failed authentications from this address."),
+        "429": {**_json(_ref("Error"), "Too many failed authentications from this address or "
+                        "with this key's prefix (a valid key is never refused)."),
                 "headers": {"Retry-After": {"description": "seconds to wait",
                                             "schema": {"type": "integer"}}}},
     }

@@ -24,7 +24,6 @@ from aiohttp import JsonPayload
 
 from bot.telegram.convert import EditReply, SendReply
 from bot.telegram.middlewares import (
-    Apology,
     AnswerMiddleware,
     DatabaseSessionMiddleware,
     InFlight,
@@ -111,14 +110,13 @@ def build_dispatcher(
     database: Database,
     conversation: ConversationCore,
     *,
-    apology: Apology,
     inflight: InFlight | None = None,
     metrics: Any | None = None,
 ) -> Dispatcher:
     """The dispatcher with its middlewares (outermost first) and the conversation."""
     dispatcher = Dispatcher(name="telegram")
     dispatcher.update.outer_middleware(UpdateContextMiddleware(inflight or InFlight(), metrics))
-    dispatcher.update.outer_middleware(AnswerMiddleware(apology))
+    dispatcher.update.outer_middleware(AnswerMiddleware(database, conversation))
     dispatcher.update.outer_middleware(DatabaseSessionMiddleware(database))
     dispatcher.workflow_data.update(conversation=conversation)
     dispatcher.include_router(build_router())
@@ -141,13 +139,12 @@ class TelegramFrontDoor:
 
     @classmethod
     def assemble(cls, bot: Bot, database: Database, conversation: ConversationCore,
-                 settings: Settings, *, apology: Apology, command_list: CommandList | None = None,
+                 settings: Settings, *, command_list: CommandList | None = None,
                  metrics: Any | None = None, polling_timeout: int = POLLING_TIMEOUT,
                  ) -> TelegramFrontDoor:
         """The production wiring (the composition root and the tests both use it)."""
         inflight = InFlight()
-        dispatcher = build_dispatcher(database, conversation, apology=apology,
-                                      inflight=inflight, metrics=metrics)
+        dispatcher = build_dispatcher(database, conversation, inflight=inflight, metrics=metrics)
         return cls(bot, dispatcher, settings, command_list=command_list, inflight=inflight,
                    polling_timeout=polling_timeout)
 

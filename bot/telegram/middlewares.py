@@ -4,7 +4,8 @@
    summary line per update, the metrics, and the in-flight count a clean stop waits on.
 2. `AnswerMiddleware`: answers a callback query at once (the client's spinner stops),
    sends the handler's `Answer` once the unit of work is committed, and turns any
-   failure into a log line without personal data plus a short apology to the user.
+   failure into a log line without personal data plus the core's short apology, in
+   the user's language.
 3. `DatabaseSessionMiddleware`: one session per update, committed once after the
    handler succeeded, rolled back if it failed.
 """
@@ -26,16 +27,15 @@ from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
 from aiogram.types import TelegramObject, Update
 
 from bot.logs import bound_request_id
-from bot.telegram.router import Answer
+from bot.telegram.convert import chat_ref
+from bot.telegram.router import Answer, ConversationCore
 from bot.telegram.send import send_reply
-from handlers.events import Reply
 from storage.db import Database
 
 log = logging.getLogger("bot.telegram")
 _PROJECT = Path(__file__).resolve().parents[2]
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
-Apology = Callable[[str | None], str]
 FAILED = object()  # what AnswerMiddleware returns for an update the core failed on
 
 
@@ -112,8 +112,9 @@ class UpdateContextMiddleware(BaseMiddleware):
 
 
 class AnswerMiddleware(BaseMiddleware):
-    def __init__(self, apology: Apology) -> None:
-        self._apology = apology
+    def __init__(self, database: Database, conversation: ConversationCore) -> None:
+        self._database = database
+        self._conversation = conversation
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         bot: Bot = data["bot"]
@@ -137,8 +138,10 @@ class AnswerMiddleware(BaseMiddleware):
         chat_id, language = _chat_and_language(update)
         if chat_id is None:
             return
+        async with self._database.sessions() as session:  # the failed turn's is rolled back
+            reply = await self._conversation.apology(session, chat_ref(chat_id), language)
         with suppress(TelegramAPIError):
-            await send_reply(bot, chat_id, Reply(text=self._apology(language)))
+            await send_reply(bot, chat_id, reply)
 
 
 class DatabaseSessionMiddleware(BaseMiddleware):

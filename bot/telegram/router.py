@@ -22,12 +22,14 @@ from bot.telegram.convert import (
     membership_to_incoming,
     message_to_incoming,
 )
-from handlers.events import Incoming, Reply
+from handlers.events import ChatRef, Incoming, Reply
 
 
 class ConversationCore(Protocol):
     async def handle(self, session: AsyncSession, incoming: Incoming, *,
                      max_text_length: int | None = None) -> list[Reply]: ...
+
+    async def apology(self, session: AsyncSession, chat: ChatRef, hint: str | None) -> Reply: ...
 
 
 @dataclass

@@ -27,7 +27,7 @@ from bot.viber.convert import to_incoming
 from bot.viber.delivery import render
 from bot.viber.files import ROUTE as FILES_ROUTE
 from bot.viber.files import FileStore
-from handlers.events import Incoming, Kind, Reply
+from handlers.events import ChatRef, Incoming, Kind, Reply
 from storage.accounts import deactivate, find_account
 from storage.db import Database
 from storage.models import Account, OutboxMessage, ProcessedCallback, utc_now
@@ -40,6 +40,8 @@ RECEIPTS = {"delivered", "seen", "failed"}
 class Core(Protocol):
     async def handle(self, session: AsyncSession, incoming: Incoming) -> list[Reply]: ...
 
+    async def apology(self, session: AsyncSession, chat: ChatRef, hint: str | None) -> Reply: ...
+
 
 def signature_ok(body: bytes, signature: str | None, auth_token: str) -> bool:
     if not signature:
@@ -50,13 +52,12 @@ def signature_ok(body: bytes, signature: str | None, auth_token: str) -> bool:
 
 class ViberWebhook:
     def __init__(self, *, database: Database, core: Core, client: ViberClient,
-                 auth_token: str, files: FileStore, apology: str = "⚠️") -> None:
+                 auth_token: str, files: FileStore) -> None:
         self._database = database
         self._core = core
         self._client = client
         self._token = auth_token
         self._files = files
-        self._apology = apology
 
     def register(self, app: web.Application) -> None:
         app.router.add_post(ROUTE, self.receive)
@@ -111,7 +112,7 @@ class ViberWebhook:
         except Exception:
             await session.rollback()
             log.exception("viber update failed in the core")
-            return [Reply(text=self._apology)]
+            return [await self._core.apology(session, incoming.chat, incoming.language_hint)]
 
     async def _answer(self, event: str, parsed: Any, replies: list[Reply]) -> web.Response:
         if event == "conversation_started":
