@@ -8,12 +8,15 @@ the same way), `receipt_error`.
 
 A receipt can come before the send is recorded: Viber may call the webhook while the
 recorder is still committing the send, even before the send's HTTP answer is read. No
-row carries the token yet, so the receipt is kept in `early_receipts` and the recorder
-applies it when it records the send. Both sides first take a transaction-scoped lock
-on the token (PostgreSQL; SQLite runs one writer at a time anyway), so whichever
-commits second sees what the other wrote: no ordering loses a receipt. Leftovers whose
-send is never recorded (its request was interrupted, and the message went again under
-a new token) are purged after a while.
+row carries the token yet, but the chat has a row `sending` (claimed and committed
+before the request was made), so the receipt is kept in `early_receipts` and the
+recorder applies it when it records the send. Both sides first take a
+transaction-scoped lock on the token (PostgreSQL; SQLite runs one writer at a time
+anyway), so whichever commits second sees what the other wrote: no ordering loses a
+receipt. A receipt for a chat with nothing `sending` is of a message the outbox did not
+send (an answer to the parent) and is dropped. Leftovers whose send is never recorded
+(its request was interrupted, and the message went again under a new token) are purged
+after a while.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import EarlyReceipt, OutboxMessage, UTCDateTime
-from storage.outbox_status import Receipt
+from storage.outbox_status import OutboxStatus, Receipt
 
 MAX_ERROR = 500
 # the first key of PostgreSQL's two-key advisory locks: this module's namespace
@@ -76,15 +79,20 @@ async def _fill(session: AsyncSession, account_id: int, token: str, receipt: Rec
 
 
 async def take_receipt(session: AsyncSession, *, account_id: int, token: str, receipt: Receipt,
-                       at: datetime, error: str | None = None) -> bool:
-    """Fill the rows sent to this chat with `token`; keep the receipt if none is recorded
-    yet. True if it was applied now."""
+                       at: datetime, error: str | None = None) -> str:
+    """Fill the rows sent to this chat with `token` ("applied"); or keep the receipt for
+    a send of this chat not recorded yet ("kept"); or drop it ("dropped")."""
     await lock_tokens(session, [token])
     if await _fill(session, account_id, token, receipt, at, error):
-        return True
+        return "applied"
+    sending = await session.scalar(select(OutboxMessage.id).where(
+        OutboxMessage.account_id == account_id, OutboxMessage.status == OutboxStatus.SENDING)
+        .limit(1))
+    if sending is None:
+        return "dropped"
     session.add(EarlyReceipt(account_id=account_id, message_token=token, event=receipt.value,
                              error=None if error is None else error[:MAX_ERROR], at=at))
-    return False
+    return "kept"
 
 
 async def apply_early_receipts(session: AsyncSession, sent: Sequence[tuple[int, str]]) -> int:
