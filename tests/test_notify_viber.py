@@ -331,3 +331,56 @@ async def test_the_database_refuses_a_status_outside_the_vocabulary(db: Database
     assert {str(s) for s in OutboxStatus} == {"queued", "sending", "sent", "retry", "dead",
                                               "blocked"}
     assert set(DUE) | set(FINAL) | {OutboxStatus.SENDING} == set(OutboxStatus)
+
+
+async def test_migration_0003_converts_the_old_words(db: Database) -> None:
+    """Down to 0002 (the old vocabulary), rows as the old code left them, up again."""
+    await SchoolWorld(db).build()
+    [user] = await viber_parents(db, 1)
+    async with db.unit_of_work() as s:
+        account_id = await s.scalar(select(Account.id).where(Account.chat_id == user))
+    at = datetime(2025, 3, 12, 8, 0)
+    old = [  # key, status, sent_at, delivered_at, seen_at, last_error
+        ("waits", "failed", None, None, None, "viber answered HTTP 502"),
+        ("refused", "failed", at, None, None, "message validation failed"),
+        ("delivered", "delivered", at, at, None, None),
+        ("seen", "delivered", at, None, at, None),
+        ("plain", "sent", at, None, None, None),
+    ]
+    try:
+        await migrate(db, "0002")
+        async with db.engine.begin() as conn:
+            for key, status, sent_at, delivered_at, seen_at, error in old:
+                await conn.execute(text(
+                    "INSERT INTO outbox (account_id, kind, priority, dedupe_key, payload, status, "
+                    "attempts, next_attempt_at, created_at, sent_at, delivered_at, seen_at, "
+                    "last_error) VALUES (:a, 'grades', 1, :k, '{}', :s, 1, :t, :t, :sent, :d, "
+                    ":seen, :e)"), {"a": account_id, "k": key, "s": status, "t": at, "sent": sent_at,
+                                    "d": delivered_at, "seen": seen_at, "e": error})
+    finally:
+        await migrate(db, "head")
+    async with db.unit_of_work() as s:
+        rows = {r.dedupe_key: r for r in (await s.scalars(select(OutboxMessage))).all()}
+    assert rows["waits"].status == OutboxStatus.RETRY
+    assert rows["waits"].last_error == "viber answered HTTP 502" and rows["waits"].receipt_error is None
+    assert rows["refused"].status == OutboxStatus.SENT and rows["refused"].last_error is None
+    assert rows["refused"].receipt_error == "message validation failed"
+    assert rows["delivered"].status == OutboxStatus.SENT and rows["delivered"].delivered_at
+    assert rows["seen"].status == OutboxStatus.SENT
+    assert rows["seen"].delivered_at == rows["seen"].seen_at is not None
+    assert rows["plain"].status == OutboxStatus.SENT and rows["plain"].delivered_at is None
+
+
+async def migrate(db: Database, revision: str) -> None:
+    from alembic import command
+    from storage.migrate import alembic_config
+
+    def _run(connection: object) -> None:
+        config = alembic_config(connection)  # type: ignore[arg-type]
+        if revision == "head":
+            command.upgrade(config, revision)
+        else:
+            command.downgrade(config, revision)
+
+    async with db.engine.begin() as conn:
+        await conn.run_sync(_run)
