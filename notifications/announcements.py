@@ -281,7 +281,8 @@ async def progress(session: AsyncSession, announcement_id: int) -> Progress:
     total = sum(counts.values())
     waiting = total - sum(counts[s] for s in FINAL)
     return Progress(total=total, sent=counts[OutboxStatus.SENT], delivered=delivered,
-                    failed=counts[OutboxStatus.DEAD], blocked=counts[OutboxStatus.BLOCKED], waiting=waiting)
+                    failed=counts[OutboxStatus.DEAD], blocked=counts[OutboxStatus.BLOCKED],
+                    waiting=waiting)
 
 
 async def finished_reports(session: AsyncSession, *, now: datetime, default_locale: str,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from bot.delivery import DeliveryError, TemporaryFailure
 from handlers.events import Platform, Reply
@@ -51,7 +51,7 @@ class Batch:
         return self.rows[0].platform
 
     @property
-    def payload(self) -> dict:  # type: ignore[type-arg]
+    def payload(self) -> dict[str, Any]:
         return self.rows[0].payload
 
 

@@ -362,7 +362,8 @@ class Dispatcher:
         """
         now = self.clock()
         async with self.database.unit_of_work() as session:
-            stale = (OutboxMessage.status == OutboxStatus.SENDING) & (OutboxMessage.next_attempt_at <= now)
+            stale = ((OutboxMessage.status == OutboxStatus.SENDING)
+                     & (OutboxMessage.next_attempt_at <= now))
             if self._holding:
                 stale = stale & OutboxMessage.id.not_in(sorted(self._holding))
             dead = await session.execute(
