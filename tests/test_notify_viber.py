@@ -11,7 +11,7 @@ import subprocess
 import sys
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -98,23 +98,28 @@ def broadcasts(api: FakeViberAPI) -> list[list[ViberSentRequest]]:
     return list(calls.values())
 
 
-def dispatcher(db: Database, client: ViberClient, **overrides: object) -> Dispatcher:
+def dispatcher(db: Database, client: ViberClient, clock: Clock | None = None,
+               **overrides: object) -> Dispatcher:
     return Dispatcher(db, settings(quiet_hours=""),
-                      {"viber": ViberDeliverer(client, FileStore(None))}, config(**overrides))
+                      {"viber": ViberDeliverer(client, FileStore(None))}, config(**overrides),
+                      clock or Clock(datetime.now(UTC) + timedelta(seconds=1)))
 
 
-async def deliver_until_done(d: Dispatcher, db: Database,
-                             meanwhile: Callable[[], Awaitable[None]] | None = None) -> None:
+async def deliver_until(d: Dispatcher, done: Callable[[], Awaitable[bool]]) -> None:
     task = asyncio.create_task(d.run())
     try:
         async with asyncio.timeout(60):
-            while await unfinished(db):
-                if meanwhile is not None:
-                    await meanwhile()
+            while not await done():
                 await asyncio.sleep(0.05)
     finally:
         d.stop()
         await task
+
+
+async def deliver_until_done(d: Dispatcher, db: Database) -> None:
+    async def done() -> bool:
+        return not await unfinished(db)
+    await deliver_until(d, done)
 
 
 @pytest.fixture
@@ -139,13 +144,16 @@ async def test_700_viber_parents_get_the_announcement_in_3_broadcast_calls(
     api.receiver_status[busy] = 12                    # tooManyRequests for this user: later
     ann = await announce(db)
     assert ann.recipients == 700
+    clock = Clock(datetime.now(UTC) + timedelta(seconds=1))  # stands still: no retry is due
 
-    async def busy_user_can_take_more() -> None:
-        rows = await rows_by_chat(db, ann.id)
-        if rows[busy].status == OutboxStatus.RETRY:
-            api.receiver_status.pop(busy, None)
+    async def all_but_the_busy_one_done() -> bool:
+        return await unfinished(db) == 1 and (
+            await rows_by_chat(db, ann.id))[busy].status == OutboxStatus.RETRY
 
-    await deliver_until_done(dispatcher(db, client), db, busy_user_can_take_more)
+    await deliver_until(dispatcher(db, client, clock), all_but_the_busy_one_done)
+    api.receiver_status.pop(busy)  # the user can take more messages again
+    clock.advance(hours=1)
+    await deliver_until_done(dispatcher(db, client, clock), db)
 
     calls = broadcasts(api)
     assert sorted(len(call) for call in calls[:3]) == [100, 300, 300]
