@@ -140,7 +140,7 @@ async def test_sqlite_has_no_trigger_and_the_command_says_so(sqlite_db_url: str,
             version = await conn.scalar(text("SELECT version_num FROM alembic_version"))
     finally:
         await database.dispose()
-    assert triggers == 0 and version == "0002"
+    assert triggers == 0 and version >= "0002"  # the audit trigger's revision has run
     monkeypatch.setenv("DATABASE_URL", sqlite_db_url)
     assert await asyncio.to_thread(main, ["db-roles", "--app-role", "school_app"]) == 2
     assert "PostgreSQL" in capsys.readouterr().err
