@@ -2,11 +2,13 @@
 
     python -m bench [--quick] [--only NAME[,NAME]] [--skip NAME] [--data DIR] [--clean-cache]
 
-NAME is one of: import, broadcast, reports, answers, memory (in that order).
+NAME is one of: import, broadcast, viber, reports, answers, memory (in that order).
 
 * import    - bench/import_city.py (engineer A): first load and re-sync, SQLite and PostgreSQL;
 * broadcast - bench/broadcast.py (engineer D): an announcement at 30 messages/s, on SQLite
               and on PostgreSQL;
+* viber     - bench/viber_broadcast.py: an announcement to 3,000 Viber parents in
+              broadcast_message calls and one by one (calls, seconds), on both databases;
 * reports   - bench/reports_city.py (engineer G): every report, city-wide and one school;
 * answers   - bench/answers.py: parents' requests end to end, ours vs a bare aiogram bot,
               with a profile of where an answer's time goes;
@@ -45,7 +47,7 @@ from bench.common import (  # noqa: E402
     FULL_CITY, QUICK_CITY, City, cache_root, city_folder, clean_cache, product_version, say, table,
 )
 
-NAMES = ("import", "broadcast", "reports", "answers", "memory")
+NAMES = ("import", "broadcast", "viber", "reports", "answers", "memory")
 Figures = list[tuple[str, str]]
 
 
@@ -161,6 +163,27 @@ def bench_broadcast(plan: Plan) -> Figures:
     return figures
 
 
+def bench_viber(plan: Plan) -> Figures:
+    parents = ["--parents", "600"] if plan.quick else []
+    figures: Figures = []
+    for backend, extra in (("SQLite", []), ("PostgreSQL", ["--postgres"])):
+        output, problem = run_script(f"viber broadcast on {backend} (bench/viber_broadcast.py)",
+                                     ["bench/viber_broadcast.py", *parents, *extra], plan.limit)
+        found: Figures = []
+        for match in re.finditer(r"^\s+(broadcast|one by one)\s+calls (\d+) broadcast_message \+ "
+                                 r"(\d+) send_message\s+seconds ([\d.]+)\s+delivered (\d+)"
+                                 r"\s+tooManyRequests (\d+)\s+duplicates (\d+)\s+lost (\d+)",
+                                 output, re.MULTILINE):
+            way, calls = match.group(1), int(match.group(2)) + int(match.group(3))
+            kind = "broadcast_message" if int(match.group(2)) else "send_message"
+            found.append((f"viber {backend}: {way}",
+                          f"{calls} {kind} calls, {match.group(4)} s, {match.group(5)} delivered, "
+                          f"{match.group(6)} tooManyRequests, {match.group(7)} duplicates, "
+                          f"{match.group(8)} lost"))
+        figures += _checked(f"viber {backend}", found, problem)
+    return figures
+
+
 def reports_day() -> date:
     """bench/reports_city.py reports on a fixed day; its city must end on that day."""
     try:
@@ -236,7 +259,8 @@ def bench_memory(plan: Plan) -> Figures:
 
 
 BENCHMARKS: dict[str, Callable[[Plan], Figures]] = {
-    "import": bench_import, "broadcast": bench_broadcast, "reports": bench_reports,
+    "import": bench_import, "broadcast": bench_broadcast, "viber": bench_viber,
+    "reports": bench_reports,
     "answers": bench_answers, "memory": bench_memory,
 }
 

@@ -38,6 +38,11 @@ class PermanentFailure(DeliveryError):
 
 
 class Deliverer(Protocol):
+    """Sends the outbox's rows to one messenger. Optional, by attribute: `sends_receipts =
+    True` where the messenger reports delivered/seen/failed for what was sent (Viber; the
+    recorder then applies receipts that came before a send was recorded), and the batch
+    capability of notifications/batching.py."""
+
     platform: Platform
 
     async def deliver(self, chat_id: str, reply: Reply) -> str | None:

@@ -21,7 +21,7 @@ from handlers.directory_text import _t, who_in_class
 from handlers.events import Button, Reply
 from handlers.i18n import format_date, normalize_locale
 from handlers.turn import Turn
-from notifications.outbox import Priority, Status, enqueue
+from notifications.outbox import DUE, Priority, enqueue
 from storage import audit
 from storage.models import Account, AccountGuardian, DirectoryBlock, OutboxMessage, RelayMessage, Staff
 
@@ -79,7 +79,7 @@ async def _drop_waiting_copies(turn: Turn, *, sender: str, recipient: str) -> No
     for start in range(0, len(keys), 500):
         await turn.session.execute(delete(OutboxMessage).where(
             OutboxMessage.dedupe_key.in_(keys[start:start + 500]),
-            OutboxMessage.status.in_([Status.QUEUED.value, Status.FAILED.value])))
+            OutboxMessage.status.in_(DUE)))
 
 
 async def unblock(turn: Turn, ref: str) -> list[Reply]:

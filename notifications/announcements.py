@@ -26,7 +26,7 @@ from sqlalchemy import String, cast, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications import texts
-from notifications.outbox import FINAL, Notification, Priority, Status, enqueue_many
+from notifications.outbox import FINAL, Notification, OutboxStatus, Priority, enqueue_many
 from storage.audit import record
 from storage.models import (
     Account,
@@ -282,8 +282,9 @@ async def progress(session: AsyncSession, announcement_id: int) -> Progress:
     delivered = sum(d for _, _, d in rows)
     total = sum(counts.values())
     waiting = total - sum(counts[s] for s in FINAL)
-    return Progress(total=total, sent=counts[Status.SENT], delivered=delivered,
-                    failed=counts[Status.DEAD], blocked=counts[Status.BLOCKED], waiting=waiting)
+    return Progress(total=total, sent=counts[OutboxStatus.SENT], delivered=delivered,
+                    failed=counts[OutboxStatus.DEAD], blocked=counts[OutboxStatus.BLOCKED],
+                    waiting=waiting)
 
 
 async def finished_reports(session: AsyncSession, *, now: datetime, default_locale: str,

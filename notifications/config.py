@@ -44,6 +44,11 @@ class NotifyConfig(BaseSettings):
     backoff_base: float = Field(default=5.0, gt=0)
     backoff_cap: float = Field(default=3600.0, gt=0)
     max_platform_pause: float = Field(default=60.0, ge=0)
+    # announcements to Viber in broadcast_message calls of up to 300 receivers (one slot
+    # of the send window each); false: one send_message per parent
+    broadcast_announcements: bool = True
+    # a receipt that came before its send was recorded is kept this long at most
+    early_receipt_hours: float = Field(default=24.0, gt=0)
     # one worker dispatches and schedules at a time: it holds this lease (seconds) and
     # renews it every third of it; another worker takes over once it has expired
     worker_lease: float = Field(default=15.0, gt=0)
@@ -56,6 +61,7 @@ class NotifyConfig(BaseSettings):
     launch_interval: float = Field(default=30.0, gt=0)
     evening_interval: float = Field(default=300.0, gt=0)
     reports_interval: float = Field(default=15.0, gt=0)
+    housekeeping_interval: float = Field(default=600.0, gt=0)
     absence_lookback_days: int = Field(default=1, ge=0)
     grade_lookback_hours: int = Field(default=48, ge=1)
     lesson_grace_minutes: int = Field(default=15, ge=0)

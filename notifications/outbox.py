@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from enum import IntEnum, StrEnum
+from enum import IntEnum
 from typing import Any
 
 from sqlalchemy import select
@@ -20,6 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.delivery import reply_to_payload
 from handlers.events import Reply
 from storage.models import Account, OutboxMessage, utc_now
+from storage.outbox_status import DUE, FINAL, OutboxStatus
+
+__all__ = ["DUE", "FINAL", "URGENT_KINDS", "Notification", "OutboxStatus", "Priority",
+           "enqueue", "enqueue_many"]
 
 CHUNK = 500  # rows per INSERT statement (10 columns: far under both databases' limits)
 
@@ -29,18 +33,6 @@ class Priority(IntEnum):
     NORMAL = 1   # grades, homework, events, reminders
     BULK = 2     # announcements
 
-
-class Status(StrEnum):
-    QUEUED = "queued"
-    SENDING = "sending"   # claimed by a dispatcher; back to queued when its lease expires
-    SENT = "sent"
-    FAILED = "failed"     # a temporary failure; waits for next_attempt_at
-    DEAD = "dead"         # permanent failure or too many attempts
-    BLOCKED = "blocked"   # the recipient blocked the bot or the account is inactive
-
-
-DUE = (Status.QUEUED, Status.FAILED)
-FINAL = (Status.SENT, Status.DEAD, Status.BLOCKED)
 
 # kinds that go at once whatever their priority (quiet hours do not hold them)
 URGENT_KINDS = frozenset({"absence"})
@@ -73,7 +65,7 @@ def _row(item: Notification, now: datetime) -> dict[str, Any]:
         "priority": int(item.priority),
         "dedupe_key": item.dedupe_key,
         "payload": reply_to_payload(item.reply),
-        "status": Status.QUEUED.value,
+        "status": OutboxStatus.QUEUED.value,
         "attempts": 0,
         "next_attempt_at": item.not_before or now,
         "announcement_id": item.announcement_id,

@@ -20,6 +20,7 @@ from notifications.jobs.common import JobContext
 from notifications.jobs.events import event_notifications
 from notifications.jobs.grades import grade_digests, grade_notifications
 from notifications.jobs.homework import homework_for_tomorrow
+from notifications.jobs.housekeeping import forget_early_receipts
 from notifications.jobs.launch import launch_news
 from notifications.jobs.reports import announcement_reports
 from notifications.jobs.teachers import diary_reminders, director_summaries
@@ -45,6 +46,7 @@ def job_specs(ctx: JobContext) -> list[JobSpec]:
         JobSpec("diary_reminders", diary_reminders, c.teachers_interval),
         JobSpec("launch_news", launch_news, c.launch_interval),
         JobSpec("announcement_reports", announcement_reports, c.reports_interval),
+        JobSpec("forget_early_receipts", forget_early_receipts, c.housekeeping_interval),
         # once a day per school, after their hour: checked every few minutes
         JobSpec("grade_digests", grade_digests, c.evening_interval),
         JobSpec("homework_for_tomorrow", homework_for_tomorrow, c.evening_interval),

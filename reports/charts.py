@@ -69,12 +69,14 @@ def _absences_chart(table: ReportTable, _locale: str) -> Chart:
 def _delivery_chart(table: ReportTable, locale: str) -> Chart:
     kinds = [row[0] for row in shown_rows(table, locale)]
     sent, delivered, seen = table.column("sent"), table.column("delivered"), table.column("seen")
+    not_shown = table.column("not_shown")
     return Chart(kinds, [
         (N_("Seen"), seen),
         (N_("Delivered"), [d - s for d, s in zip(delivered, seen)]),
-        (N_("Sent"), [s - d for s, d in zip(sent, delivered)]),
+        (N_("Sent"), [s - d - n for s, d, n in zip(sent, delivered, not_shown)]),
+        (N_("Not shown on the phone"), not_shown),
         (N_("Queued"), table.column("queued")),
-        (N_("Failed, will retry"), table.column("failed")),
+        (N_("Failed, will retry"), table.column("retry")),
         (N_("Blocked the bot"), table.column("blocked")),
         (N_("Gave up"), table.column("dead")),
     ], N_("Messages"), N_("Kind"))

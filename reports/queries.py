@@ -33,6 +33,7 @@ from storage.models import (
     Staff,
     Student,
 )
+from storage.outbox_status import OutboxStatus
 
 # ---------------------------------------------------------------- the columns
 
@@ -53,7 +54,8 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
     "delivery": (Column("kind", N_("Kind"), "code"), Column("total", N_("Total")),
                  Column("queued", N_("Queued")), Column("sent", N_("Sent")),
                  Column("delivered", N_("Delivered")), Column("seen", N_("Seen")),
-                 Column("failed", N_("Failed, will retry")), Column("blocked", N_("Blocked the bot")),
+                 Column("not_shown", N_("Not shown on the phone")),
+                 Column("retry", N_("Failed, will retry")), Column("blocked", N_("Blocked the bot")),
                  Column("dead", N_("Gave up"))),
 }
 
@@ -197,17 +199,22 @@ def absences_query(request: ReportRequest) -> Select[Any]:
 def delivery_query(request: ReportRequest) -> Select[Any]:
     """Per kind, the outbox rows written in the period, by where they got to.
 
-    `sent` includes `delivered`, which includes `seen` (Viber's receipts; Telegram sends
-    none, so its messages stop at sent). `queued` counts those being sent right now too.
+    The statuses are the dispatcher's outcomes; the receipts (Viber's; Telegram sends
+    none, so its messages stop at sent) only split `sent`: it includes `delivered`, which
+    includes `seen`, and `not_shown` (a `failed` receipt: the app refused to show the
+    message, which is not sent again). `queued` counts those being sent right now too.
     """
     start, end = request.utc_bounds
     status = OutboxMessage.status
     seen = OutboxMessage.seen_at.is_not(None)
-    delivered = or_(status == "delivered", OutboxMessage.delivered_at.is_not(None), seen)
+    delivered = or_(OutboxMessage.delivered_at.is_not(None), seen)
+    not_shown = and_(OutboxMessage.receipt_error.is_not(None), ~delivered)
     query = (
-        select(OutboxMessage.kind, func.count(), _count_if(status.in_(("queued", "sending"))),
-               _count_if(status.in_(("sent", "delivered"))), _count_if(delivered), _count_if(seen),
-               _count_if(status == "failed"), _count_if(status == "blocked"), _count_if(status == "dead"))
+        select(OutboxMessage.kind, func.count(),
+               _count_if(status.in_((OutboxStatus.QUEUED, OutboxStatus.SENDING))),
+               _count_if(status == OutboxStatus.SENT), _count_if(delivered), _count_if(seen),
+               _count_if(not_shown), _count_if(status == OutboxStatus.RETRY),
+               _count_if(status == OutboxStatus.BLOCKED), _count_if(status == OutboxStatus.DEAD))
         .where(OutboxMessage.created_at >= start, OutboxMessage.created_at < end)
         .group_by(OutboxMessage.kind)
     )

@@ -6,8 +6,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Account, OutboxMessage
-
-PENDING = ("queued", "failed")
+from storage.outbox_status import DUE, OutboxStatus
 
 
 async def deactivate(session: AsyncSession, account_id: int) -> int:
@@ -18,8 +17,8 @@ async def deactivate(session: AsyncSession, account_id: int) -> int:
     await session.execute(update(Account).where(Account.id == account_id).values(active=False))
     result = await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.account_id == account_id, OutboxMessage.status.in_(PENDING))
-        .values(status="blocked", last_error="recipient unsubscribed or blocked the bot")
+        .where(OutboxMessage.account_id == account_id, OutboxMessage.status.in_(DUE))
+        .values(status=OutboxStatus.BLOCKED, last_error="recipient unsubscribed or blocked the bot")
     )
     return result.rowcount or 0
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
@@ -28,6 +29,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.outbox_status import OutboxStatus, Receipt, check_sql
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -312,17 +315,22 @@ class Announcement(Base):
 
 
 class OutboxMessage(Base):
-    """A notification, written before it is sent; the dedupe key makes a repeat a no-op."""
+    """A notification, written before it is sent; the dedupe key makes a repeat a no-op.
+
+    `status` is the dispatcher's outcome (storage/outbox_status.py); the messenger's
+    receipts fill `delivered_at`, `seen_at` and `receipt_error` and nothing else.
+    """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "priority", "next_attempt_at"),)
+    __table_args__ = (Index("ix_outbox_due", "status", "priority", "next_attempt_at"),
+                      CheckConstraint(check_sql("status", OutboxStatus), name="status"))
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     priority: Mapped[int] = mapped_column(Integer, default=1)  # 0 urgent, 1 normal, 2 bulk
     dedupe_key: Mapped[str] = mapped_column(String(255), unique=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16), default="queued")
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.QUEUED.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = utc_now_column()
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -332,6 +340,21 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
     seen_at: Mapped[datetime | None]
+    receipt_error: Mapped[str | None] = mapped_column(Text)  # a `failed` receipt: not shown
+
+
+class EarlyReceipt(Base):
+    """A messenger's receipt that came before its send was recorded (no row carries the
+    message token yet): applied when the send is recorded, purged if it never is."""
+
+    __tablename__ = "early_receipts"
+    __table_args__ = (CheckConstraint(check_sql("event", Receipt), name="event"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    message_token: Mapped[str] = mapped_column(String(64), index=True)
+    event: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = utc_now_column(index=True)
 
 
 class DeliveryPause(Base):

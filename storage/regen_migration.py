@@ -1,14 +1,20 @@
-"""Developer tool: (re)write the initial migration from the models.
+"""Developer tool: write the next migration from the models.
 
-Until the first release the schema's tables live in one migration, `0001_initial`
-(later migrations such as `0002_audit_append_only` add what models cannot say); after
-a model change run `python -m storage.regen_migration` and review the diff.
+    python -m storage.regen_migration "what changed"
+
+The schema's tables were created by `0001_initial`; every later change is a revision of
+its own (`0002_audit_append_only`, `0003_outbox_status_vocabulary`, ...), since
+databases in use are already at those revisions. After a model change, this tool
+migrates a scratch SQLite database to the head, lets Alembic compare it with the models
+and writes what differs as the next numbered revision. Review it: data conversions,
+PostgreSQL-only statements and constraints Alembic does not compare (CHECK) are written
+by hand.
 """
 
 from __future__ import annotations
 
 import asyncio
-import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -18,26 +24,29 @@ from sqlalchemy.engine import Connection
 from storage.db import create_engine
 from storage.migrate import MIGRATIONS, alembic_config
 
-INITIAL = MIGRATIONS / "versions" / "0001_initial.py"
+VERSIONS = MIGRATIONS / "versions"
 
 
-async def main() -> None:
+def next_revision() -> str:
+    numbers = [int(p.name[:4]) for p in VERSIONS.glob("[0-9][0-9][0-9][0-9]_*.py")]
+    return f"{max(numbers, default=0) + 1:04d}"
+
+
+async def main(message: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        scratch = Path(tmp) / "versions"
-        scratch.mkdir()
         engine = create_engine(f"sqlite+aiosqlite:///{Path(tmp) / 'scratch.sqlite3'}")
+        rev_id = next_revision()
 
         def _generate(connection: Connection) -> None:
             config = alembic_config(connection)
-            config.set_main_option("version_locations", str(scratch))
-            command.revision(config, message="initial schema", autogenerate=True, rev_id="0001")
+            command.upgrade(config, "head")
+            command.revision(config, message=message, autogenerate=True, rev_id=rev_id)
 
         async with engine.begin() as conn:
             await conn.run_sync(_generate)
         await engine.dispose()
-        shutil.move(str(next(scratch.glob("0001_*.py"))), INITIAL)
-    print(f"wrote {INITIAL}")
+    print(f"wrote {next(VERSIONS.glob(f'{rev_id}_*.py'))}")
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(" ".join(sys.argv[1:]) or "schema change"))

@@ -124,7 +124,7 @@ async def test_outbox_depth_is_read_from_the_database_at_scrape_time(db: Databas
         account = Account(platform="telegram", chat_id="1")
         session.add(account)
         await session.flush()
-        for n, (priority, status) in enumerate([(0, "queued"), (1, "queued"), (1, "failed"),
+        for n, (priority, status) in enumerate([(0, "queued"), (1, "queued"), (1, "retry"),
                                                 (1, "sent"), (2, "dead"), (2, "sending")]):
             session.add(OutboxMessage(account_id=account.id, kind="test", priority=priority,
                                       dedupe_key=f"k{n}", payload={}, status=status,

@@ -399,6 +399,39 @@ async def test_viber_unsubscribed_and_broadcast(viber: FakeViberAPI):
     assert (await _viber_call(viber, "broadcast_message", too_many))["status"] == 3
 
 
+async def test_viber_receiver_status_and_receipts_before_the_answer(viber: FakeViberAPI):
+    seen_by_bot: list[dict[str, Any]] = []
+
+    async def webhook(request: web.Request) -> web.Response:
+        assert request.headers["X-Viber-Content-Signature"] == viber.sign(await request.read())
+        seen_by_bot.append(await request.json())
+        return web.json_response({"status": 0})
+
+    bot = web.Application()
+    bot.router.add_post("/viber", webhook)
+    runner = web.AppRunner(bot)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        viber.receipts_url = f"http://127.0.0.1:{port}/viber"
+        viber.receipts = ("delivered", "seen")
+        viber.fails_on_phone.add("refuses==")
+        viber.receiver_status["old-phone=="] = 11
+        body = _text("", "Збори") | {"broadcast_list": ["a==", "refuses==", "old-phone=="]}
+        del body["receiver"]
+        result = await _viber_call(viber, "broadcast_message", body)
+    finally:
+        await runner.cleanup()
+    assert result["failed_list"] == [
+        {"receiver": "old-phone==", "status": 11, "status_message": "receiverNoSuitableDevice"}]
+    token = result["message_token"]
+    assert [(e["event"], e["user_id"], e["message_token"]) for e in seen_by_bot] == [
+        ("delivered", "a==", token), ("seen", "a==", token), ("failed", "refuses==", token)]
+    assert viber.receipt_answers == [200, 200, 200]
+
+
 async def test_viber_rate_limit_and_forced_failures(viber: FakeViberAPI):
     viber.rate_limit_per_second = 2
     statuses = [(await _viber_call(viber, "send_message", _text("u", str(i))))["status"]

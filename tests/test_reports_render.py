@@ -28,8 +28,8 @@ ROWS = {
     "absences": [("Школа А", "5-А", "2025-W10", date(2025, 3, 3), 1, 0, 1),
                  ("Школа А", "5-А", "2025-W11", date(2025, 3, 10), 2, 1, 1),
                  ("Школа А", "10-А", "2025-W11", date(2025, 3, 10), 0, 1, 0)],
-    "delivery": [("absence", 4, 0, 3, 2, 1, 0, 1, 0), ("grades", 4, 2, 0, 0, 0, 1, 0, 1),
-                 ("something_new", 1, 1, 0, 0, 0, 0, 0, 0)],
+    "delivery": [("absence", 5, 0, 4, 2, 1, 1, 0, 1, 0), ("grades", 4, 2, 0, 0, 0, 0, 1, 0, 1),
+                 ("something_new", 1, 1, 0, 0, 0, 0, 0, 0, 0)],
 }
 
 
@@ -55,7 +55,7 @@ def test_csv_has_a_bom_a_header_in_the_readers_language_and_the_rows() -> None:
 
 def test_csv_names_the_kinds_of_notification_in_words() -> None:
     lines = render(table("delivery"), "csv", "uk").decode("utf-8-sig").splitlines()
-    assert lines[1].startswith("Пропуск уроку,4,0,3,2,1,0,1,0")
+    assert lines[1].startswith("Пропуск уроку,5,0,4,2,1,1,0,1,0")
     assert lines[2].startswith("Нові оцінки,")
     assert lines[3].startswith("something_new,")  # a kind without a label stays readable
 

@@ -28,6 +28,7 @@ class ViberRig:
     api: FakeViberAPI
     url: str
     database: Database
+    client: ViberClient
 
     async def callback(self, event: dict[str, Any], **kw: Any) -> tuple[int, str]:
         return await self.api.send_callback(self.url, event, **kw)
@@ -46,6 +47,12 @@ class ViberRig:
         status, _ = await self.callback(self.api.message_contact(user, phone))
         assert status == 200
         return self.api.messages_to(user)[before:]
+
+    async def press_labelled(self, user: str, label: str) -> list[str]:
+        """Press the button of the last keyboard whose text holds `label`."""
+        keyboard = self.last_keyboard(user) or {}
+        [body] = [b["ActionBody"] for b in keyboard.get("Buttons", []) if label in b["Text"]]
+        return await self.say(user, body)
 
     def last_keyboard(self, user: str) -> dict[str, Any] | None:
         for sent in reversed(self.api.sent):
@@ -68,6 +75,6 @@ async def viber_rig(database: Database, **settings: Any) -> AsyncIterator[ViberR
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         try:
-            yield ViberRig(api, f"http://127.0.0.1:{port}{ROUTE}", database)
+            yield ViberRig(api, f"http://127.0.0.1:{port}{ROUTE}", database, client)
         finally:
             await runner.cleanup()

@@ -15,7 +15,7 @@ What each part increments:
     metrics.ingest_records.labels(result="created").inc(n)           # done by web/api.py
 
 `outbox_depth{priority}` is not incremented by anyone: each scrape counts the outbox rows
-not yet in a final state (queued, sending, failed-and-waiting). The registry is never prometheus_client's global default,
+not yet in a final state (queued, sending, retry). The registry is never prometheus_client's global default,
 so two apps (or two tests) in one process do not collide.
 """
 

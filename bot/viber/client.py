@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 from viberbot.api.messages.message import Message
 
-from bot.delivery import PermanentFailure, RecipientGone, RetryAfter, TemporaryFailure
+from bot.delivery import DeliveryError, PermanentFailure, RecipientGone, RetryAfter, TemporaryFailure
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +19,19 @@ EVENT_TYPES = ["delivered", "seen", "failed", "subscribed", "unsubscribed", "con
 # https://developers.viber.com/docs/api/rest-bot-api/#error-codes
 _GONE = {5, 6}           # receiverNotRegistered, notSubscribed
 _RETRY = {12}            # tooManyRequests
+# what cannot change by trying again: bad or missing data, no suitable device, an API
+# version the receiver's app does not support
+_PERMANENT = {3, 4, 11, 13, 14}
 BROADCAST_LIMIT = 300
+
+
+@dataclass(frozen=True)
+class BroadcastAnswer:
+    """The message token of a broadcast (the same for every receiver, whose receipts carry
+    it) and the receivers Viber put in its `failed_list`, with their errors."""
+
+    message_token: str
+    failed: dict[str, DeliveryError]
 
 
 class ViberClient:
@@ -60,14 +73,21 @@ class ViberClient:
         _raise_for_status(answer)
         return str(answer.get("message_token", ""))
 
-    async def broadcast(self, receivers: list[str], message: Message) -> list[str]:
-        """Up to 300 receivers a call; returns the receivers that failed."""
+    async def broadcast(self, receivers: list[str], message: Message) -> BroadcastAnswer:
+        """Up to 300 receivers a call. An error of the whole call is raised (never as
+        RecipientGone: no single receiver is meant); each receiver in `failed_list` gets
+        the error its status means, as `send` would raise it for that receiver alone."""
         if len(receivers) > BROADCAST_LIMIT:
             raise ValueError("viber broadcasts at most 300 receivers a call")
         answer = await self._post("broadcast_message",
                                   {"broadcast_list": receivers, **self._message_body(message)})
-        _raise_for_status(answer)
-        return [str(item.get("receiver")) for item in answer.get("failed_list", [])]
+        try:
+            _raise_for_status(answer)
+        except RecipientGone as exc:
+            raise PermanentFailure(f"viber refused the broadcast: {exc}") from exc
+        failed = {str(item.get("receiver")): receiver_error(item)
+                  for item in answer.get("failed_list") or [] if isinstance(item, dict)}
+        return BroadcastAnswer(str(answer.get("message_token", "")), failed)
 
     async def set_webhook(self, url: str) -> None:
         answer = await self._post("set_webhook", {"url": url, "event_types": EVENT_TYPES,
@@ -78,6 +98,22 @@ class ViberClient:
         answer = await self._post("get_account_info", {})
         _raise_for_status(answer)
         return answer
+
+
+def receiver_error(item: dict[str, Any]) -> DeliveryError:
+    """One receiver's entry of a broadcast's `failed_list`: not subscribed or not on Viber
+    any more → gone (the chat is blocked); too many messages to this user → try again
+    later; what trying again cannot fix → permanent; anything else → temporary."""
+    try:
+        status = int(item.get("status", -1))
+    except (TypeError, ValueError):
+        status = -1
+    message = str(item.get("status_message", "unknown"))[:200]
+    if status in _GONE:
+        return RecipientGone(message)
+    if status in _PERMANENT:
+        return PermanentFailure(f"viber status {status}: {message}")
+    return TemporaryFailure(f"viber status {status}: {message}")
 
 
 def _raise_for_status(answer: dict[str, Any]) -> None:

@@ -1,8 +1,17 @@
-"""The outbox's Viber deliverer: a stored reply, sent with the same converter as answers."""
+"""The outbox's Viber deliverer: a stored reply, sent with the same converter as answers.
+
+One chat at a time with `send_message` (replies, personal notifications), or one reply
+to up to 300 chats at a time with `broadcast_message` (announcements: the outbox's
+`BatchDeliverer`, notifications/batching.py). Viber reports delivered / seen / failed
+for what it was sent (`sends_receipts`): the webhook hands those to the outbox.
+"""
 
 from __future__ import annotations
 
-from bot.viber.client import ViberClient
+from collections.abc import Mapping, Sequence
+
+from bot.delivery import DeliveryError
+from bot.viber.client import BROADCAST_LIMIT, ViberClient
 from bot.viber.convert import to_messages
 from bot.viber.files import FileStore
 from handlers.events import Platform, Reply
@@ -10,6 +19,8 @@ from handlers.events import Platform, Reply
 
 class ViberDeliverer:
     platform = Platform.VIBER
+    max_receivers = BROADCAST_LIMIT
+    sends_receipts = True
 
     def __init__(self, client: ViberClient, files: FileStore) -> None:
         self._client = client
@@ -20,6 +31,22 @@ class ViberDeliverer:
         for message in render(reply, self._files):
             token = await self._client.send(chat_id, message)
         return token
+
+    async def deliver_many(self, chat_ids: Sequence[str], reply: Reply
+                           ) -> Mapping[str, str | DeliveryError | None]:
+        """Each message of the reply in one broadcast to the chats that got the previous
+        one; per chat, the last message's token or the error of its `failed_list` entry."""
+        failed: dict[str, DeliveryError] = {}
+        receivers = list(chat_ids)
+        token: str | None = None
+        for message in render(reply, self._files):
+            if not receivers:
+                break
+            answer = await self._client.broadcast(receivers, message)
+            failed.update(answer.failed)
+            receivers = [chat for chat in receivers if chat not in answer.failed]
+            token = answer.message_token
+        return {**{chat: token for chat in receivers}, **failed}
 
 
 def render(reply: Reply, files: FileStore) -> list:  # type: ignore[type-arg]

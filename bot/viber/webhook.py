@@ -16,7 +16,7 @@ import logging
 from typing import Any, Protocol
 
 from aiohttp import web
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from viberbot.api.viber_requests import create_request
@@ -28,9 +28,11 @@ from bot.viber.delivery import render
 from bot.viber.files import ROUTE as FILES_ROUTE
 from bot.viber.files import FileStore
 from handlers.events import ChatRef, Incoming, Kind, Reply
+from notifications.receipts import take_receipt
 from storage.accounts import deactivate, find_account
 from storage.db import Database
-from storage.models import Account, OutboxMessage, ProcessedCallback, utc_now
+from storage.models import Account, ProcessedCallback, utc_now
+from storage.outbox_status import Receipt
 
 log = logging.getLogger(__name__)
 ROUTE = "/viber/webhook"
@@ -86,7 +88,7 @@ class ViberWebhook:
             log.info("viber event ignored: %s", event[:40])
             return web.json_response({"status": 0})
         async with self._database.sessions() as session:
-            if not await self._first_time(session, event, data.get("message_token")):
+            if not await self._first_time(session, event, _callback_token(event, data)):
                 await session.rollback()
                 return web.json_response({"status": 0, "duplicate": True})
             if event in RECEIPTS:
@@ -145,24 +147,27 @@ class ViberWebhook:
         return bool(result.rowcount)
 
     async def _receipt(self, session: AsyncSession, event: str, data: dict[str, Any]) -> None:
+        """Delivered, seen or failed: handed to the outbox, which fills the message's
+        receipt columns (now, or when its send is recorded) and never its outcome."""
+        token = data.get("message_token")
         account = await find_account(session, "viber", str(data.get("user_id", "")))
-        if account is None:
+        if account is None or token is None:
             return
-        now = utc_now()
-        values: dict[str, Any] = {
-            "delivered": {"delivered_at": now, "status": "delivered"},
-            "seen": {"seen_at": now, "status": "delivered"},
-            "failed": {"status": "failed", "last_error": str(data.get("desc", "failed"))[:500]},
-        }[event]
-        await session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.account_id == account.id,
-                   OutboxMessage.platform_message_id == str(data.get("message_token")))
-            .values(**values)
-        )
+        await take_receipt(session, account_id=account.id, token=str(token),
+                           receipt=Receipt(event), at=utc_now(),
+                           error=str(data.get("desc") or "failed") if event == "failed" else None)
 
     async def _unsubscribed(self, session: AsyncSession, user_id: str) -> None:
         account = await session.scalar(
             select(Account).where(Account.platform == "viber", Account.chat_id == user_id))
         if account is not None:
             await deactivate(session, account.id)
+
+
+def _callback_token(event: str, data: dict[str, Any]) -> Any:
+    """What makes a callback unique: its message token, and for a receipt also the user
+    (a broadcast's receipts all carry the broadcast's one token)."""
+    token = data.get("message_token")
+    if event in RECEIPTS and token is not None:
+        return f"{token}:{data.get('user_id', '')}"[:100]
+    return token

@@ -12,7 +12,17 @@ Imitates ``https://chatapi.viber.com/pa/<endpoint>``
 * errors are HTTP 200 with a non-zero ``status`` (6 notSubscribed, 12 tooManyRequests,
   3 badData, 4 missingData, ...), as Viber does;
 * message validation Viber performs that bots trip over: sender name <= 28 chars,
-  text <= 7000 chars, keyboards with ``Buttons`` that all have an ``ActionBody``.
+  text <= 7000 chars, keyboards with ``Buttons`` that all have an ``ActionBody``;
+* a status of its own for a receiver (``receiver_status``: e.g. 11
+  receiverNoSuitableDevice, 12 tooManyRequests for a user sent too much), answered by
+  send_message and put in a broadcast's ``failed_list``.
+
+Receipts as Viber sends them: with ``receipts_url`` set (the bot's webhook), every
+message accepted for a receiver is followed by signed ``receipts`` callbacks (default
+``delivered``) carrying its message token (a broadcast's one token, per user), or by a
+``failed`` callback for a receiver in ``fails_on_phone`` (the app refused the message).
+Viber's callbacks can reach the bot before the answer to its send does; the fake makes
+that so: they are posted, and answered, before the send call is answered.
 
 Towards the bot it plays Viber: :meth:`FakeViberAPI.send_callback` POSTs an event to
 the bot's webhook signed with ``X-Viber-Content-Signature`` (hex HMAC-SHA256 of the
@@ -319,6 +329,11 @@ class FakeViberAPI(LocalHTTPServer):
         self.unsubscribed: set[str] = set()
         self.unregistered: set[str] = set()
         self.users: dict[str, dict[str, Any]] = {}
+        self.receiver_status: dict[str, int] = {}
+        self.receipts_url: str | None = None
+        self.receipts: tuple[str, ...] = ("delivered",)
+        self.fails_on_phone: set[str] = set()
+        self.receipt_answers: list[int] = []
         self.webhook_url = ""
         self.webhook_event_types: list[str] = []
         self.rejected_too_many = 0
@@ -525,13 +540,28 @@ class FakeViberAPI(LocalHTTPServer):
             raise ViberFailure(5)
         if receiver in self.unsubscribed:
             raise ViberFailure(6)
+        if receiver in self.receiver_status:
+            raise ViberFailure(self.receiver_status[receiver])
 
     async def _send_message(self, body: dict[str, Any], record: ViberSentRequest) -> dict:
         self._check_receiver(body.get("receiver"))
         check_message(body)
         record.message_token = next_message_token()
         self.journal.record(record)
+        await self._send_receipts([str(body["receiver"])], record.message_token)
         return {"message_token": record.message_token, "chat_hostname": CHAT_HOSTNAME}
+
+    async def _send_receipts(self, receivers: list[str], token: int) -> None:
+        """The receipts of an accepted message, before its send is answered."""
+        if not self.receipts_url:
+            return
+        for receiver in receivers:
+            events = (("failed",) if receiver in self.fails_on_phone else self.receipts)
+            for event in events:
+                payload = (failed(receiver, token, "message validation failed")
+                           if event == "failed" else _event(event, token) | {"user_id": receiver})
+                status, _ = await self.send_callback(self.receipts_url, payload)
+                self.receipt_answers.append(status)
 
     async def _broadcast_message(self, body: dict[str, Any], record: ViberSentRequest) -> dict:
         receivers = body.get("broadcast_list")
@@ -556,6 +586,8 @@ class FakeViberAPI(LocalHTTPServer):
                 self.rejected_journal.record(delivery)
                 continue
             self.journal.record(delivery)
+        delivered_to = [r for r in receivers if r not in {f["receiver"] for f in failed_list}]
+        await self._send_receipts(delivered_to, token)
         return {"message_token": token, "failed_list": failed_list}
 
     async def _get_account_info(self, body: dict[str, Any], record: ViberSentRequest) -> dict:
