@@ -70,7 +70,7 @@ async def build_city(db: Database, parents: int) -> None:
         s.add_all(Guardian(id=f"G{n}", consent=True) for n in range(parents))
         await s.flush()
         s.add_all(GuardianStudent(guardian_id=f"G{n}", student_id=f"P{n}") for n in range(parents))
-        s.add_all(Account(platform="viber", guardian_id=f"G{n}", chat_id=chat(n), language="uk",
+        s.add_all(Account(platform="viber", guardian_ids=[f"G{n}"], chat_id=chat(n), language="uk",
                           linked_at=datetime.now(UTC)) for n in range(parents))
 
 

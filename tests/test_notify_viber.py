@@ -62,7 +62,7 @@ async def viber_parents(db: Database, count: int, *, english: set[int] = frozens
         s.add_all(Guardian(id=f"VG{n}", consent=True) for n in range(count))
         await s.flush()
         s.add_all(GuardianStudent(guardian_id=f"VG{n}", student_id=f"VP{n}") for n in range(count))
-        s.add_all(Account(platform="viber", chat_id=user, guardian_id=f"VG{n}",
+        s.add_all(Account(platform="viber", chat_id=user, guardian_ids=[f"VG{n}"],
                           language="en" if n in english else "uk", linked_at=datetime.now(UTC))
                   for n, user in enumerate(users))
     return users
