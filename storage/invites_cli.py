@@ -27,7 +27,8 @@ from storage.settings import Settings
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = commands.add_parser("invites", help="issue invitation codes and write printable sheets per class")
+    parser = commands.add_parser("invites", help="issue invitation codes and write printable sheets "
+                                                 "(per class, or for the staff)")
     parser.add_argument("--school", required=True)
     whom = parser.add_mutually_exclusive_group()
     whom.add_argument("--class", dest="class_id")
