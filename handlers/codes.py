@@ -69,8 +69,9 @@ async def after_viber_contact(turn: Turn, phone: str | None) -> list[Reply]:
     """Viber: keep who the number may be, then use a code that came first, or ask for one."""
     if throttle.locked_out(turn.account, turn.now):
         return [too_many(turn)]
-    turn.remember(phone_guardians=await people.consenting_guardians(turn.session, phone) if phone else [],
-                  phone_staff=await people.consenting_staff(turn.session, phone) if phone else [])
+    guardians = await people.consenting_guardians(turn.session, phone) if phone else []
+    staff = await people.consenting_staff(turn.session, phone) if phone else []
+    turn.remember(phone_guardians=guardians, phone_staff=staff)
     pending = turn.state("pending_code")
     if pending is None:
         return [Reply(text=t(turn.locale, "Thank you. Now type the invitation code your school "

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
@@ -19,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from run_bot import main
 from storage import audit
 from storage.db import Database
-from storage.migrate import upgrade
+from storage.migrate import alembic_config, upgrade
 from storage.pg_roles import check_role, grant_statements
 
 INSUFFICIENT_PRIVILEGE = "42501"
@@ -140,7 +141,7 @@ async def test_sqlite_has_no_trigger_and_the_command_says_so(sqlite_db_url: str,
             version = await conn.scalar(text("SELECT version_num FROM alembic_version"))
     finally:
         await database.dispose()
-    assert triggers == 0 and version == "0002"
+    assert triggers == 0 and version == ScriptDirectory.from_config(alembic_config()).get_current_head()
     monkeypatch.setenv("DATABASE_URL", sqlite_db_url)
     assert await asyncio.to_thread(main, ["db-roles", "--app-role", "school_app"]) == 2
     assert "PostgreSQL" in capsys.readouterr().err

@@ -146,6 +146,9 @@ _UA = phonenumbers.PhoneMetadata.metadata_for_region(DEFAULT_REGION).country_cod
 _NOT_DIGITS = str.maketrans("", "", " ()-+")
 
 
+INVITE_CODE_TEXT = 64  # characters as sent, spaces and dashes included
+
+
 def invite_code(value: Any) -> str:
     """An invitation code by the one rule (storage/invites.py), kept in its comparison
     form; the reason never repeats the code."""
@@ -158,9 +161,6 @@ def invite_code(value: Any) -> str:
     if problem is not None:
         raise ValueError(problem)
     return normalize_code(code)
-
-
-INVITE_CODE_TEXT = 64  # characters as sent, spaces and dashes included
 
 
 def _ukrainian_phone(value: str) -> str | None:
