@@ -146,7 +146,7 @@ def _personal() -> tuple[Field, Field]:
 
 
 def _invite_code() -> Field:
-    """Kept only as its hash (storage/ingest/upsert.py), and only with consent."""
+    """Read only with consent, and only as its hash (storage/ingest/codes.py stores it)."""
     return Field("invite_code", f.invite_code, personal=True)
 
 

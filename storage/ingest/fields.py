@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 
-from storage.invites import code_problem, normalize_code
+from storage.invites import code_problem, hash_code
 from storage.phones import DEFAULT_REGION, InvalidPhone, normalize_phone
 
 Parser = Callable[[Any], Any]
@@ -150,8 +150,8 @@ INVITE_CODE_TEXT = 64  # characters as sent, spaces and dashes included
 
 
 def invite_code(value: Any) -> str:
-    """An invitation code by the one rule (storage/invites.py), kept in its comparison
-    form; the reason never repeats the code."""
+    """An invitation code by the one rule (storage/invites.py), as its hash: the code's
+    text goes no further. The reason never repeats the code."""
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise ValueError(f"expected text, got {_json_type(value)}")
     code = str(value)
@@ -160,7 +160,7 @@ def invite_code(value: Any) -> str:
     problem = code_problem(code)
     if problem is not None:
         raise ValueError(problem)
-    return normalize_code(code)
+    return hash_code(code)
 
 
 def _ukrainian_phone(value: str) -> str | None:

@@ -342,7 +342,7 @@ async def upsert_guardians(session: AsyncSession, table: Table, template: dict[s
                            items: Sequence[Item], fx: SideEffects) -> None:
     """One record per guardian–pupil pair: the guardian (its last record in the chunk
     wins), the link, and an invitation code if one came with consent."""
-    await codes.reject_taken(session, items, "guardian_id")
+    stored_codes = await codes.check(session, items, "guardian_id", fx.now)
     items = [item for item in items if item.outcome != REJECTED]
     last: dict[str, Item] = {}
     for item in items:
@@ -351,7 +351,7 @@ async def upsert_guardians(session: AsyncSession, table: Table, template: dict[s
     await upsert_rows(session, table, ("id",), template, people, hooks_for("guardians"), fx)
     person_outcome = {person.key[0]: person.outcome for person in people}
     new_links = await _new_links(session, items)
-    new_codes = await codes.settle(session, items, "guardian_id", fx.now)
+    new_codes = await codes.settle(session, items, "guardian_id", fx.now, stored_codes)
     told: set[str] = set()
     for item in items:
         gid = item.values["id"]
@@ -367,11 +367,11 @@ async def upsert_guardians(session: AsyncSession, table: Table, template: dict[s
 async def upsert_staff(session: AsyncSession, table: Table, template: dict[str, Any],
                        items: Sequence[Item], fx: SideEffects, *, assume_new: bool = False) -> None:
     """Staff members, and an invitation code if one came with consent."""
-    await codes.reject_taken(session, items, "staff_id")
+    stored_codes = await codes.check(session, items, "staff_id", fx.now)
     items = [item for item in items if item.outcome != REJECTED]
     await upsert_rows(session, table, ("id",), template, items, hooks_for("staff"), fx,
                       assume_new=assume_new)
-    new_codes = await codes.settle(session, items, "staff_id", fx.now)
+    new_codes = await codes.settle(session, items, "staff_id", fx.now, stored_codes)
     for item in items:
         if item.outcome == UNCHANGED and item.pos in new_codes:
             item.outcome = UPDATED
