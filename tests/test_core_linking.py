@@ -65,6 +65,8 @@ async def test_a_forwarded_contact_or_a_typed_number_is_refused_with_the_reason(
     assert "кнопкою" in parent.last_text and parent.last_reply.request_contact
     await parent.send("+380 50 111 00 01")
     assert "кнопкою" in parent.last_text
+    await parent.send("050 111 00 01")  # digits alone could be a code too: tried, then the same answer
+    assert "кнопкою" in parent.last_text
     assert not (await _account(db)).linked  # type: ignore[union-attr]
 
 
