@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from handlers import forget, linking, settings_view, welcome
-from handlers.codes import looks_like_code, typed
+from handlers.codes import code_refused, looks_like_code, typed
 from handlers.events import Incoming, Kind, Reply
 from handlers.extensions import Extension
 from handlers.help import show as show_help
@@ -69,10 +69,15 @@ async def on_text(turn: Turn, text: str) -> list[Reply]:
         return await labelled.start(turn.session, turn.account)
     if not turn.account.linked:
         return await welcome.unlinked_text(turn, text)
-    if looks_like_code(text):
-        return await typed(turn, text)
-    return [with_menu(turn, t(turn.locale, "I did not understand that. Please choose from the menu "
-                                           "below, or send /help."))]
+    if looks_like_code(text):  # a further child's code; a word ("thanks") is counted, not shown
+        wordlike = not any(ch.isdigit() for ch in text)
+        return await typed(turn, text, refused=not_understood if wordlike else code_refused)
+    return [not_understood(turn)]
+
+
+def not_understood(turn: Turn) -> Reply:
+    return with_menu(turn, t(turn.locale, "I did not understand that. Please choose from the menu "
+                                          "below, or send /help."))
 
 
 async def on_button(turn: Turn, payload: str) -> list[Reply]:

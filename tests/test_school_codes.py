@@ -95,8 +95,8 @@ async def test_a_school_code_typed_after_the_contact_in_any_spelling_links_on_vi
         ivan = await link_on_viber(rig, "viber-ivan", IVAN, "км4с–т7хр")  # Cyrillic look-alikes, a dash
         grades = "\n".join(await rig.say("viber-olena", "Оцінки"))
     assert LINKED in olena[-1] and LINKED in ivan[-1]
-    assert (await account_of(db, "viber-olena")).guardian_id == "G1"  # type: ignore[union-attr]
-    assert (await account_of(db, "viber-ivan")).guardian_id == "G2"  # type: ignore[union-attr]
+    assert list((await account_of(db, "viber-olena")).guardian_ids) == ["G1"]  # type: ignore[union-attr]
+    assert list((await account_of(db, "viber-ivan")).guardian_ids) == ["G2"]  # type: ignore[union-attr]
     assert "11" in grades and "Математика" in grades
 
 
@@ -108,7 +108,7 @@ async def test_a_school_code_in_a_viber_deep_link_links_after_the_contact(
         await rig.callback(rig.api.subscribed("viber-olena"))
         replies = await rig.share_phone("viber-olena", OLENA)
     assert LINKED in replies[-1]
-    assert (await account_of(db, "viber-olena")).guardian_id == "G1"  # type: ignore[union-attr]
+    assert list((await account_of(db, "viber-olena")).guardian_ids) == ["G1"]  # type: ignore[union-attr]
 
 
 async def test_a_school_code_in_a_telegram_start_link_links(db: Database, tmp_path: Path) -> None:
@@ -117,7 +117,7 @@ async def test_a_school_code_in_a_telegram_start_link_links(db: Database, tmp_pa
         answer = texts(await rig.chat(501).send(f"/start {CODE}"))
         again = texts(await rig.chat(502).send(f"/start {CODE.upper()}"))  # one time only
     assert LINKED in answer[-1] and REFUSED in again[-1]
-    assert (await account_of(db, "501", "telegram")).guardian_id == "G1"  # type: ignore[union-attr]
+    assert list((await account_of(db, "501", "telegram")).guardian_ids) == ["G1"]  # type: ignore[union-attr]
     assert not (await account_of(db, "502", "telegram")).linked  # type: ignore[union-attr]
 
 

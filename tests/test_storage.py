@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from alembic import command
 from sqlalchemy import select, text
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from storage import audit
 from storage.db import Database, create_engine
 from storage.invites import hash_code, issue_code
-from storage.migrate import alembic_config, drift, upgrade
+from storage.migrate import downgrade, drift, upgrade
 from storage.models import Guardian, InviteCode, School, Staff, utc_now
 
 
@@ -59,14 +57,6 @@ async def test_audit_chain_detects_a_deleted_entry(db: Database) -> None:
     assert report.first_bad_id == 3 and "missing" in (report.reason or "")
 
 
-async def _downgrade(database: Database, revision: str) -> None:
-    def _run(connection: Connection) -> None:
-        command.downgrade(alembic_config(connection), revision)
-
-    async with database.engine.begin() as conn:
-        await conn.run_sync(_run)
-
-
 async def test_staff_codes_revision_keeps_guardian_codes_and_gives_a_code_one_person(db: Database) -> None:
     async with db.unit_of_work() as s:
         s.add(School(id="S1", name="Ліцей №1"))
@@ -75,7 +65,7 @@ async def test_staff_codes_revision_keeps_guardian_codes_and_gives_a_code_one_pe
         await s.flush()
         parents = await issue_code(s, "G1")
         await issue_code(s, staff_id="T1")
-    await _downgrade(db, "0002")  # staff codes cannot exist there: they go
+    await downgrade(db.engine, "0002")  # staff codes cannot exist there: they go
     await upgrade(db.engine)
     assert await drift(db.engine) == []
     async with db.unit_of_work() as s:
