@@ -15,6 +15,7 @@ from aiohttp import web
 
 from bot.telegram.front_door import TelegramFrontDoor, build_bot
 from bot.telegram.webhook import WEBHOOK_PATH
+from bot.turns import TurnRunner
 from handlers.commands import command_list
 from handlers.conversation import Conversation
 from storage.db import Database
@@ -117,7 +118,7 @@ async def telegram_rig(database: Database, *, webhook: bool = False,
         bot = build_bot(settings)
         core = Conversation(settings, clock=clock)
         door = TelegramFrontDoor.assemble(
-            bot, database, core, settings,
+            bot, TurnRunner(database, core), settings,
             command_list=lambda locale: command_list(locale, core.extensions), polling_timeout=1)
         runner: web.AppRunner | None = None
         try:

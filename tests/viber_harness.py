@@ -11,6 +11,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from bot.turns import TurnRunner
 from bot.viber.client import ViberClient
 from bot.viber.files import FileStore
 from bot.viber.webhook import ROUTE, ViberWebhook
@@ -66,8 +67,8 @@ async def viber_rig(database: Database, **settings: Any) -> AsyncIterator[ViberR
     config = Settings(database_url=database.url, viber_auth_token=TOKEN, **settings)
     async with FakeViberAPI(TOKEN) as api, aiohttp.ClientSession() as http:
         client = ViberClient(http, api_url=api.base_url, auth_token=TOKEN, bot_name="Шкільний бот")
-        webhook = ViberWebhook(database=database, core=Conversation(config), client=client,
-                               auth_token=TOKEN, files=FileStore(None))
+        webhook = ViberWebhook(database=database, turns=TurnRunner(database, Conversation(config)),
+                               client=client, auth_token=TOKEN, files=FileStore(None))
         app = build_web_app(database, config, [webhook.register])
         runner = web.AppRunner(app)
         await runner.setup()
