@@ -30,6 +30,7 @@ from aiohttp import web
 
 from bot.delivery import Deliverer
 from handlers.events import Platform
+from handlers.extensions import Extension
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.settings import Settings
@@ -127,7 +128,7 @@ class Program:
         from bot.turns import TurnRunner
         from handlers.conversation import Conversation  # the conversation core
 
-        conversation = Conversation(self.settings)
+        conversation = Conversation(self.settings, extensions=extensions(self.settings))
         metrics = _metrics() if self.role in ("web", "all") else None
         turns = TurnRunner(database, conversation, metrics=metrics)  # every front door's turn
         telegram_bot = await self._telegram_bot()
@@ -252,6 +253,15 @@ class Program:
                                f"{self.settings.web_port}: {exc.strerror or exc}") from exc
         self.web_addresses = [_address(a) for a in runner.addresses]
         log.info("web server listening on %s", ",".join(self.web_addresses))
+
+
+def extensions(settings: Settings) -> list[Extension]:
+    """The core's plug-ins (handlers/extensions.py), in menu order."""
+    from handlers.announce_plug import build as announce
+    from handlers.directory import DirectoryExtension
+    from handlers.reports_view import ReportsExtension
+
+    return [announce(settings), ReportsExtension(), DirectoryExtension()]
 
 
 def web_registrars(metrics: Any | None) -> list[RouteRegistrar]:

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.chats import open_account, unsubscribed
 from handlers.events import ChatRef, Incoming, Kind, Reply
-from handlers.extensions import Extension, load_extensions
+from handlers.extensions import Extension
 from handlers.family import read_account_and_family
 from handlers.i18n import normalize_locale, t
 from handlers.router import route, view_asked
@@ -49,7 +49,7 @@ class Conversation:
         self.settings = settings
         self._clock = clock or utc_now
         self.max_text_length = max_text_length
-        self.extensions = load_extensions(settings) if extensions is None else list(extensions)
+        self.extensions = list(extensions or ())
 
     def reads_committed(self, incoming: Incoming) -> bool:
         """Whether the turn may read committed data outside its write transaction: a
