@@ -30,7 +30,7 @@ behind a balancer need, and is not measured here.
 Latency is measured at the fake server: from the moment an update is queued for
 getUpdates to the moment the first message of the answer (sendMessage, or
 editMessageText for a button press) arrives there. A parent sends its next request
-only when the bot says the previous update is finished (its "telegram update handled"
+only when the bot says the previous update is finished (its "turn handled"
 log line on stderr; for the echo bot its one reply), so a long answer's later parts
 are never mistaken for the next answer.
 
@@ -103,7 +103,7 @@ TOKEN = "424242:answers-bench"
 FIRST_CHAT = 7_000_000
 SHOWN = frozenset({"sendMessage", "editMessageText", "sendDocument"})
 PRESS = "<press>"  # a step: press an inline button of the previous answer
-DONE_LINE = re.compile(r'request_id=tg-(\d+) msg="telegram update (\w+)')
+DONE_LINE = re.compile(r'request_id=tg-(\d+) msg="turn (\w+)')
 START_TIMEOUT = 120.0
 STOP_TIMEOUT = 30.0
 CLK_TCK = os.sysconf("SC_CLK_TCK")

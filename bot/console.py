@@ -70,10 +70,11 @@ class ConsoleChat:
         incoming = self.incoming(line)
         if incoming is None:
             return []
-        replies = (await self.turns.run(incoming)).replies
+        return (await self.turns.run(incoming, send=self.show_all)).replies
+
+    async def show_all(self, replies: list[Reply]) -> None:
         for reply in replies:
             self.show(reply)
-        return replies
 
     def show(self, reply: Reply) -> None:
         """Print a reply; its buttons, then the menu, numbered for the next line."""

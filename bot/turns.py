@@ -12,11 +12,12 @@ a neutral `Incoming`, and the replies back into its messenger's messages. In bet
    never applied twice; for a diary view, which writes nothing that matters and must
    not wait for the write lock, in this process's memory of recent keys (a repeat that
    reaches another process is answered again, which is all a view can do);
-4. commits, and only then hands the replies to the front door, so nothing the user
-   sees was rolled back;
-5. on any failure, rolls back, logs one line without personal data, and hands back the
-   core's apology in the user's language;
-6. logs one line per turn and counts it (handled, repeated or failed, and how long).
+4. commits, and only then hands the replies to the front door's `send`, so nothing
+   the user sees was rolled back;
+5. on any failure, rolls back, logs one line without personal data, and hands the
+   core's apology in the user's language to `send` instead;
+6. once they are sent, logs one line per turn and counts it (handled, repeated or
+   failed, and how long from its arrival until its replies went out).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import logging
 import time
 import traceback
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -37,6 +39,7 @@ from storage.callbacks import claim
 from storage.db import Database, Reads
 
 log = logging.getLogger("bot.turns")
+Send = Callable[[list[Reply]], Awaitable[None]]  # a front door's way of sending replies
 _PROJECT = Path(__file__).resolve().parents[1]
 
 
@@ -90,9 +93,10 @@ class TurnRunner:
         self._metrics = metrics
         self._recent = RecentKeys()
 
-    async def run(self, incoming: Incoming, *, once: str | None = None,
+    async def run(self, incoming: Incoming, *, send: Send | None = None, once: str | None = None,
                   max_text_length: int | None = None) -> TurnResult:
-        """Handle one message; `once`: the delivery's key, for a messenger that repeats."""
+        """Handle one message and give its replies to `send` (they are in the result too);
+        `once`: the delivery's key, for a messenger that repeats deliveries."""
         started = time.perf_counter()
         try:
             result = TurnResult(await self._turn(incoming, once, max_text_length), Outcome.HANDLED)
@@ -103,6 +107,8 @@ class TurnRunner:
                       describe_failure(exc))
             result = TurnResult([await self.apology(incoming.chat, incoming.language_hint)],
                                 Outcome.FAILED)
+        if send is not None and result.replies:
+            await send(result.replies)
         self._count(incoming, result.outcome, time.perf_counter() - started)
         return result
 

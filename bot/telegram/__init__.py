@@ -2,9 +2,10 @@
 
 * `convert`     - pure converters: updates → `Incoming`, `Reply` → Bot API calls;
 * `send`        - shows a reply in a chat (answers and the outbox share it);
-* `router`      - the handlers: convert, ask the core, return an `Answer`;
-* `middlewares` - request id and in-flight count, answering/apologising, one DB
-                  session per update committed once;
+* `router`      - the handlers: convert, and run the turn (bot/turns.py) with Telegram's
+                  way of sending its replies;
+* `middlewares` - request id and in-flight count; the apology for an update that
+                  cannot even be converted;
 * `webhook`     - `POST /telegram/webhook`, the secret checked before parsing;
 * `front_door`  - the bot, the dispatcher, polling or webhook, the command menu.
 

@@ -23,7 +23,7 @@ from aiogram.types import BotCommand, Update
 from aiohttp import JsonPayload
 
 from bot.telegram.convert import EditReply, SendReply
-from bot.telegram.middlewares import AnswerMiddleware, InFlight, UpdateContextMiddleware
+from bot.telegram.middlewares import ApologyMiddleware, InFlight, UpdateContextMiddleware
 from bot.telegram.models import build
 from bot.telegram.router import build_router
 from bot.telegram.webhook import WEBHOOK_PATH, webhook_registrar
@@ -105,7 +105,7 @@ def build_dispatcher(turns: TurnRunner, *, inflight: InFlight | None = None) -> 
     """The dispatcher with its middlewares (outermost first) and the turn runner."""
     dispatcher = Dispatcher(name="telegram")
     dispatcher.update.outer_middleware(UpdateContextMiddleware(inflight or InFlight()))
-    dispatcher.update.outer_middleware(AnswerMiddleware(turns))
+    dispatcher.update.outer_middleware(ApologyMiddleware(turns))
     dispatcher.workflow_data.update(turns=turns)
     dispatcher.include_router(build_router())
     return dispatcher

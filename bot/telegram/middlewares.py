@@ -2,13 +2,12 @@
 
 1. `UpdateContextMiddleware`: the request id `tg-<update_id>` for every log line, and
    the in-flight count a clean stop waits on.
-2. `AnswerMiddleware`: answers a callback query at once (the client's spinner stops)
-   and sends the handler's `Answer`: the turn runner (bot/turns.py) has committed it,
-   or made it the apology. An update that fails before it reaches the runner (it
-   cannot be converted) is logged without personal data and apologised for too.
+2. `ApologyMiddleware`: an update that fails before it reaches the turn runner (it
+   cannot be converted) is logged without personal data and apologised for.
 
-The unit of work, the logging and counting of the turn are the runner's, the same for
-every front door.
+The unit of work, the apology for a failed turn, the logging and counting are the turn
+runner's (bot/turns.py), the same for every front door; the handlers (router.py)
+convert and give the runner Telegram's way of sending.
 """
 
 from __future__ import annotations
@@ -20,19 +19,18 @@ from contextlib import contextmanager, suppress
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
-from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
+from aiogram.exceptions import TelegramAPIError
 from aiogram.types import TelegramObject, Update
 
 from bot.logs import bound_request_id
 from bot.telegram.convert import chat_ref
-from bot.telegram.router import Answer
 from bot.telegram.send import send_reply
 from bot.turns import TurnRunner, describe_failure
 
 log = logging.getLogger("bot.telegram")
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
-FAILED = object()  # what AnswerMiddleware returns for an update the core failed on
+FAILED = object()  # what ApologyMiddleware returns for an update that could not be converted
 
 
 class InFlight:
@@ -88,27 +86,21 @@ class UpdateContextMiddleware(BaseMiddleware):
             return await handler(event, data)
 
 
-class AnswerMiddleware(BaseMiddleware):
+class ApologyMiddleware(BaseMiddleware):
+    """An update that fails before the turn runner has it (it cannot be converted) is
+    logged without personal data and apologised for, as a failed turn is."""
+
     def __init__(self, turns: TurnRunner) -> None:
         self._turns = turns
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        bot: Bot = data["bot"]
         update = event if isinstance(event, Update) else None
-        query = update.callback_query if update is not None else None
-        answering = asyncio.create_task(_answer_callback(bot, query.id)) if query else None
         try:
-            result = await handler(event, data)
+            return await handler(event, data)
         except Exception as exc:  # not even converted: log it, apologise, never stay silent
             log.error("update failed type=%s %s", _update_type(update), describe_failure(exc))
-            await self._apologise(bot, update)
+            await self._apologise(data["bot"], update)
             return FAILED
-        finally:
-            if answering is not None:
-                await answering
-        if isinstance(result, Answer):
-            await _send_answer(bot, result)
-        return result
 
     async def _apologise(self, bot: Bot, update: Update | None) -> None:
         chat_id, language = _chat_and_language(update)
@@ -117,26 +109,6 @@ class AnswerMiddleware(BaseMiddleware):
         reply = await self._turns.apology(chat_ref(chat_id), language)
         with suppress(TelegramAPIError):
             await send_reply(bot, chat_id, reply)
-
-
-async def _answer_callback(bot: Bot, query_id: str) -> None:
-    try:
-        await bot.answer_callback_query(query_id)
-    except TelegramAPIError as exc:  # too old, already answered: the press is still handled
-        log.info("callback answer refused error=%s", type(exc).__name__)
-
-
-async def _send_answer(bot: Bot, answer: Answer) -> None:
-    for reply in answer.replies:
-        try:
-            await send_reply(bot, answer.chat_id, reply, edit_message_id=answer.edit_message_id)
-        except TelegramForbiddenError:
-            log.info("answer not delivered: the user blocked the bot")
-            return
-        except TelegramAPIError as exc:
-            log.error("answer not delivered error=%s detail=%r", type(exc).__name__,
-                      exc.message[:120])
-            return
 
 
 def _update_type(update: Update | None) -> str:

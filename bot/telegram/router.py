@@ -1,16 +1,16 @@
-"""The Telegram handlers: convert the update, run the turn, hand back what to send.
+"""The Telegram handlers: convert the update, and run the turn with Telegram's `send`.
 
-A handler never sends: it converts the update, runs it through the turn runner
-(bot/turns.py: one unit of work, committed before anything is sent; the apology if it
-failed) and returns an `Answer`, which `AnswerMiddleware` sends. Edited messages and
-channel posts have no handler: they are ignored (and not even requested from Telegram).
+The turn runner (bot/turns.py) commits the unit of work before it calls `send` (or
+sends the apology if the turn failed); a button's answer edits the message that was
+pressed. Edited messages and channel posts have no handler: they are ignored (and not
+even requested from Telegram).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import asyncio
 
-from aiogram import Router
+from aiogram import Bot, Router
 from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
 
 from bot.telegram.convert import (
@@ -19,17 +19,9 @@ from bot.telegram.convert import (
     membership_to_incoming,
     message_to_incoming,
 )
+from bot.telegram.send import answer_callback, send_answer
 from bot.turns import TurnRunner
 from handlers.events import Reply
-
-
-@dataclass
-class Answer:
-    """What one update produced: the replies, the chat, and the message a press came from."""
-
-    chat_id: int
-    replies: list[Reply] = field(default_factory=list)
-    edit_message_id: int | None = None
 
 
 def build_router() -> Router:
@@ -40,16 +32,26 @@ def build_router() -> Router:
     return router
 
 
-async def on_message(message: Message, turns: TurnRunner) -> Answer:
-    result = await turns.run(message_to_incoming(message), max_text_length=MAX_TEXT)
-    return Answer(message.chat.id, result.replies)
+async def on_message(message: Message, turns: TurnRunner, bot: Bot) -> None:
+    async def send(replies: list[Reply]) -> None:
+        await send_answer(bot, message.chat.id, replies)
+
+    await turns.run(message_to_incoming(message), send=send, max_text_length=MAX_TEXT)
 
 
-async def on_button(query: CallbackQuery, turns: TurnRunner) -> Answer:
-    incoming = callback_to_incoming(query)
-    result = await turns.run(incoming, max_text_length=MAX_TEXT)
-    pressed = query.message.message_id if query.message is not None else None
-    return Answer(int(incoming.chat.chat_id), result.replies, edit_message_id=pressed)
+async def on_button(query: CallbackQuery, turns: TurnRunner, bot: Bot) -> None:
+    answering = asyncio.create_task(answer_callback(bot, query.id))  # the spinner stops at once
+    try:
+        incoming = callback_to_incoming(query)
+        pressed = query.message.message_id if query.message is not None else None
+
+        async def send(replies: list[Reply]) -> None:
+            await answering
+            await send_answer(bot, int(incoming.chat.chat_id), replies, edit_message_id=pressed)
+
+        await turns.run(incoming, send=send, max_text_length=MAX_TEXT)
+    finally:
+        await answering
 
 
 async def on_membership(event: ChatMemberUpdated, turns: TurnRunner) -> None:

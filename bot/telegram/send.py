@@ -10,7 +10,12 @@ import asyncio
 import logging
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramRetryAfter,
+)
 from aiogram.methods import EditMessageText, TelegramMethod
 from aiogram.types import Message
 
@@ -22,6 +27,29 @@ log = logging.getLogger(__name__)
 MAX_INLINE_WAIT = 5.0   # a flood-control pause we sit out instead of giving up
 INLINE_ATTEMPTS = 3
 NOT_MODIFIED = "message is not modified"
+
+
+async def send_answer(bot: Bot, chat_id: int, replies: list[Reply], *,
+                      edit_message_id: int | None = None) -> None:
+    """A turn's replies, in order; a chat that blocked the bot or a refusal ends them."""
+    for reply in replies:
+        try:
+            await send_reply(bot, chat_id, reply, edit_message_id=edit_message_id)
+        except TelegramForbiddenError:
+            log.info("answer not delivered: the user blocked the bot")
+            return
+        except TelegramAPIError as exc:
+            log.error("answer not delivered error=%s detail=%r", type(exc).__name__,
+                      exc.message[:120])
+            return
+
+
+async def answer_callback(bot: Bot, query_id: str) -> None:
+    """Stop the button's spinner in the client (at once: before the turn is run)."""
+    try:
+        await bot.answer_callback_query(query_id)
+    except TelegramAPIError as exc:  # too old, already answered: the press is still handled
+        log.info("callback answer refused error=%s", type(exc).__name__)
 
 
 async def send_reply(

@@ -87,23 +87,25 @@ class ViberWebhook:
         incoming = to_incoming(parsed)
         if incoming is None:
             return web.json_response({"status": 0})
-        result = await self._turns.run(incoming, once=key)
-        if result.outcome is Outcome.REPEATED:
-            return web.json_response({"status": 0, "duplicate": True})
-        return await self._answer(event, parsed, result.replies)
-
-    async def _answer(self, event: str, parsed: Any, replies: list[Reply]) -> web.Response:
         if event == "conversation_started":
             # Not subscribed yet: the welcome goes back in the callback's answer.
-            messages = [m for reply in replies[:1] for m in render(reply, self._files)][:1]
-            if not messages:
-                return web.json_response({"status": 0})
-            return web.json_response({**messages[0].to_dict(), "sender": self._client._sender})
-        receiver = getattr(getattr(parsed, "sender", None), "id", None) or getattr(
-            getattr(parsed, "user", None), "id", None)
-        if receiver:
+            result = await self._turns.run(incoming, once=key)
+            return self._welcome(result.replies)
+        receiver = incoming.chat.chat_id
+
+        async def send(replies: list[Reply]) -> None:
             await self._send(receiver, replies)
+
+        result = await self._turns.run(incoming, send=send, once=key)
+        if result.outcome is Outcome.REPEATED:
+            return web.json_response({"status": 0, "duplicate": True})
         return web.json_response({"status": 0})
+
+    def _welcome(self, replies: list[Reply]) -> web.Response:
+        messages = [m for reply in replies[:1] for m in render(reply, self._files)][:1]
+        if not messages:
+            return web.json_response({"status": 0})
+        return web.json_response({**messages[0].to_dict(), "sender": self._client._sender})
 
     async def _send(self, receiver: str, replies: list[Reply]) -> None:
         for reply in replies:
