@@ -19,10 +19,16 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-import bot.telegram  # noqa: F401  (aiogram imported as the bot imports it)
-from storage.db import Database, create_engine
-from storage.migrate import upgrade
-from storage.models import Base
+from storage import speed_paths
+from storage.settings import load_settings
+
+# SPEED_PATHS=false python -m pytest: the whole suite on the libraries' public API only
+speed_paths.configure(load_settings(_env_file=None).speed_paths)
+
+import bot.telegram  # noqa: E402,F401  (aiogram imported as the bot imports it)
+from storage.db import Database, create_engine  # noqa: E402
+from storage.migrate import upgrade  # noqa: E402
+from storage.models import Base  # noqa: E402
 
 pytest_plugins = ["tests.pii_guard"]
 

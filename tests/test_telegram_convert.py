@@ -27,7 +27,7 @@ from bot.telegram.convert import (
     parse_command,
     reply_to_methods,
 )
-from bot.telegram.front_door import BotSession
+from bot.telegram.aiogram_internals import BotSession
 from handlers.events import Button, ChatRef, Kind, OutFile, Platform, Reply
 from tests.fakes.telegram_api import FakeTelegramBotAPI
 

@@ -22,14 +22,14 @@ import json, sys
 mode = sys.argv[1]
 if mode == "deferred":
     import bot.telegram
-    from bot.telegram.models import import_aiogram, aiogram_models
+    from bot.telegram.aiogram_internals import import_aiogram, aiogram_models
     assert import_aiogram() is True
     from aiogram.types import Update, Invoice
     unbuilt = [m.__name__ for m in (Update, Invoice) if m.__pydantic_complete__]
     assert not unbuilt, unbuilt
 else:
     import aiogram, aiogram.types, aiogram.methods
-    from bot.telegram.models import aiogram_models
+    from bot.telegram.aiogram_internals import aiogram_models
 
 from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage, SetMyCommands
 from aiogram.types import (
