@@ -27,12 +27,17 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapper
+from sqlalchemy.orm import Mapper, configure_mappers
+
+# The version these reaches were written for and tested with (pyproject.toml's bounds)
+TESTED_WITH = {"sqlalchemy": "2.0.59"}
 
 
 def loaded_instance(mapper: Mapper[Any], values: dict[str, Any]) -> Any:
     """A bare instance of the mapped class with `values` as its loaded state (still
     transient: `make_transient_to_detached` gives it its identity)."""
+    if not mapper.configured:  # the constructor would configure the mappers; this does not
+        configure_mappers()
     instance = mapper.class_manager.new_instance()
     instance.__dict__.update(values)
     return instance

@@ -135,3 +135,25 @@ def sqlite_db_url(tmp_path: Path, sqlite_template: Path) -> str:
     path = tmp_path / "bot.sqlite3"
     shutil.copy(sqlite_template, path)
     return f"sqlite+aiosqlite:///{path}"
+
+
+def _switched(on: bool) -> Iterator[bool]:
+    before = speed_paths.enabled()
+    speed_paths.configure(on)
+    try:
+        yield on
+    finally:
+        speed_paths.configure(before)
+
+
+@pytest.fixture
+def speed_paths_on() -> Iterator[bool]:
+    """For a test of a speed path itself: on, whatever SPEED_PATHS says."""
+    yield from _switched(True)
+
+
+@pytest.fixture(params=[True, False], ids=["speed-paths", "public-api"])
+def each_path(request: pytest.FixtureRequest) -> Iterator[bool]:
+    """The test runs with the speed paths on and with the libraries' public API only
+    (SPEED_PATHS=false); aiogram's import, decided once per process, stays as it was."""
+    yield from _switched(request.param)

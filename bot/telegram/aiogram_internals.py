@@ -51,6 +51,9 @@ from pydantic import BaseModel, ConfigDict
 
 from storage import speed_paths
 
+# The versions these reaches were written for and tested with (pyproject.toml's bounds)
+TESTED_WITH = {"aiogram": "3.31.0", "pydantic": "2.13.5", "pydantic-core": "2.46.5"}
+
 # aiogram's types by name, once imported with their build deferred (empty otherwise)
 _namespace: dict[str, Any] = {}
 
