@@ -153,11 +153,11 @@ def reply_to_methods(
     for n, chunk in enumerate(chunks):
         if n == 0 and editing:
             methods.append(edit(chat_id=chat_id, message_id=edit_message_id,
-                                     text=to_html(chunk), parse_mode=ParseMode.HTML,
-                                     reply_markup=markups[0]))
+                                text=to_html(chunk), parse_mode=ParseMode.HTML,
+                                reply_markup=markups[0]))
         else:
             methods.append(send(chat_id=chat_id, text=to_html(chunk),
-                                     parse_mode=ParseMode.HTML, reply_markup=markups[n]))
+                                parse_mode=ParseMode.HTML, reply_markup=markups[n]))
     if reply.file is not None:
         methods.append(SendDocument(
             chat_id=chat_id,

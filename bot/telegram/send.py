@@ -69,6 +69,6 @@ async def _edit(bot: Bot, method: EditMessageText, *, wait_out_floods: bool) -> 
         log.info("edit refused, sending instead reason=%r", exc.message[:80])
         send, _ = answer_methods()
         anew = send(chat_id=method.chat_id, text=method.text,
-                         parse_mode=method.parse_mode, reply_markup=method.reply_markup)
+                    parse_mode=method.parse_mode, reply_markup=method.reply_markup)
         return await _show(bot, anew, wait_out_floods=wait_out_floods)
     return method.message_id
