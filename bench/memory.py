@@ -165,10 +165,14 @@ def anon():
 modules = json.load(sys.stdin)
 costs, seen, before = {}, set(), anon()
 costs['(interpreter)'] = before
+telegram = 'bot.telegram' in modules
 for name in modules:
     top = name.split('.')[0]
-    if name.startswith('bot.telegram') and 'bot.telegram' not in sys.modules:
-        top = 'aiogram'  # the package's first act: importing aiogram (bot/telegram/aiogram_internals.py)
+    if (name.startswith('bot.telegram') or (telegram and top == 'aiogram')) \
+            and 'bot.telegram' not in sys.modules:
+        # the package's first act: importing aiogram, its models deferred (aiogram's
+        # modules finish importing inside bot/telegram/aiogram_internals.py, before it)
+        name, top = 'bot.telegram', 'aiogram'
     try:
         importlib.import_module(name)
     except BaseException:
