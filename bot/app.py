@@ -1,6 +1,6 @@
 """The composition root of `run`: everything is built here, in the running program.
 
-    settings → database (migrated) → conversation core → messenger bots
+    settings → database (migrated) → conversation core → turn runner → messenger bots
              → notifications (role worker/all) → web server + front doors (role web/all)
              → wait for SIGTERM/SIGINT → stop in the reverse order
 
@@ -30,6 +30,7 @@ from aiohttp import web
 from bot.delivery import Deliverer
 from bot.gc_freeze import freeze_start_up
 from handlers.events import Platform
+from handlers.extensions import Extension
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.settings import Settings
@@ -124,16 +125,19 @@ class Program:
         database = Database.connect(self.settings.database_url)
         self.stack.push_async_callback(database.dispose)
         await upgrade(database.engine)
-        from handlers.conversation import Conversation  # the core: B's module
+        from bot.turns import TurnRunner
+        from handlers.conversation import Conversation  # the conversation core
 
-        conversation = Conversation(self.settings)
+        conversation = Conversation(self.settings, extensions=extensions(self.settings))
+        metrics = _metrics() if self.role in ("web", "all") else None
+        turns = TurnRunner(database, conversation, metrics=metrics)  # every front door's turn
         telegram_bot = await self._telegram_bot()
-        viber = await self._viber(database, conversation)
+        viber = await self._viber(database, turns)
         deliverers = self._deliverers(telegram_bot, viber)
         if self.role in ("worker", "all"):
             await self._notifications(database, deliverers)
         if self.role in ("web", "all"):
-            await self._front_doors(database, conversation, telegram_bot, viber)
+            await self._front_doors(database, turns, conversation, telegram_bot, viber, metrics)
         log.info("running role=%s telegram=%s viber=%s web=%s", self.role,
                  self.settings.telegram_mode if telegram_bot else "off",
                  "on" if viber else "off", ",".join(self.web_addresses) or "off")
@@ -161,8 +165,8 @@ class Program:
         self.stack.push_async_callback(bot.session.close)
         return bot
 
-    async def _viber(self, database: Database, conversation: Any) -> ViberPart | None:
-        """The Viber part (bot/viber/, the Viber engineer's): client, webhook, deliverer."""
+    async def _viber(self, database: Database, turns: Any) -> ViberPart | None:
+        """The Viber part (bot/viber/): client, webhook, deliverer."""
         if not self.settings.viber_enabled:
             return None
         from bot.viber.client import ViberClient
@@ -177,7 +181,7 @@ class Program:
         client = ViberClient(http, api_url=settings.viber_api_url, auth_token=token,
                              bot_name=settings.viber_bot_name, avatar=settings.viber_bot_avatar)
         files = FileStore(settings.webhook_base_url)
-        webhook = ViberWebhook(database=database, core=conversation, client=client,
+        webhook = ViberWebhook(database=database, turns=turns, client=client,
                                auth_token=token, files=files)
         return ViberPart(client, webhook.register, ViberDeliverer(client, files),
                          settings.webhook_base_url)
@@ -204,10 +208,9 @@ class Program:
 
     # ------------------------------------------------------------ web server + front doors
 
-    async def _front_doors(self, database: Database, conversation: Any,
-                           telegram_bot: Any | None, viber: Any | None) -> None:
-        metrics = _metrics()
-        telegram = self._telegram_front_door(database, conversation, telegram_bot, metrics)
+    async def _front_doors(self, database: Database, turns: Any, conversation: Any,
+                           telegram_bot: Any | None, viber: Any | None, metrics: Any) -> None:
+        telegram = self._telegram_front_door(turns, conversation, telegram_bot)
         registrars = web_registrars(metrics)
         if telegram is not None:
             registrars += telegram.registrars()
@@ -222,17 +225,15 @@ class Program:
         if viber is not None:
             await viber.start()
 
-    def _telegram_front_door(self, database: Database, conversation: Any,
-                             bot: Any | None, metrics: Any | None) -> Any | None:
+    def _telegram_front_door(self, turns: Any, conversation: Any, bot: Any | None) -> Any | None:
         if bot is None:
             return None
         from bot.telegram.front_door import TelegramFrontDoor
         from handlers.commands import command_list
 
         return TelegramFrontDoor.assemble(
-            bot, database, conversation, self.settings,
-            command_list=lambda locale: command_list(locale, conversation.extensions),
-            metrics=metrics)
+            bot, turns, self.settings,
+            command_list=lambda locale: command_list(locale, conversation.extensions))
 
     async def _web_server(self, app: web.Application) -> None:
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=WEB_SHUTDOWN_TIMEOUT)
@@ -248,6 +249,15 @@ class Program:
                                f"{self.settings.web_port}: {exc.strerror or exc}") from exc
         self.web_addresses = [_address(a) for a in runner.addresses]
         log.info("web server listening on %s", ",".join(self.web_addresses))
+
+
+def extensions(settings: Settings) -> list[Extension]:
+    """The core's plug-ins (handlers/extensions.py), in menu order."""
+    from handlers.announce_plug import build as announce
+    from handlers.directory import DirectoryExtension
+    from handlers.reports_view import ReportsExtension
+
+    return [announce(settings), ReportsExtension(), DirectoryExtension()]
 
 
 def web_registrars(metrics: Any | None) -> list[RouteRegistrar]:

@@ -14,9 +14,9 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bot.turns import TurnRunner
 from handlers.events import ChatRef, Incoming, Kind, Platform, Reply
 from handlers.i18n import t
-from storage.db import Database
 
 Write = Callable[[str], None]
 CONTACT_COMMAND = "/contact"
@@ -30,10 +30,9 @@ class Choice:
 
 @dataclass
 class ConsoleChat:
-    """One console conversation: each line is one unit of work on the real database."""
+    """One console conversation: each line is one turn (bot/turns.py) on the real database."""
 
-    database: Database
-    conversation: object  # the core: `handle(session, incoming) -> list[Reply]`
+    turns: TurnRunner
     chat_id: str = "console"
     language: str | None = None
     write: Write = print
@@ -71,8 +70,7 @@ class ConsoleChat:
         incoming = self.incoming(line)
         if incoming is None:
             return []
-        async with self.database.unit_of_work() as session:
-            replies = await self.conversation.handle(session, incoming)  # type: ignore[attr-defined]
+        replies = (await self.turns.run(incoming)).replies
         for reply in replies:
             self.show(reply)
         return replies

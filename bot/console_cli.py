@@ -37,7 +37,9 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _demo(folder: Path, language: str, settings: Settings) -> int:
+    from bot.app import extensions
     from bot.console import ConsoleChat, run_console
+    from bot.turns import TurnRunner
     from handlers.conversation import Conversation
 
     database = Database.connect(settings.database_url)
@@ -45,7 +47,8 @@ async def _demo(folder: Path, language: str, settings: Settings) -> int:
         await upgrade(database.engine)
         phone = await demo_parent_phone(database, folder)
         print(_intro(language, phone))
-        chat = ConsoleChat(database, Conversation(settings), language=language)
+        core = Conversation(settings, extensions=extensions(settings))
+        chat = ConsoleChat(TurnRunner(database, core), language=language)
         await run_console(chat, echo=not sys.stdin.isatty())
     finally:
         await database.dispose()

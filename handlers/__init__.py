@@ -1,6 +1,7 @@
 """The conversation core: neutral events in (handlers/events.py), replies out.
 
     conversation.py  Conversation.handle(session, incoming) -> list[Reply]: the entry point
+                     (called by the turn runner, bot/turns.py, for every front door)
     router.py        which handler answers (kind, command, menu label, button payload)
     turn.py          one turn: session, account, locale, clock, settings, extensions
     welcome.py       /start, contacts and typed lines of a chat not linked yet

@@ -19,7 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.events import Button, Reply
-from handlers.i18n import normalize_locale, t
+from handlers.i18n import t
+from handlers.turn import Turn
 from notifications import texts
 from notifications.announcements import (
     MAX_TEXT,
@@ -68,9 +69,6 @@ class AnnounceFlow:
 
     # ------------------------------------------------------------------ helpers
 
-    def _locale(self, account: Account) -> str:
-        return normalize_locale(account.language, self.default_locale)
-
     @staticmethod
     def draft(account: Account) -> dict[str, Any] | None:
         return (account.state or {}).get(STATE_KEY)
@@ -84,8 +82,8 @@ class AnnounceFlow:
             state[STATE_KEY] = draft
         account.state = state  # a new dict: the JSON column sees the change
 
-    def wants_text(self, account: Account) -> bool:
-        draft = self.draft(account)
+    def wants_text(self, turn: Turn) -> bool:
+        draft = self.draft(turn.account)
         return bool(draft and draft.get("step") == "text")
 
     @staticmethod
@@ -102,8 +100,9 @@ class AnnounceFlow:
 
     # ------------------------------------------------------------------ steps
 
-    async def start(self, session: AsyncSession, account: Account) -> list[Reply]:
-        locale = self._locale(account)
+    async def start(self, turn: Turn) -> list[Reply]:
+        session, account = turn.session, turn.account
+        locale = turn.locale
         author = await self._author(session, account)
         if author is None:
             return [Reply(text=_t(locale, "Only the school's staff can make announcements."))]
@@ -116,12 +115,13 @@ class AnnounceFlow:
         buttons.append([self._cancel_button(locale)])
         return [Reply(text=_t(locale, "📢 Who is the announcement for?"), buttons=buttons)]
 
-    async def press(self, session: AsyncSession, account: Account, payload: str) -> list[Reply]:
+    async def press(self, turn: Turn, payload: str) -> list[Reply]:
         """A button of this flow (`payload` starts with PREFIX)."""
-        locale = self._locale(account)
+        session, account = turn.session, turn.account
+        locale = turn.locale
         action = payload[len(PREFIX):]
         if action.startswith("p:"):
-            return await self._progress(session, account, action[2:])
+            return await self._progress(turn, action[2:])
         author = await self._author(session, account)
         if author is None:
             self._save(account, None)
@@ -133,16 +133,17 @@ class AnnounceFlow:
         if draft is None:
             return [Reply(text=_t(locale, "This draft is gone. Start again with /announce."))]
         if action.startswith("a:") and draft.get("step") == "audience":
-            return await self._chose(session, account, author, draft, action[2:])
+            return await self._chose(turn, author, draft, action[2:])
         if action == "u" and draft.get("step") == "confirm":
-            return await self._toggle_urgent(session, account, author, draft)
+            return await self._toggle_urgent(turn, author, draft)
         if action == "ok" and draft.get("step") == "confirm":
-            return await self._send(session, account)
+            return await self._send(turn)
         return [Reply(text=_t(locale, "This draft is gone. Start again with /announce."))]
 
-    async def text(self, session: AsyncSession, account: Account, text: str) -> list[Reply]:
+    async def text(self, turn: Turn, text: str) -> list[Reply]:
         """The announcement's text (the draft is waiting for it: see `wants_text`)."""
-        locale = self._locale(account)
+        session, account = turn.session, turn.account
+        locale = turn.locale
         draft = self.draft(account) or {}
         author = await self._author(session, account)
         if author is None:
@@ -160,7 +161,7 @@ class AnnounceFlow:
             self._save(account, None)
             return self._refusal(locale, refusal.reason)
         self._save(account, draft)
-        return [await self._preview(session, account, author, draft)]
+        return [await self._preview(turn, author, draft)]
 
     # ------------------------------------------------------------------ internals
 
@@ -170,9 +171,10 @@ class AnnounceFlow:
                         audience=draft["audience"], audience_value=draft.get("value"),
                         urgent=bool(draft.get("urgent")))
 
-    async def _chose(self, session: AsyncSession, account: Account, author: Author,
+    async def _chose(self, turn: Turn, author: Author,
                      draft: dict[str, Any], index: str) -> list[Reply]:
-        locale = self._locale(account)
+        session, account = turn.session, turn.account
+        locale = turn.locale
         offered = draft.get("offered") or []
         if not index.isdigit() or int(index) >= len(offered):
             return [Reply(text=_t(locale, "This draft is gone. Start again with /announce."))]
@@ -189,21 +191,23 @@ class AnnounceFlow:
                               limit=MAX_TEXT),
                       buttons=[[self._cancel_button(locale)]], edit=True)]
 
-    async def _toggle_urgent(self, session: AsyncSession, account: Account, author: Author,
+    async def _toggle_urgent(self, turn: Turn, author: Author,
                              draft: dict[str, Any]) -> list[Reply]:
+        session, account = turn.session, turn.account
         draft = {**draft, "urgent": not draft.get("urgent")}
         try:
             await self._authorize(session, author, draft)
         except NotAllowed as refusal:
-            return self._refusal(self._locale(account), refusal.reason)
+            return self._refusal(turn.locale, refusal.reason)
         self._save(account, draft)
-        preview = await self._preview(session, account, author, draft)
+        preview = await self._preview(turn, author, draft)
         preview.edit = True
         return [preview]
 
-    async def _preview(self, session: AsyncSession, account: Account, author: Author,
+    async def _preview(self, turn: Turn, author: Author,
                        draft: dict[str, Any]) -> Reply:
-        locale = self._locale(account)
+        session = turn.session
+        locale = turn.locale
         school_id = draft.get("school_id")
         count = len(await recipients(session, school_id=school_id, audience=draft["audience"],
                                      audience_value=draft.get("value")))
@@ -220,9 +224,10 @@ class AnnounceFlow:
         buttons.append([self._cancel_button(locale)])
         return Reply(text=f"{head}\n\n{shown.text}", buttons=buttons)
 
-    async def _send(self, session: AsyncSession, account: Account) -> list[Reply]:
+    async def _send(self, turn: Turn) -> list[Reply]:
         """Write the announcement once: the account row is locked and the draft re-read."""
-        locale = self._locale(account)
+        session, account = turn.session, turn.account
+        locale = turn.locale
         locked = await session.scalar(
             select(Account).where(Account.id == account.id)
             .with_for_update().execution_options(populate_existing=True))
@@ -247,8 +252,9 @@ class AnnounceFlow:
     def _progress_button(self, locale: str, announcement_id: int) -> Button:
         return Button(_t(locale, "📊 Progress"), f"{PREFIX}p:{announcement_id}")
 
-    async def _progress(self, session: AsyncSession, account: Account, raw_id: str) -> list[Reply]:
-        locale = self._locale(account)
+    async def _progress(self, turn: Turn, raw_id: str) -> list[Reply]:
+        session, account = turn.session, turn.account
+        locale = turn.locale
         announcement = await session.get(Announcement, int(raw_id)) if raw_id.isdigit() else None
         if announcement is None or announcement.author_account_id != account.id:
             return [Reply(text=_t(locale, "There is no such announcement of yours."))]

@@ -1,14 +1,12 @@
-"""Plugs engineer D's `/announce` flow (handlers/announce.py) into the core."""
+"""Plugs the `/announce` flow (handlers/announce.py) into the core."""
 
 from __future__ import annotations
-
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.announce import COMMAND, PREFIX, AnnounceFlow
 from handlers.events import Reply
 from handlers.extensions import Extension
 from handlers.i18n import t
-from storage.models import Account
+from handlers.turn import Turn
 from storage.settings import Settings
 
 
@@ -20,26 +18,26 @@ class AnnounceExtension(Extension):
     def __init__(self, flow: AnnounceFlow) -> None:
         self.flow = flow
 
-    def available(self, account: Account) -> bool:
-        return account.staff_id is not None
+    def available(self, turn: Turn) -> bool:
+        return turn.account.staff_id is not None
 
     def description(self, locale: str) -> str:
         return t(locale, "Make an announcement")
 
-    def menu_label(self, locale: str, account: Account) -> str | None:
-        return t(locale, "Announce") if self.available(account) else None
+    def menu_label(self, turn: Turn) -> str | None:
+        return t(turn.locale, "Announce") if self.available(turn) else None
 
-    async def start(self, session: AsyncSession, account: Account) -> list[Reply]:
-        return await self.flow.start(session, account)
+    async def start(self, turn: Turn) -> list[Reply]:
+        return await self.flow.start(turn)
 
-    async def press(self, session: AsyncSession, account: Account, payload: str) -> list[Reply]:
-        return await self.flow.press(session, account, payload)
+    async def press(self, turn: Turn, payload: str) -> list[Reply]:
+        return await self.flow.press(turn, payload)
 
-    def wants_text(self, account: Account) -> bool:
-        return self.flow.wants_text(account)
+    def wants_text(self, turn: Turn) -> bool:
+        return self.flow.wants_text(turn)
 
-    async def text(self, session: AsyncSession, account: Account, text: str) -> list[Reply]:
-        return await self.flow.text(session, account, text)
+    async def text(self, turn: Turn, text: str) -> list[Reply]:
+        return await self.flow.text(turn, text)
 
 
 def build(settings: Settings) -> AnnounceExtension:

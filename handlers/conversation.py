@@ -1,18 +1,20 @@
 """The conversation core: one neutral message in, the replies out.
 
-Adapters (Telegram, Viber, the console) convert their messenger's update into an
-`Incoming`, open ONE session per update, call `handle`, commit, and send the replies:
+The front doors (Telegram, Viber, the console) convert their messenger's update into
+an `Incoming` and hand it to the turn runner (bot/turns.py), which opens ONE unit of
+work per message (reading committed data when `reads_committed` says so), calls
+`handle`, commits, and gives the replies back to the door to send:
 
     conversation = Conversation(settings)                       # in the composition root
-    async with database.unit_of_work() as session:              # the adapter's boundary
-        replies = await conversation.handle(session, incoming)  # never commits
+    turns = TurnRunner(database, conversation)
+    result = await turns.run(incoming)                          # handle never commits
 
 Every request is authorised here, in the core: the chat's account is loaded on each
 message and each button press, and pupils are re-checked against its guardian.
 Replies are plain text (the Telegram adapter escapes it for HTML); with a
 `max_text_length` (Telegram 4,096, Viber 7,000) long texts are split at line breaks.
 Extra commands and buttons plug in through handlers/extensions.py. When a turn fails,
-the adapter rolls it back and sends `apology` instead, in the same language the turn
+the runner rolls it back and sends `apology` instead, in the same language the turn
 would have answered in.
 """
 
@@ -27,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.chats import open_account, unsubscribed
 from handlers.events import ChatRef, Incoming, Kind, Reply
-from handlers.extensions import Extension, load_extensions
+from handlers.extensions import Extension
 from handlers.family import read_account_and_family
 from handlers.i18n import normalize_locale, t
 from handlers.router import route, view_asked
@@ -47,7 +49,13 @@ class Conversation:
         self.settings = settings
         self._clock = clock or utc_now
         self.max_text_length = max_text_length
-        self.extensions = load_extensions(settings) if extensions is None else list(extensions)
+        self.extensions = list(extensions or ())
+
+    def reads_committed(self, incoming: Incoming) -> bool:
+        """Whether the turn may read committed data outside its write transaction: a
+        diary view (`view_asked`), which writes at most the chat's chosen pupil. The turn
+        runner opens the unit of work accordingly (storage.db.Reads)."""
+        return incoming.private_chat and view_asked(incoming, self.extensions) is not None
 
     async def handle(self, session: AsyncSession, incoming: Incoming, *,
                      max_text_length: int | None = None) -> list[Reply]:

@@ -13,20 +13,15 @@ with a message (reply, block, report) relay_actions.py. Payloads: directory_butt
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
-
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import directory_access as access
 from handlers import directory_buttons as buttons
 from handlers import directory_view, relay, relay_actions
 from handlers.directory_text import _t, gone
-from handlers.events import Button, ChatRef, Incoming, Kind, Platform, Reply
+from handlers.events import Button, Reply
 from handlers.extensions import Extension
-from handlers.i18n import SUPPORTED_LOCALES, normalize_locale
+from handlers.i18n import SUPPORTED_LOCALES
 from handlers.turn import Turn
-from storage.models import Account, utc_now
-from storage.settings import Settings
 
 COMMAND = "directory"
 Action = Callable[[Turn, str], Awaitable[list[Reply]]]
@@ -82,51 +77,35 @@ class DirectoryExtension(Extension):
     prefix = buttons.PREFIX
     listed = True
 
-    def __init__(self, settings: Settings, clock: Callable[[], datetime] = utc_now) -> None:
-        self.settings = settings
-        self.clock = clock
-
-    def _turn(self, session: AsyncSession, account: Account) -> Turn:
-        """The extension API gives the session and the account; the screens take a Turn."""
-        chat = ChatRef(Platform(account.platform), account.chat_id)
-        locale = normalize_locale(account.language, self.settings.default_locale)
-        return Turn(session, account, Incoming(chat, Kind.BUTTON), locale, self.clock(), self.settings)
-
-    def available(self, account: Account) -> bool:
-        return bool(account.guardian_links)
+    def available(self, turn: Turn) -> bool:
+        return bool(turn.account.guardian_links)
 
     def description(self, locale: str) -> str:
         return _t(locale, "The parents of my child's class")
 
-    def menu_label(self, locale: str, account: Account) -> str | None:
-        return _t(locale, "👥 My class") if self.available(account) else None
+    def menu_label(self, turn: Turn) -> str | None:
+        return _t(turn.locale, "👥 My class") if self.available(turn) else None
 
-    async def start(self, session: AsyncSession, account: Account) -> list[Reply]:
-        turn = self._turn(session, account)
+    async def start(self, turn: Turn) -> list[Reply]:
         relay.drop(turn)  # opening the directory leaves a message half written
         return await directory_view.show(turn)
 
-    async def press(self, session: AsyncSession, account: Account, payload: str) -> list[Reply]:
-        turn = self._turn(session, account)
+    async def press(self, turn: Turn, payload: str) -> list[Reply]:
         action, value = buttons.parse(payload)
         handler = ACTIONS.get(action)
-        if handler is None or not account.active:
+        if handler is None or not turn.account.active:
             return [Reply(text=gone(turn.locale))]
         return await handler(turn, value)
 
-    def wants_text(self, account: Account) -> bool:
-        return relay.waiting(account, self.clock())
+    def wants_text(self, turn: Turn) -> bool:
+        return relay.waiting(turn.account, turn.now)
 
-    async def text(self, session: AsyncSession, account: Account, text: str) -> list[Reply]:
+    async def text(self, turn: Turn, text: str) -> list[Reply]:
         if any(_t(locale, "👥 My class") == text.strip() for locale in SUPPORTED_LOCALES):
-            return await self.start(session, account)  # its own menu label leaves the flow
-        return await relay.text(self._turn(session, account), text)
+            return await self.start(turn)  # its own menu label leaves the flow
+        return await relay.text(turn, text)
 
-    def settings_buttons(self, locale: str, account: Account) -> list[Button]:
-        if not account.guardian_links:
+    def settings_buttons(self, turn: Turn) -> list[Button]:
+        if not turn.account.guardian_links:
             return []
-        return [Button(directory_view.settings_label(locale), buttons.SETTINGS)]
-
-
-def build(settings: Settings) -> DirectoryExtension:
-    return DirectoryExtension(settings)
+        return [Button(directory_view.settings_label(turn.locale), buttons.SETTINGS)]

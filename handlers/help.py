@@ -14,7 +14,7 @@ def show(turn: Turn) -> list[Reply]:
     locale = turn.locale
     lines = [t(locale, "I show your children's grades, rating, homework, lessons, absences and "
                        "school events. Use the menu buttons or these commands:"), ""]
-    extra = [e for e in turn.extensions if e.available(turn.account)]
+    extra = [e for e in turn.extensions if e.available(turn)]
     lines += [f"/{name} — {text}" for name, text in command_list(locale, extra)]
     lines += [f"/{e.command} — {e.description(locale)}" for e in extra
               if e.command and not e.listed]

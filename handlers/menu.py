@@ -60,7 +60,7 @@ def command_for_label(text: str) -> str | None:
 def menu_for(turn: Turn) -> list[list[str]]:
     """The keyboard of a linked chat: the parent's views, the extensions' labels, settings."""
     extra = [label for ext in turn.extensions
-             if ext.available(turn.account) and (label := ext.menu_label(turn.locale, turn.account))]
+             if ext.available(turn) and (label := ext.menu_label(turn))]
     return main_menu(turn.locale, parent=bool(turn.account.guardian_links), extra=extra)
 
 

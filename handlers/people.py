@@ -41,6 +41,12 @@ async def same_number(session: AsyncSession, guardian_ids: list[str]) -> list[st
         .order_by(Guardian.id))).all())
 
 
+async def consenting_staff(session: AsyncSession, phone: str) -> list[str]:
+    return list((await session.scalars(
+        select(Staff.id).where(Staff.phone == phone, Staff.consent.is_(True))
+        .order_by(Staff.id))).all())
+
+
 async def guardian_schools(session: AsyncSession, guardian_ids: list[str]) -> list[tuple[str, str, bool]]:
     """(guardian id, school id, launched) for every school the guardians' children attend."""
     if not guardian_ids:
@@ -87,6 +93,20 @@ async def candidates_for_guardian(session: AsyncSession, guardian_id: str) -> Ca
             found.guardian_ids = [guardian_id]
         else:
             found.waiting_schools.add(school_id)
+    return found
+
+
+async def candidates_for_staff(session: AsyncSession, staff_id: str) -> Candidates:
+    """The same split for the staff member an invitation code names."""
+    found = Candidates()
+    staff = await session.get(Staff, staff_id)
+    if staff is None or not staff.consent:
+        return found
+    school = await session.get(School, staff.school_id)
+    if school is not None and school.launched:
+        found.staff_id = staff_id
+    else:
+        found.waiting_schools.add(staff.school_id)
     return found
 
 

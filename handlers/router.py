@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from handlers import forget, linking, settings_view, welcome
-from handlers.codes import looks_like_code, typed
+from handlers.codes import code_refused, looks_like_code, typed
 from handlers.events import Incoming, Kind, Reply
 from handlers.extensions import Extension
 from handlers.help import show as show_help
@@ -51,7 +51,7 @@ async def on_command(turn: Turn, command: str, argument: str | None = None) -> l
         return await linking.unlink(turn)
     extension = _extension(turn, lambda e: e.command == command)
     if extension is not None:
-        return await extension.start(turn.session, turn.account)
+        return await extension.start(turn)
     return [Reply(text=t(turn.locale, "I do not know this command. /help lists what I can do."))]
 
 
@@ -61,18 +61,23 @@ async def on_text(turn: Turn, text: str) -> list[Reply]:
     command = command_for_label(text)  # a menu press leaves any half-done flow (views: route)
     if command is not None:
         return await on_command(turn, command)
-    waiting = _extension(turn, lambda e: e.wants_text(turn.account))
+    waiting = _extension(turn, lambda e: e.wants_text(turn))
     if waiting is not None:
-        return await waiting.text(turn.session, turn.account, text)
-    labelled = _extension(turn, lambda e: e.menu_label(turn.locale, turn.account) == text.strip())
+        return await waiting.text(turn, text)
+    labelled = _extension(turn, lambda e: e.menu_label(turn) == text.strip())
     if labelled is not None:
-        return await labelled.start(turn.session, turn.account)
+        return await labelled.start(turn)
     if not turn.account.linked:
         return await welcome.unlinked_text(turn, text)
-    if looks_like_code(text):
-        return await typed(turn, text)
-    return [with_menu(turn, t(turn.locale, "I did not understand that. Please choose from the menu "
-                                           "below, or send /help."))]
+    if looks_like_code(text):  # a further child's code; a word ("thanks") is counted, not shown
+        wordlike = not any(ch.isdigit() for ch in text)
+        return await typed(turn, text, refused=not_understood if wordlike else code_refused)
+    return [not_understood(turn)]
+
+
+def not_understood(turn: Turn) -> Reply:
+    return with_menu(turn, t(turn.locale, "I did not understand that. Please choose from the menu "
+                                          "below, or send /help."))
 
 
 async def on_button(turn: Turn, payload: str) -> list[Reply]:
@@ -80,7 +85,7 @@ async def on_button(turn: Turn, payload: str) -> list[Reply]:
         return [stale(turn)]
     owner = _extension(turn, lambda e: bool(e.prefix) and payload.startswith(e.prefix or ""))
     if owner is not None:
-        return await owner.press(turn.session, turn.account, payload)
+        return await owner.press(turn, payload)
     if payload.startswith(settings_view.PREFIX):
         return await settings_view.press(turn, payload)
     if payload.startswith(forget.PREFIX):

@@ -60,7 +60,7 @@ def buttons(turn: Turn) -> list[list[Button]]:
                      f"{PREFIX}e:{0 if account.notify_events else 1}")],
              [Button(t(locale, "Quiet hours"), f"{PREFIX}q")]]
     for extension in turn.extensions:
-        rows += [[button] for button in extension.settings_buttons(locale, account)]
+        rows += [[button] for button in extension.settings_buttons(turn)]
     return rows
 
 

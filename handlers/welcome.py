@@ -4,7 +4,8 @@ A number is accepted only when the messenger vouches that the contact is the sen
 own (Telegram, the console). No match, no consent and "school not launched" get the
 SAME answer, so nobody can probe which numbers exist; the not-launched case also
 remembers the chat for the launch announcement. Viber cannot vouch: there a contact
-only prepares the way for the school's one-time code (see codes.py).
+only prepares the way for the school's one-time code, and every line typed after it
+is taken as that code (see codes.py).
 """
 
 from __future__ import annotations
@@ -59,9 +60,14 @@ async def contact(turn: Turn, raw_phone: str | None, own: bool) -> list[Reply]:
 
 
 async def unlinked_text(turn: Turn, text: str) -> list[Reply]:
-    """Typed text in a chat that is not linked yet: a code, a typed number, or anything."""
-    if codes.looks_like_code(text):
+    """Typed text in a chat that is not linked yet: a code, a typed number, or anything.
+    On Viber, once the contact is shared, every line is a code (codes.after_contact)."""
+    if codes.after_contact(turn):
         return await codes.typed(turn, text)
-    if try_normalize_phone(text):
+    typed_number = not any(ch.isalpha() for ch in text) and try_normalize_phone(text) is not None
+    if codes.looks_like_code(text):  # digits alone may be a code as well as a number
+        return await codes.typed(turn, text,
+                                 refused=use_the_button if typed_number else codes.code_refused)
+    if typed_number:
         return [use_the_button(turn)]
     return [greeting(turn)]

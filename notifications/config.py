@@ -54,6 +54,8 @@ class NotifyConfig(BaseSettings):
     worker_lease: float = Field(default=15.0, gt=0)
 
     # --- the jobs (intervals in seconds; times are the school's local time)
+    # false: this process only delivers the outbox (the scheduled jobs run in another)
+    jobs: bool = True
     absence_interval: float = Field(default=20.0, gt=0)
     grades_interval: float = Field(default=60.0, gt=0)
     events_interval: float = Field(default=60.0, gt=0)

@@ -46,7 +46,7 @@ class NotificationService:
         clock: Clock | None = None,
         *,
         config: NotifyConfig | None = None,
-        jobs: bool = True,
+        jobs: bool | None = None,
     ) -> None:
         self.database = database
         self.settings = settings
@@ -56,7 +56,7 @@ class NotificationService:
         self.dispatcher = Dispatcher(database, settings, deliverers, self.config, self.clock)
         self._dispatcher_used = False
         self.jobs = JobContext(database, settings, self.config, self.clock, self.nudge)
-        self._with_jobs = jobs
+        self._with_jobs = self.config.jobs if jobs is None else jobs  # NOTIFY_JOBS
         self._scheduler: AsyncIOScheduler | None = None
         self._task: asyncio.Task[None] | None = None
         self._holder = leases.holder_name()

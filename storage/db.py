@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from enum import Enum
 from typing import TypeVar
 
 from sqlalchemy import event
@@ -73,10 +74,17 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
                                pool_pre_ping=True)
 
 
-def session_factory(engine: AsyncEngine, reader: Reader | None = None) -> async_sessionmaker[AsyncSession]:
-    info = {READER_KEY: reader} if reader is not None else None
-    return async_sessionmaker(engine, expire_on_commit=False, info=info,
-                              sync_session_class=UnitOfWorkSession)
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=UnitOfWorkSession)
+
+
+class Reads(Enum):
+    """Where a unit of work's answer-path reads (`storage.fast.rows`) are made."""
+
+    IN_TRANSACTION = "in transaction"  # on its own connection: they see what it wrote
+    COMMITTED = "committed"  # on the process's reader, outside any transaction: the last
+    #                          committed data, not what this unit of work wrote (a diary
+    #                          answer, which writes at most the chat's chosen pupil)
 
 
 async def _close(session: AsyncSession) -> None:
@@ -102,17 +110,19 @@ class Database:
     def connect(cls, url: str, **kw: object) -> Database:
         engine = create_engine(url, **kw)  # type: ignore[arg-type]
         reader = reader_for(engine)
-        return cls(url=url, engine=engine, sessions=session_factory(engine, reader), reader=reader)
+        return cls(url=url, engine=engine, sessions=session_factory(engine), reader=reader)
 
     @property
     def sqlite(self) -> bool:
         return is_sqlite(self.url)
 
     @asynccontextmanager
-    async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
+    async def unit_of_work(self, reads: Reads = Reads.IN_TRANSACTION) -> AsyncIterator[AsyncSession]:
         """One session, committed once at the end (if it has anything to commit),
-        rolled back on error."""
+        rolled back on error; `reads` says where its answer-path reads go."""
         session = self.sessions()
+        if reads is Reads.COMMITTED and self.reader is not None:
+            session.info[READER_KEY] = self.reader
         try:
             yield session
             if has_work(session):

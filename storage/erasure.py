@@ -79,6 +79,9 @@ async def erase_person(
     if isinstance(person, Guardian):
         person.directory_opt_in = False
         await _forget_guardian_traces(session, person_id, report)
+    else:
+        codes = await session.execute(delete(InviteCode).where(InviteCode.staff_id == person_id))
+        report.invite_codes_revoked = codes.rowcount or 0
     report.chat_ids = await _delete_chats(session, kind, person_id)
     if was_consenting:
         session.add(ConsentRecord(person_kind=kind, person_id=person_id, consent=False, source=reason))

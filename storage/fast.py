@@ -9,11 +9,12 @@ straight on a driver connection: one execute on SQLite, one `fetch` on asyncpg. 
 processors SQLAlchemy itself uses for that dialect, so a date or a JSON column
 reads exactly as it would through the ORM.
 
-Where a read runs (`rows`):
+Where a read runs (`rows`) is the unit of work's choice (`storage.db.Reads`), made
+when it is opened (the turn runner asks the core: a diary view reads committed data):
 
-* while the unit of work has not started a transaction (it has written nothing): on
-  the process's **reader**, outside any transaction, so it sees the last committed
-  data, as a read inside a READ COMMITTED transaction would.
+* `Reads.COMMITTED`: on the process's **reader**, outside any transaction, so it sees
+  the last committed data, as a read inside a READ COMMITTED transaction would, and
+  not what the unit of work itself wrote.
   - SQLite (`SqliteReader`): a thread of its own with a second connection, `query_only`
     on. In WAL mode it reads without waiting for the write lock, so answers keep
     flowing while an import or the worker writes.
@@ -23,8 +24,8 @@ Where a read runs (`rows`):
     and COMMIT around the reads. A connection the server dropped (a restart, a
     terminated backend) is replaced, and the read is tried once more: a read is
     safe to repeat.
-* otherwise (an in-memory SQLite, or a unit of work that already wrote): on the unit
-  of work's own connection, inside its transaction, so it sees what it wrote.
+* `Reads.IN_TRANSACTION` (and wherever there is no reader: an in-memory SQLite): on
+  the unit of work's own connection, inside its transaction, so it sees what it wrote.
 
 Whether the unit of work holds a connection is noted by its session class
 (`UnitOfWorkSession`) through SQLAlchemy's public `after_begin` event. `attach` and
@@ -58,7 +59,7 @@ from storage import speed_paths, sqlalchemy_internals
 
 log = logging.getLogger(__name__)
 
-READER_KEY = "storage.fast.reader"  # session.info: the Reader of the unit of work's database
+READER_KEY = "storage.fast.reader"  # session.info: the reader, in a Reads.COMMITTED unit of work
 _BEGAN_KEY = "storage.fast.began"  # session.info: the transaction that began on a connection
 
 
@@ -456,13 +457,11 @@ def holds_connection(sync: Any) -> bool:
 
 
 async def rows(session: AsyncSession, query: Query, **values: Any) -> list[Any]:
-    """The query's rows (namedtuples), read where the module docstring says."""
+    """The query's rows (namedtuples), read where the unit of work chose (module docstring)."""
     reader: Reader | None = session.info.get(READER_KEY)
-    sync = session.sync_session
-    pending = _pending(sync)
-    if reader is not None and not pending and not holds_connection(sync):
+    if reader is not None:
         return await reader.fetch(query, values)
-    if pending:
+    if _pending(session.sync_session):
         await session.flush()
     connection = await session.connection()
     dialect = connection.dialect

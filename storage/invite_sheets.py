@@ -1,8 +1,9 @@
-"""Printable invitation sheets: one page per class with each guardian's code and QR codes.
+"""Printable invitation sheets: one page per class with each guardian's code and QR codes,
+and one for the school's staff.
 
-The school hands a guardian their slip with the consent form; the QR codes open the
-bot with the code already filled in (Telegram `t.me/<bot>?start=<code>`, Viber
-`viber://pa?chatURI=<bot>&context=<code>`).
+The school hands a guardian their slip with the consent form (a staff member theirs);
+the QR codes open the bot with the code already filled in (Telegram
+`t.me/<bot>?start=<code>`, Viber `viber://pa?chatURI=<bot>&context=<code>`).
 """
 
 from __future__ import annotations
@@ -22,10 +23,25 @@ from storage.invites import normalize_code
 
 @dataclass
 class InviteSlip:
-    class_name: str
-    pupil: str
-    guardian: str
+    group: str  # a guardian's slip: the class; a staff member's: the role, as printed
+    pupil: str | None  # None on a staff member's slip
+    person: str
     code: str
+
+
+STAFF_SHEET = "staff"  # the staff's sheet's name among the classes' (invites-staff.csv)
+
+
+def sheet_title(school: str, sheet: str, locale: str) -> str:
+    name = t(locale, "Staff") if sheet == STAFF_SHEET else sheet
+    return f"{school}, {name}"
+
+
+def role_name(role: str, locale: str) -> str:
+    names = {"teacher": t(locale, "Teacher"), "director": t(locale, "Director"),
+             "admin": t(locale, "School administrator"),
+             "department": t(locale, "Education department")}
+    return names.get(role, role)
 
 
 def deep_links(code: str, telegram_username: str | None, viber_uri: str | None) -> dict[str, str]:
@@ -49,12 +65,15 @@ def _qr_svg(data: str) -> str:
 def write_csv(path: Path, slips: list[InviteSlip], links: dict[str, dict[str, str]], locale: str) -> None:
     with path.open("w", newline="", encoding="utf-8-sig") as handle:
         writer = csv.writer(handle)
-        writer.writerow([t(locale, "Class"), t(locale, "Pupil"), t(locale, "Guardian"),
-                         t(locale, "Code"), "Telegram", "Viber"])
+        staff = any(slip.pupil is None for slip in slips)
+        names = ([t(locale, "Role"), t(locale, "Staff member")] if staff else
+                 [t(locale, "Class"), t(locale, "Pupil"), t(locale, "Guardian")])
+        writer.writerow([*names, t(locale, "Code"), "Telegram", "Viber"])
         for slip in slips:
             slip_links = links[slip.code]
-            writer.writerow([slip.class_name, slip.pupil, slip.guardian, slip.code,
-                             slip_links.get("Telegram", ""), slip_links.get("Viber", "")])
+            who = [slip.group, slip.person] if staff else [slip.group, slip.pupil, slip.person]
+            writer.writerow([*who, slip.code, slip_links.get("Telegram", ""),
+                             slip_links.get("Viber", "")])
 
 
 def write_html(path: Path, school: str, slips: list[InviteSlip],
@@ -82,7 +101,8 @@ def _card(slip: InviteSlip, links: dict[str, str], locale: str) -> str:
     label_for = html.escape(t(locale, "For"))
     label_code = html.escape(t(locale, "Your code"))
     how = html.escape(t(locale, "Open the bot, share your phone number and enter this code."))
-    return (f'<div class="slip"><b>{html.escape(slip.class_name)}</b> · {html.escape(slip.pupil)}<br>'
-            f'{label_for}: {html.escape(slip.guardian)}<br>'
+    pupil = "" if slip.pupil is None else f" · {html.escape(slip.pupil)}"
+    return (f'<div class="slip"><b>{html.escape(slip.group)}</b>{pupil}<br>'
+            f'{label_for}: {html.escape(slip.person)}<br>'
             f'{label_code}: <span class="code">{html.escape(slip.code)}</span><br>'
             f'<small>{how}</small><br>{qrs}</div>')

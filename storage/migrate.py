@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -24,7 +25,17 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Bring the schema to `revision`, in one transaction.
+    """Bring the schema up to `revision`, in one transaction (see `_migrate`)."""
+    await _migrate(engine, lambda config: command.upgrade(config, revision))
+
+
+async def downgrade(engine: AsyncEngine, revision: str) -> None:
+    """Take the schema back to `revision` (each migration's `downgrade`), in one transaction."""
+    await _migrate(engine, lambda config: command.downgrade(config, revision))
+
+
+async def _migrate(engine: AsyncEngine, step: Callable[[Config], None]) -> None:
+    """Run an Alembic command on the engine's connection, in one transaction.
 
     On SQLite, a migration that changes a table's columns rebuilds the table (Alembic's
     batch mode drops the old one), and dropping a table with foreign keys on would run
@@ -34,7 +45,7 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """
     def _run(connection: Connection) -> None:
         with connection.begin():
-            command.upgrade(alembic_config(connection), revision)
+            step(alembic_config(connection))
             if connection.dialect.name == "sqlite":
                 broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                 if broken:

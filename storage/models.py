@@ -287,11 +287,16 @@ class ConsentRecord(Base):
 
 
 class InviteCode(Base):
-    """A one-time invitation code; only its hash is stored."""
+    """A one-time invitation code of a guardian or of a staff member; only its hash is stored."""
 
     __tablename__ = "invite_codes"
+    __table_args__ = (CheckConstraint(
+        "(guardian_id IS NULL AND staff_id IS NOT NULL) OR (guardian_id IS NOT NULL AND staff_id IS NULL)",
+        name="one_person"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    guardian_id: Mapped[str] = mapped_column(ForeignKey("guardians.id", ondelete="CASCADE"), index=True)
+    guardian_id: Mapped[str | None] = mapped_column(ForeignKey("guardians.id", ondelete="CASCADE"),
+                                                    index=True)
+    staff_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = utc_now_column()
     expires_at: Mapped[datetime]

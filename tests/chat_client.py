@@ -1,13 +1,15 @@
 """A conversation test client for the core: `await chat.send("/grades")`,
 `await chat.press("Оцінки")`, `await chat.share_contact(phone)`, `chat.last_text`.
 
-Each call is one unit of work on the real database, as an adapter's middleware does.
+Each call is one turn through the turn runner (bot/turns.py), as every front door's
+is: one unit of work on the real database, committed before the replies come back.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bot.turns import TurnRunner
 from handlers.conversation import Conversation
 from handlers.events import Button, ChatRef, Incoming, Kind, Platform, Reply
 from storage.db import Database
@@ -28,9 +30,9 @@ class ChatClient:
     async def deliver(self, kind: Kind, **fields: object) -> list[Reply]:
         incoming = Incoming(chat=ChatRef(self.platform, self.chat_id), kind=kind,
                             language_hint=self.language, private_chat=self.private, **fields)  # type: ignore[arg-type]
-        async with self.db.unit_of_work() as session:
-            self.replies = await self.conversation.handle(
-                session, incoming, max_text_length=self.max_text_length)
+        result = await TurnRunner(self.db, self.conversation).run(
+            incoming, max_text_length=self.max_text_length)
+        self.replies = result.replies
         for reply in self.replies:
             if reply.menu is not None or reply.remove_menu:
                 self.menu = [label for row in reply.menu or [] for label in row]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.app import extensions
 from handlers.conversation import Conversation
 from handlers.events import Platform
 from storage.db import Database
@@ -14,7 +15,7 @@ from tests.school_factory import build_school, clock
 
 def conversation(db: Database, **settings: Any) -> Conversation:
     config = Settings(_env_file=None, database_url=db.url, **settings)  # type: ignore[call-arg]
-    return Conversation(config, clock=clock)
+    return Conversation(config, clock=clock, extensions=extensions(config))
 
 
 async def school_and_core(db: Database) -> Conversation:

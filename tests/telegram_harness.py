@@ -13,8 +13,10 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.app import extensions
 from bot.telegram.front_door import TelegramFrontDoor, build_bot
 from bot.telegram.webhook import WEBHOOK_PATH
+from bot.turns import TurnRunner
 from handlers.commands import command_list
 from handlers.conversation import Conversation
 from storage.db import Database
@@ -115,9 +117,9 @@ async def telegram_rig(database: Database, *, webhook: bool = False,
         mode = {"telegram_mode": "webhook", "telegram_webhook_secret": SECRET} if webhook else {}
         settings = rig_settings(database, api, **mode, **overrides)
         bot = build_bot(settings)
-        core = Conversation(settings, clock=clock)
+        core = Conversation(settings, clock=clock, extensions=extensions(settings))
         door = TelegramFrontDoor.assemble(
-            bot, database, core, settings,
+            bot, TurnRunner(database, core), settings,
             command_list=lambda locale: command_list(locale, core.extensions), polling_timeout=1)
         runner: web.AppRunner | None = None
         try:

@@ -23,6 +23,7 @@ from sqlalchemy import String, select
 from storage import audit
 from storage.db import Database
 from storage.ingest.entities import ATTENDANCE_STATUSES, SPECS, STAFF_ROLES
+from storage.invites import CODE_PATTERN
 from storage.models import Attendance, Grade, Guardian, Lesson, School, Staff
 from storage.phones import normalize_phone
 from tests.test_api_helpers import ApiServer, new_key, seed_school, serve
@@ -67,6 +68,8 @@ def _string(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
         return st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31)).map(str)
     if schema.get("format") == "date-time":
         return st.datetimes().map(lambda d: d.isoformat())
+    if schema.get("pattern") == CODE_PATTERN:
+        return st.from_regex(CODE_PATTERN)
     if "pattern" in schema:
         return st.times().map(lambda t: t.strftime("%H:%M"))
     if "example" in schema:

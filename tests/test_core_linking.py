@@ -65,6 +65,8 @@ async def test_a_forwarded_contact_or_a_typed_number_is_refused_with_the_reason(
     assert "кнопкою" in parent.last_text and parent.last_reply.request_contact
     await parent.send("+380 50 111 00 01")
     assert "кнопкою" in parent.last_text
+    await parent.send("050 111 00 01")  # digits alone could be a code too: tried, then the same answer
+    assert "кнопкою" in parent.last_text
     assert not (await _account(db)).linked  # type: ignore[union-attr]
 
 
@@ -146,3 +148,13 @@ async def test_unlink_detaches_the_chat_and_is_audited(db: Database) -> None:
     async with db.unit_of_work() as s:
         actions = (await s.scalars(select(AuditEntry.action).order_by(AuditEntry.id))).all()
     assert actions == ["account.linked", "account.unlinked"]
+
+
+async def test_a_linked_parents_words_are_not_taken_for_a_wrong_code(db: Database) -> None:
+    core = await school_and_core(db)
+    parent = chat(db, core)
+    await parent.share_contact(PHONES.koval)
+    await parent.send("Thanks")  # code-shaped letters, but a word
+    assert "не зрозумів" in parent.last_text and "Оцінки" in parent.menu
+    await parent.send("K7QF-9XBM-22")  # a code that is no code
+    assert "код не діє" in parent.last_text and "Оцінки" in parent.menu

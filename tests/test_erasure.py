@@ -10,8 +10,10 @@ from sqlalchemy import func, select
 from storage import audit
 from storage.db import Database
 from storage.erasure import erase_person
+from storage.invites import find_usable, issue_code
 from storage.models import (
-    Account, Guardian, GuardianStudent, InviteCode, OutboxMessage, School, SchoolClass, Student, utc_now,
+    Account, Guardian, GuardianStudent, InviteCode, OutboxMessage, School, SchoolClass, Staff, Student,
+    utc_now,
 )
 
 PHONE = "+380501112233"
@@ -51,6 +53,21 @@ async def test_erasure_removes_name_phone_chats_codes_and_queue(db: Database) ->
         assert [e.action for e in entries] == ["person.erased"]
         assert PHONE not in str(entries[0].details) and "Ткаченко" not in str(entries[0].details)
         assert (await audit.verify_chain(s)).ok
+
+
+async def test_erasing_a_staff_member_deletes_their_codes_only(db: Database) -> None:
+    await _family(db)
+    async with db.unit_of_work() as s:
+        s.add(Staff(id="T1", school_id="S1", full_name="Коваль Ірина Петрівна",
+                    phone="+380675554434", role="teacher", consent=True))
+        await s.flush()
+        teachers = await issue_code(s, staff_id="T1")
+    async with db.unit_of_work() as s:
+        report = await erase_person(s, "staff", "T1", actor="test", reason="consent withdrawn")
+    assert report.invite_codes_revoked == 1
+    async with db.unit_of_work() as s:
+        assert await find_usable(s, teachers) is None
+        assert [c.guardian_id for c in (await s.scalars(select(InviteCode))).all()] == ["G1"]
 
 
 async def test_erased_phone_and_name_leave_no_bytes_in_sqlite_file_or_wal(sqlite_db_url: str) -> None:

@@ -17,7 +17,7 @@ import asyncpg
 from handlers import diary
 from handlers.family import ACCOUNT_AND_FAMILY, read_account_and_family
 from storage.accounts import find_account
-from storage.db import Database
+from storage.db import Database, Reads
 from storage.fast import PostgresReader, Query, rows
 from storage.models import Account, Attendance, Grade, School, Student
 from tests.core_support import linked, school_and_core
@@ -43,12 +43,13 @@ CASES: list[tuple[Query, dict[str, Any]]] = [
 ]
 
 
-async def test_each_query_reads_what_the_orm_reads(db: Database) -> None:
+@pytest.mark.parametrize("reads", list(Reads))
+async def test_each_query_reads_what_the_orm_reads(db: Database, reads: Reads) -> None:
     await linked(db, await school_and_core(db), PHONES.koval, "k")
     for query, values in CASES:
         async with db.unit_of_work() as session:
             expected = [tuple(r) for r in (await session.execute(query.statement, values)).all()]
-        async with db.unit_of_work() as session:
+        async with db.unit_of_work(reads) as session:
             fast = [tuple(r) for r in await rows(session, query, **values)]
         assert expected, f"{query.row.__name__} finds nothing: the case proves nothing"
         assert fast == expected, query.row.__name__

@@ -1,9 +1,11 @@
-"""`invites`: codes for consenting guardians only, sheets to print, re-issue invalidates."""
+"""What a code is (the one rule), and `invites`: codes for consenting guardians (or staff)
+only, sheets to print, re-issue invalidates."""
 
 from __future__ import annotations
 
 import csv
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,11 +14,41 @@ from sqlalchemy import func, select
 
 from storage import audit
 from storage.db import Database
-from storage.invites import find_usable
+from storage.invites import (
+    CODE_PATTERN, code_problem, find_usable, hash_code, looks_like_code, new_code, normalize_code,
+)
 from storage.models import AuditEntry, Guardian, GuardianStudent, InviteCode, SchoolClass, Student
 from tests.school_factory import build_school
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+SPELLINGS = [  # (as typed, the same code as)
+    ("ul7k2mq4", "UL7K2MQ4"), ("UL7K 2MQ4", "ul7k-2mq4"), ("u-l-7-k-2-m-q-4", "ul7k2mq4"),
+    ("ul7k\u00a02mq4", "ul7k2mq4"), ("ul7k\u20132mq4", "ul7k2mq4"),     # a no-break space, an en dash
+    ("K7QF-9XBM-2D", "k7qf9xbm2d"), ("K7QF-9XBM-2D", "К7QF-9ХВМ-2D"),    # Cyrillic К Х В М
+    ("abcoil", "ABC011"), ("КОНТАКТ", "kohtakt"), ("сокі12", "COKI12"),
+]
+NOT_CODES = ["", "abc12", "x" * 33, "Привіт", "straße12", "+380501234567", "ab_cd_ef", "ab.cd.ef",
+             "ul7k2mq4!", "уу12345"]  # Cyrillic У is no look-alike of Y here
+
+
+def test_one_rule_for_what_a_code_is_and_when_two_are_the_same() -> None:
+    for typed, same in SPELLINGS:
+        assert looks_like_code(typed) and looks_like_code(same), (typed, same)
+        assert hash_code(typed) == hash_code(same), (typed, same)
+    assert hash_code("ul7k2mq4") != hash_code("ul7k2mq5")
+    for text in NOT_CODES:
+        assert not looks_like_code(text) and code_problem(text), text
+    for text in [typed for pair in SPELLINGS for typed in pair] + NOT_CODES:  # the API's pattern
+        assert bool(re.fullmatch(CODE_PATTERN, text)) == looks_like_code(text), text
+
+
+def test_the_bots_own_codes_follow_the_rule_and_compare_as_before() -> None:
+    for _ in range(200):
+        code = new_code()
+        assert looks_like_code(code) and looks_like_code(code.lower().replace("-", " "))
+        assert normalize_code(code) == code.replace("-", "")  # stored hashes stay valid
 
 
 def _invites(db_url: str, out: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from handlers.announce import AnnounceFlow
+from handlers.events import Platform
 from notifications.announcements import (
     Author,
     NotAllowed,
@@ -25,6 +25,8 @@ from notifications.announcements import (
 from notifications.jobs.reports import announcement_reports
 from storage.db import Database
 from storage.models import Account, Announcement, AuditEntry, Lesson, OutboxMessage, School, Staff
+from tests.chat_client import ChatClient
+from tests.core_support import conversation
 from tests.test_notify_support import SCHOOL_DAY, Clock, SchoolWorld, job_context, kyiv, outbox
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -237,59 +239,60 @@ async def _account(db: Database, staff_id: str) -> int:
     return await world.staff_account(staff_id)
 
 
-async def _step(db: Database, account_id: int, action, *args):  # type: ignore[no-untyped-def]
-    """One update: its own unit of work, as the core runs it."""
-    async with db.unit_of_work() as s:
+async def _chat(db: Database, account_id: int) -> ChatClient:
+    """The staff member's chat, talking to the production core (with its extensions)."""
+    async with db.sessions() as s:
         account = await s.get(Account, account_id)
-        return await action(s, account, *args)
+    assert account is not None
+    return ChatClient(db, conversation(db), platform=Platform(account.platform),
+                      chat_id=account.chat_id)
 
 
 async def test_announce_flow_audience_text_preview_urgent_confirm_progress(db) -> None:
     await two_schools(db)
     director = await _account(db, "D1")
-    flow = AnnounceFlow()
+    chat = await _chat(db, director)
 
-    [ask] = await _step(db, director, flow.start)
+    [ask] = await chat.send("/announce")
     labels = [row[0].label for row in ask.buttons]
     assert labels[:3] == ["Уся школа", "Учителі школи", "5-і класи (уся паралель)"]
     class_7a = next(row[0] for row in ask.buttons if row[0].label == "Клас 7-А")
     assert len(class_7a.payload.encode()) <= 64
 
-    [write] = await _step(db, director, flow.press, class_7a.payload)
+    [write] = await chat.press_payload(class_7a.payload)
     assert "3500" in write.text
-    async with db.unit_of_work() as s:
-        assert flow.wants_text(await s.get(Account, director))
-    [preview] = await _step(db, director, flow.text, "Завтра екскурсія")
+    [preview] = await chat.send("Завтра екскурсія")  # the flow waits for the text
     assert "7-А" in preview.text and "2 отримувачі" in preview.text
     assert "Завтра екскурсія" in preview.text
     urgent = next(b for row in preview.buttons for b in row if b.payload == "an:u")
-    [toggled] = await _step(db, director, flow.press, urgent.payload)
+    [toggled] = await chat.press_payload(urgent.payload)
     assert "Термінове" in toggled.text
 
-    [queued] = await _step(db, director, flow.press, "an:ok")
-    [again] = await _step(db, director, flow.press, "an:ok")   # a double press: once only
+    [queued] = await chat.press_payload("an:ok")
+    [again] = await chat.press_payload("an:ok")   # a double press: once only
     assert "не" in again.text.lower() or "немає" in again.text
     async with db.unit_of_work() as s:
         [ann] = (await s.scalars(select(Announcement))).all()
     assert ann.urgent and ann.author_account_id == director and ann.recipients == 2
     assert f"№{ann.id}" in queued.text
     progress_button = queued.buttons[0][0]
-    [shown] = await _step(db, director, flow.press, progress_button.payload)
+    [shown] = await chat.press_payload(progress_button.payload)
     assert "0 з 2" in shown.text
 
 
 async def test_announce_flow_refuses_a_parent_and_re_authorises_each_press(db) -> None:
     world = await two_schools(db)
-    [reply] = await _step(db, world.families[0].account_id, AnnounceFlow().start)
+    parent = await _chat(db, world.families[0].account_id)
+    [reply] = await parent.send("/announce")
     assert "лише працівники школи" in reply.text
 
     music = await _account(db, "T9")
-    flow = AnnounceFlow()
-    [ask] = await _step(db, music, flow.start)
+    teacher = await _chat(db, music)
+    [ask] = await teacher.send("/announce")
     assert [row[0].label for row in ask.buttons][:-1] == ["Клас 5-Б"]
     async with db.unit_of_work() as s:  # the teacher leaves: consent withdrawn
         (await s.get(Staff, "T9")).consent = False
-    [refused] = await _step(db, music, flow.press, ask.buttons[0][0].payload)
+    [refused] = await teacher.press_payload(ask.buttons[0][0].payload)
     assert "лише працівники школи" in refused.text
     async with db.unit_of_work() as s:
         assert (await s.scalars(select(Announcement))).all() == []

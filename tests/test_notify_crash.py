@@ -3,8 +3,8 @@ announcement and started again; the fake Bot API's own log then shows that every
 got exactly one copy, except at most the few whose request was in flight at the kill.
 
 Real processes: the standalone fake server (`python -m tests.fakes.telegram_api --log`)
-and the worker (`python -m notifications.worker`), built from Settings like
-`run --role worker`; the announcement is written as the command line writes it.
+and the worker, `python run_bot.py run --role worker` (with NOTIFY_JOBS=false: it only
+delivers); the announcement is written as the command line writes it.
 """
 
 from __future__ import annotations
@@ -33,14 +33,18 @@ MAX_IN_FLIGHT = 8
 
 
 @asynccontextmanager
-async def process(*args: str, env: dict[str, str], ready: str) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
-    """A child process; yields it with its ready line. Killed at the end if still alive."""
+async def process(*args: str, env: dict[str, str],
+                  ready: str | None = None) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
+    """A child process; yields it with its ready line (when one is awaited: else its
+    output is not read). Killed at the end if still alive."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, *args, cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE,
+        sys.executable, *args, cwd=ROOT, env=env,
+        stdout=asyncio.subprocess.PIPE if ready else asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL)
+    line = ""
     try:
         async with asyncio.timeout(30):
-            while True:
+            while ready is not None:
                 line = (await proc.stdout.readline()).decode()  # type: ignore[union-attr]
                 if not line:
                     raise RuntimeError(f"{args[0:2]} exited before it was ready")
@@ -79,7 +83,7 @@ async def test_a_killed_worker_resumes_without_losing_or_doubling(db, db_url, tm
         env.update(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=ready.split()[1],
                    TELEGRAM_RATE_PER_SECOND="300", TELEGRAM_CHAT_RATE_PER_SECOND="1",
                    NOTIFY_SENDING_LEASE="2", NOTIFY_POLL_INTERVAL="0.1",
-                   NOTIFY_MAX_IN_FLIGHT=str(MAX_IN_FLIGHT))
+                   NOTIFY_MAX_IN_FLIGHT=str(MAX_IN_FLIGHT), NOTIFY_JOBS="false")
         async with db.unit_of_work() as s:
             announcement = await create_announcement(
                 s, author=operator("test"), school_id=world.school_id, audience="school",
@@ -87,8 +91,7 @@ async def test_a_killed_worker_resumes_without_losing_or_doubling(db, db_url, tm
                 urgent=False)
         assert announcement.recipients == CHATS
 
-        async with process("-m", "notifications.worker", "--no-jobs", env=env,
-                           ready="WORKER READY") as (worker, _):
+        async with process("run_bot.py", "run", "--role", "worker", env=env) as (worker, _):
             async with asyncio.timeout(60):
                 while line_count(log) < CHATS // 3:
                     await asyncio.sleep(0.02)
@@ -99,8 +102,7 @@ async def test_a_killed_worker_resumes_without_losing_or_doubling(db, db_url, tm
         assert at_kill["sent"] < CHATS and sent_at_kill < CHATS  # killed in the middle
         assert at_kill["sending"] <= MAX_IN_FLIGHT + 10
 
-        async with process("-m", "notifications.worker", "--no-jobs", env=env,
-                           ready="WORKER READY") as (worker, _):
+        async with process("run_bot.py", "run", "--role", "worker", env=env) as (worker, _):
             async with asyncio.timeout(90):
                 while (await statuses(db))["sent"] < CHATS:
                     await asyncio.sleep(0.1)

@@ -31,6 +31,7 @@ from notifications.service import NotificationService
 from reports.queries import run_report
 from reports.spec import ReportRequest
 from storage.db import Database
+from storage.migrate import downgrade, upgrade
 from storage.models import (
     Account,
     Announcement,
@@ -380,15 +381,7 @@ async def test_migration_0003_converts_the_old_words(db: Database) -> None:
 
 
 async def migrate(db: Database, revision: str) -> None:
-    from alembic import command
-    from storage.migrate import alembic_config
-
-    def _run(connection: object) -> None:
-        config = alembic_config(connection)  # type: ignore[arg-type]
-        if revision == "head":
-            command.upgrade(config, revision)
-        else:
-            command.downgrade(config, revision)
-
-    async with db.engine.begin() as conn:
-        await conn.run_sync(_run)
+    if revision == "head":
+        await upgrade(db.engine)
+    else:
+        await downgrade(db.engine, revision)

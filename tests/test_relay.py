@@ -16,10 +16,10 @@ from bot.delivery import payload_to_reply
 from handlers.events import Reply
 from storage.db import Database
 from storage.erasure import erase_person
-from storage.models import Account, AccountGuardian, AuditEntry, DirectoryBlock, OutboxMessage, RelayMessage, utc_now
+from storage.models import Account, AccountGuardian, AuditEntry, DirectoryBlock, OutboxMessage, RelayMessage
 from tests.chat_client import ChatClient
 from tests.core_support import linked
-from tests.school_factory import PHONES
+from tests.school_factory import PHONES, clock
 from tests.test_directory import (
     CHAT,
     assert_no_secrets,
@@ -226,7 +226,7 @@ async def test_only_the_recipient_can_use_a_messages_buttons(db: Database) -> No
 
 async def test_sending_is_limited_to_ten_an_hour_and_thirty_a_day(db: Database) -> None:
     core, koval, bondar = await two_parents(db)
-    now = utc_now()
+    now = clock()  # the core's clock: the limits count back from the turn's time
     async with db.unit_of_work() as s:
         s.add_all([RelayMessage(class_id="cls-5a", sender_guardian_id="g-bondar",
                                 recipient_guardian_id="g-koval", text="…",

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 
 from storage import audit
 from storage.db import Database, create_engine
-from storage.migrate import drift, upgrade
+from storage.invites import hash_code, issue_code
+from storage.migrate import downgrade, drift, upgrade
+from storage.models import Guardian, InviteCode, School, Staff, utc_now
 
 
 async def test_migrations_apply_on_empty_database_and_match_models(db: Database) -> None:
@@ -51,3 +55,23 @@ async def test_audit_chain_detects_a_deleted_entry(db: Database) -> None:
     async with db.unit_of_work() as session:
         report = await audit.verify_chain(session)
     assert report.first_bad_id == 3 and "missing" in (report.reason or "")
+
+
+async def test_staff_codes_revision_keeps_guardian_codes_and_gives_a_code_one_person(db: Database) -> None:
+    async with db.unit_of_work() as s:
+        s.add(School(id="S1", name="Ліцей №1"))
+        s.add(Guardian(id="G1", consent=True))
+        s.add(Staff(id="T1", school_id="S1", role="teacher", consent=True))
+        await s.flush()
+        parents = await issue_code(s, "G1")
+        await issue_code(s, staff_id="T1")
+    await downgrade(db.engine, "0002")  # staff codes cannot exist there: they go
+    await upgrade(db.engine)
+    assert await drift(db.engine) == []
+    async with db.unit_of_work() as s:
+        [kept] = (await s.scalars(select(InviteCode))).all()
+        assert kept.guardian_id == "G1" and kept.code_hash == hash_code(parents)
+    for owners in ({}, {"guardian_id": "G1", "staff_id": "T1"}):  # nobody's, or two people's
+        with pytest.raises(IntegrityError):
+            async with db.unit_of_work() as s:
+                s.add(InviteCode(code_hash=f"{len(owners)}" * 64, expires_at=utc_now(), **owners))

@@ -4,7 +4,9 @@ contact."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sqlite3
 from datetime import date, timedelta
 
 from sqlalchemy import func, select
@@ -236,3 +238,29 @@ async def test_every_menu_answer_works_on_viber_in_both_languages(db: Database) 
                 assert answer and all(part.strip() for part in answer), command
             grades = "\n".join(await rig.say(user, wanted["grades"], language=language))
             assert "11" in grades
+
+
+async def test_a_viber_parent_gets_answers_while_another_process_holds_the_write_lock(
+        sqlite_db_url: str) -> None:
+    """A diary view on Viber reads committed data and waits for no writer: the callback's
+    repeat guard of a view is kept in memory, not written with the answer."""
+    db = Database.connect(sqlite_db_url)
+    try:
+        codes = await _family(db)
+        async with viber_rig(db) as rig:
+            await rig.share_phone(USER, PHONE)
+            await rig.say(USER, codes["G1"])
+            await rig.say(USER, "/grades")  # the first view may store the chosen pupil
+            writer = sqlite3.connect(sqlite_db_url.split("///", 1)[1], isolation_level=None)
+            try:
+                writer.execute("BEGIN IMMEDIATE")  # an import's transaction, seconds long
+                writer.execute("UPDATE grades SET value = 2 WHERE id = 'GR1'")
+                answer = await asyncio.wait_for(rig.say(USER, "/grades"), timeout=5)
+                assert "11" in "\n".join(answer) and "Математика" in "\n".join(answer)
+                writer.execute("COMMIT")
+            finally:
+                writer.close()
+            answer = await rig.say(USER, "/grades")
+            assert "2" in "\n".join(answer)
+    finally:
+        await db.dispose()

@@ -11,6 +11,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from bot.app import extensions
+from bot.turns import TurnRunner
 from bot.viber.client import ViberClient
 from bot.viber.files import FileStore
 from bot.viber.webhook import ROUTE, ViberWebhook
@@ -64,10 +66,11 @@ class ViberRig:
 @asynccontextmanager
 async def viber_rig(database: Database, **settings: Any) -> AsyncIterator[ViberRig]:
     config = Settings(database_url=database.url, viber_auth_token=TOKEN, **settings)
+    core = Conversation(config, extensions=extensions(config))
     async with FakeViberAPI(TOKEN) as api, aiohttp.ClientSession() as http:
         client = ViberClient(http, api_url=api.base_url, auth_token=TOKEN, bot_name="Шкільний бот")
-        webhook = ViberWebhook(database=database, core=Conversation(config), client=client,
-                               auth_token=TOKEN, files=FileStore(None))
+        webhook = ViberWebhook(database=database, turns=TurnRunner(database, core),
+                               client=client, auth_token=TOKEN, files=FileStore(None))
         app = build_web_app(database, config, [webhook.register])
         runner = web.AppRunner(app)
         await runner.setup()

@@ -18,6 +18,7 @@ from aiohttp import web
 from storage.ingest import fields as f
 from storage.ingest.entities import SPECS, EntitySpec, Field
 from storage.ingest.fields import Parser
+from storage.invites import CODE_PATTERN, IMPORTED_LIFETIME, MAX_LENGTH, MIN_LENGTH
 
 OPENAPI_PATH = "/api/v1/openapi.json"
 _DOCUMENT = web.AppKey("openapi_document", bytes)
@@ -38,6 +39,17 @@ _PLAIN: dict[Parser, dict[str, Any]] = {
     f.phone: {"type": "string", "example": "+380501234567",
               "description": "any common Ukrainian spelling; stored as E.164"},
     f.timezone: {"type": "string", "example": "Europe/Kyiv", "description": "an IANA time zone"},
+    f.invite_code: {
+        "anyOf": [{"type": "string", "pattern": CODE_PATTERN, "maxLength": f.INVITE_CODE_TEXT},
+                  {"type": "integer"}],
+        "example": "ul3k-9x0o",
+        "description": "the school system's own invitation code, read only with consent: "
+                       f"{MIN_LENGTH} to {MAX_LENGTH} Latin letters and digits once spaces and "
+                       "dashes are dropped. Compared ignoring case, spaces and dashes, with the "
+                       "Cyrillic look-alikes А В Е К М Н О Р С Т Х І read as Latin and O, I, L "
+                       "as 0, 1, 1; one code is one person's. Kept only as a hash, valid for "
+                       f"{IMPORTED_LIFETIME.days} days or until used or replaced.",
+    },
 }
 
 

@@ -18,16 +18,11 @@ from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
 from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
 from aiogram.types import BotCommand, Update
 
-from bot.telegram.aiogram_internals import build, bot_session
-from bot.telegram.middlewares import (
-    AnswerMiddleware,
-    DatabaseSessionMiddleware,
-    InFlight,
-    UpdateContextMiddleware,
-)
-from bot.telegram.router import ConversationCore, build_router
+from bot.telegram.aiogram_internals import bot_session, build
+from bot.telegram.middlewares import AnswerMiddleware, InFlight, UpdateContextMiddleware
+from bot.telegram.router import build_router
 from bot.telegram.webhook import WEBHOOK_PATH, webhook_registrar
-from storage.db import Database
+from bot.turns import TurnRunner
 from storage.settings import Settings
 from web.app import RouteRegistrar
 
@@ -56,19 +51,12 @@ def build_bot(settings: Settings, *, timeout: float = REQUEST_TIMEOUT) -> Bot:
                session=bot_session(api=server, timeout=timeout))
 
 
-def build_dispatcher(
-    database: Database,
-    conversation: ConversationCore,
-    *,
-    inflight: InFlight | None = None,
-    metrics: Any | None = None,
-) -> Dispatcher:
-    """The dispatcher with its middlewares (outermost first) and the conversation."""
+def build_dispatcher(turns: TurnRunner, *, inflight: InFlight | None = None) -> Dispatcher:
+    """The dispatcher with its middlewares (outermost first) and the turn runner."""
     dispatcher = Dispatcher(name="telegram")
-    dispatcher.update.outer_middleware(UpdateContextMiddleware(inflight or InFlight(), metrics))
-    dispatcher.update.outer_middleware(AnswerMiddleware(database, conversation))
-    dispatcher.update.outer_middleware(DatabaseSessionMiddleware(database))
-    dispatcher.workflow_data.update(conversation=conversation)
+    dispatcher.update.outer_middleware(UpdateContextMiddleware(inflight or InFlight()))
+    dispatcher.update.outer_middleware(AnswerMiddleware(turns))
+    dispatcher.workflow_data.update(turns=turns)
     dispatcher.include_router(build_router())
     return dispatcher
 
@@ -88,13 +76,12 @@ class TelegramFrontDoor:
         self._polling: asyncio.Task[None] | None = None
 
     @classmethod
-    def assemble(cls, bot: Bot, database: Database, conversation: ConversationCore,
-                 settings: Settings, *, command_list: CommandList | None = None,
-                 metrics: Any | None = None, polling_timeout: int = POLLING_TIMEOUT,
-                 ) -> TelegramFrontDoor:
+    def assemble(cls, bot: Bot, turns: TurnRunner, settings: Settings, *,
+                 command_list: CommandList | None = None,
+                 polling_timeout: int = POLLING_TIMEOUT) -> TelegramFrontDoor:
         """The production wiring (the composition root and the tests both use it)."""
         inflight = InFlight()
-        dispatcher = build_dispatcher(database, conversation, inflight=inflight, metrics=metrics)
+        dispatcher = build_dispatcher(turns, inflight=inflight)
         return cls(bot, dispatcher, settings, command_list=command_list, inflight=inflight,
                    polling_timeout=polling_timeout)
 

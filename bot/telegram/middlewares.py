@@ -1,39 +1,35 @@
-"""What every Telegram update goes through, outermost first.
+"""What every Telegram update goes through, outermost first: the transport's part.
 
-1. `UpdateContextMiddleware`: the request id `tg-<update_id>` for every log line, one
-   summary line per update, the metrics, and the in-flight count a clean stop waits on.
-2. `AnswerMiddleware`: answers a callback query at once (the client's spinner stops),
-   sends the handler's `Answer` once the unit of work is committed, and turns any
-   failure into a log line without personal data plus the core's short apology, in
-   the user's language.
-3. `DatabaseSessionMiddleware`: one session per update, committed once after the
-   handler succeeded, rolled back if it failed.
+1. `UpdateContextMiddleware`: the request id `tg-<update_id>` for every log line, and
+   the in-flight count a clean stop waits on.
+2. `AnswerMiddleware`: answers a callback query at once (the client's spinner stops)
+   and sends the handler's `Answer`: the turn runner (bot/turns.py) has committed it,
+   or made it the apology. An update that fails before it reaches the runner (it
+   cannot be converted) is logged without personal data and apologised for too.
+
+The unit of work, the logging and counting of the turn are the runner's, the same for
+every front door.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
-import traceback
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, suppress
-from pathlib import Path
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
-from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
 from aiogram.types import TelegramObject, Update
 
 from bot.logs import bound_request_id
 from bot.telegram.convert import chat_ref
-from bot.telegram.router import Answer, ConversationCore
+from bot.telegram.router import Answer
 from bot.telegram.send import send_reply
-from storage.db import Database
+from bot.turns import TurnRunner, describe_failure
 
 log = logging.getLogger("bot.telegram")
-_PROJECT = Path(__file__).resolve().parents[2]
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 FAILED = object()  # what AnswerMiddleware returns for an update the core failed on
@@ -83,38 +79,18 @@ class InFlight:
 
 
 class UpdateContextMiddleware(BaseMiddleware):
-    def __init__(self, inflight: InFlight, metrics: Any | None = None) -> None:
+    def __init__(self, inflight: InFlight) -> None:
         self._inflight = inflight
-        self._metrics = metrics
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        update = event if isinstance(event, Update) else None
-        update_id = update.update_id if update is not None else 0
-        kind = _update_type(update)
+        update_id = event.update_id if isinstance(event, Update) else 0
         with bound_request_id(f"tg-{update_id}"), self._inflight.track():
-            started = time.perf_counter()
-            outcome = "failed"
-            try:
-                result = await handler(event, data)
-                outcome = ("ignored" if result is UNHANDLED
-                           else "failed" if result is FAILED else "handled")
-                return result
-            finally:
-                seconds = time.perf_counter() - started
-                log.info("telegram update %s type=%s ms=%.1f", outcome, kind, seconds * 1000)
-                self._count(outcome, seconds)
-
-    def _count(self, outcome: str, seconds: float) -> None:
-        if self._metrics is None or outcome != "handled":
-            return
-        self._metrics.updates_handled.labels(platform="telegram").inc()
-        self._metrics.handler_latency_seconds.observe(seconds)
+            return await handler(event, data)
 
 
 class AnswerMiddleware(BaseMiddleware):
-    def __init__(self, database: Database, conversation: ConversationCore) -> None:
-        self._database = database
-        self._conversation = conversation
+    def __init__(self, turns: TurnRunner) -> None:
+        self._turns = turns
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         bot: Bot = data["bot"]
@@ -123,8 +99,8 @@ class AnswerMiddleware(BaseMiddleware):
         answering = asyncio.create_task(_answer_callback(bot, query.id)) if query else None
         try:
             result = await handler(event, data)
-        except Exception as exc:  # the core failed: log it, apologise, never stay silent
-            log.error("update failed %s", describe_failure(exc))
+        except Exception as exc:  # not even converted: log it, apologise, never stay silent
+            log.error("update failed type=%s %s", _update_type(update), describe_failure(exc))
             await self._apologise(bot, update)
             return FAILED
         finally:
@@ -138,20 +114,9 @@ class AnswerMiddleware(BaseMiddleware):
         chat_id, language = _chat_and_language(update)
         if chat_id is None:
             return
-        async with self._database.sessions() as session:  # the failed turn's is rolled back
-            reply = await self._conversation.apology(session, chat_ref(chat_id), language)
+        reply = await self._turns.apology(chat_ref(chat_id), language)
         with suppress(TelegramAPIError):
             await send_reply(bot, chat_id, reply)
-
-
-class DatabaseSessionMiddleware(BaseMiddleware):
-    def __init__(self, database: Database) -> None:
-        self._database = database
-
-    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        async with self._database.unit_of_work() as session:
-            data["session"] = session
-            return await handler(event, data)
 
 
 async def _answer_callback(bot: Bot, query_id: str) -> None:
@@ -194,23 +159,3 @@ def _chat_and_language(update: Update | None) -> tuple[int | None, str | None]:
         chat_id = query.message.chat.id if query.message is not None else query.from_user.id
         return chat_id, query.from_user.language_code
     return None, None
-
-
-def describe_failure(exc: BaseException) -> str:
-    """`error=IntegrityError at=handlers/x.py:12,storage/y.py:40`: the class and where.
-
-    The exception's own text is left out on purpose: a database error quotes the
-    statement's parameters, which may be a phone number or a name.
-    """
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if _ours(f.filename)]
-    where = ",".join(f"{_short(f.filename)}:{f.lineno}" for f in frames[-4:])
-    return f"error={type(exc).__name__} at={where or '-'}"
-
-
-def _ours(filename: str) -> bool:
-    path = Path(filename)
-    return path.is_relative_to(_PROJECT) and "site-packages" not in path.parts
-
-
-def _short(filename: str) -> str:
-    return Path(filename).relative_to(_PROJECT).as_posix()

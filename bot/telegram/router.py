@@ -1,20 +1,17 @@
-"""The Telegram handlers: convert the update, ask the core, hand back what to send.
+"""The Telegram handlers: convert the update, run the turn, hand back what to send.
 
-A handler never sends and never commits: it returns an `Answer`, which
-`AnswerMiddleware` sends after `DatabaseSessionMiddleware` has committed the unit of
-work (so no transaction stays open while Telegram is being talked to, and nothing is
-shown to the user that was then rolled back). Edited messages and channel posts have
-no handler: they are ignored (and not even requested from Telegram).
+A handler never sends: it converts the update, runs it through the turn runner
+(bot/turns.py: one unit of work, committed before anything is sent; the apology if it
+failed) and returns an `Answer`, which `AnswerMiddleware` sends. Edited messages and
+channel posts have no handler: they are ignored (and not even requested from Telegram).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from aiogram import Router
 from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.telegram.convert import (
     MAX_TEXT,
@@ -22,14 +19,8 @@ from bot.telegram.convert import (
     membership_to_incoming,
     message_to_incoming,
 )
-from handlers.events import ChatRef, Incoming, Reply
-
-
-class ConversationCore(Protocol):
-    async def handle(self, session: AsyncSession, incoming: Incoming, *,
-                     max_text_length: int | None = None) -> list[Reply]: ...
-
-    async def apology(self, session: AsyncSession, chat: ChatRef, hint: str | None) -> Reply: ...
+from bot.turns import TurnRunner
+from handlers.events import Reply
 
 
 @dataclass
@@ -49,24 +40,20 @@ def build_router() -> Router:
     return router
 
 
-async def on_message(message: Message, conversation: ConversationCore,
-                     session: AsyncSession) -> Answer:
-    replies = await conversation.handle(session, message_to_incoming(message),
-                                        max_text_length=MAX_TEXT)
-    return Answer(message.chat.id, replies)
+async def on_message(message: Message, turns: TurnRunner) -> Answer:
+    result = await turns.run(message_to_incoming(message), max_text_length=MAX_TEXT)
+    return Answer(message.chat.id, result.replies)
 
 
-async def on_button(query: CallbackQuery, conversation: ConversationCore,
-                    session: AsyncSession) -> Answer:
+async def on_button(query: CallbackQuery, turns: TurnRunner) -> Answer:
     incoming = callback_to_incoming(query)
-    replies = await conversation.handle(session, incoming, max_text_length=MAX_TEXT)
+    result = await turns.run(incoming, max_text_length=MAX_TEXT)
     pressed = query.message.message_id if query.message is not None else None
-    return Answer(int(incoming.chat.chat_id), replies, edit_message_id=pressed)
+    return Answer(int(incoming.chat.chat_id), result.replies, edit_message_id=pressed)
 
 
-async def on_membership(event: ChatMemberUpdated, conversation: ConversationCore,
-                        session: AsyncSession) -> None:
+async def on_membership(event: ChatMemberUpdated, turns: TurnRunner) -> None:
     """The user blocked the bot: the core marks the chat inactive. Nothing can be sent."""
     incoming = membership_to_incoming(event)
     if incoming is not None:
-        await conversation.handle(session, incoming)
+        await turns.run(incoming)

@@ -1,10 +1,10 @@
-"""The Viber webhook: verify, parse, deduplicate, convert, run the core, reply.
+"""The Viber webhook: verify, parse, convert, run the turn, reply.
 
 Order matters: the signature (HMAC-SHA256 of the raw body keyed with the auth token)
 is checked in constant time before anything is parsed; a missing or wrong one gets
 403 and reaches nothing. Viber retries a callback it got no 200 for, for an hour, so
-each (event, message_token) is handled once: the marker is written in the same unit
-of work as the handling.
+each (event, message_token) is handled once: a message's key is claimed by the turn
+runner (bot/turns.py) with the turn's own writes, a receipt's with the receipt.
 """
 
 from __future__ import annotations
@@ -13,11 +13,9 @@ import hashlib
 import hmac
 import json
 import logging
-from typing import Any, Protocol
+from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from viberbot.api.viber_requests import create_request
 
@@ -27,22 +25,18 @@ from bot.viber.convert import to_incoming
 from bot.viber.delivery import render
 from bot.viber.files import ROUTE as FILES_ROUTE
 from bot.viber.files import FileStore
-from handlers.events import ChatRef, Incoming, Kind, Reply
+from bot.turns import Outcome, TurnRunner
+from handlers.events import Reply
 from notifications.receipts import take_receipt
-from storage.accounts import deactivate, find_account
+from storage.accounts import find_account
+from storage.callbacks import claim
 from storage.db import Database
-from storage.models import Account, ProcessedCallback, utc_now
+from storage.models import utc_now
 from storage.outbox_status import Receipt
 
 log = logging.getLogger(__name__)
 ROUTE = "/viber/webhook"
 RECEIPTS = {"delivered", "seen", "failed"}
-
-
-class Core(Protocol):
-    async def handle(self, session: AsyncSession, incoming: Incoming) -> list[Reply]: ...
-
-    async def apology(self, session: AsyncSession, chat: ChatRef, hint: str | None) -> Reply: ...
 
 
 def signature_ok(body: bytes, signature: str | None, auth_token: str) -> bool:
@@ -53,10 +47,10 @@ def signature_ok(body: bytes, signature: str | None, auth_token: str) -> bool:
 
 
 class ViberWebhook:
-    def __init__(self, *, database: Database, core: Core, client: ViberClient,
+    def __init__(self, *, database: Database, turns: TurnRunner, client: ViberClient,
                  auth_token: str, files: FileStore) -> None:
         self._database = database
-        self._core = core
+        self._turns = turns
         self._client = client
         self._token = auth_token
         self._files = files
@@ -87,34 +81,16 @@ class ViberWebhook:
         except Exception:  # noqa: BLE001 - viberbot raises a bare Exception on unknown events
             log.info("viber event ignored: %s", event[:40])
             return web.json_response({"status": 0})
-        async with self._database.sessions() as session:
-            if not await self._first_time(session, event, _callback_token(event, data)):
-                await session.rollback()
-                return web.json_response({"status": 0, "duplicate": True})
-            if event in RECEIPTS:
-                await self._receipt(session, event, data)
-                await session.commit()
-                return web.json_response({"status": 0})
-            replies = await self._run_core(session, parsed)
-        return await self._answer(event, parsed, replies)
-
-    async def _run_core(self, session: AsyncSession, parsed: Any) -> list[Reply]:
+        key = _callback_key(event, data)
+        if event in RECEIPTS:
+            return await self._receipt(key, event, data)
         incoming = to_incoming(parsed)
         if incoming is None:
-            await session.commit()
-            return []
-        try:
-            if incoming.kind is Kind.UNSUBSCRIBED:
-                await self._unsubscribed(session, incoming.chat.chat_id)
-                replies: list[Reply] = []
-            else:
-                replies = await self._core.handle(session, incoming)
-            await session.commit()
-            return replies
-        except Exception:
-            await session.rollback()
-            log.exception("viber update failed in the core")
-            return [await self._core.apology(session, incoming.chat, incoming.language_hint)]
+            return web.json_response({"status": 0})
+        result = await self._turns.run(incoming, once=key)
+        if result.outcome is Outcome.REPEATED:
+            return web.json_response({"status": 0, "duplicate": True})
+        return await self._answer(event, parsed, result.replies)
 
     async def _answer(self, event: str, parsed: Any, replies: list[Reply]) -> web.Response:
         if event == "conversation_started":
@@ -138,17 +114,16 @@ class ViberWebhook:
                     log.warning("viber reply not delivered: %s", type(exc).__name__)
                     return
 
-    async def _first_time(self, session: AsyncSession, event: str, token: Any) -> bool:
-        if token is None:
-            return True
-        insert = (postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert)
-        statement = insert(ProcessedCallback).values(key=f"viber:{event}:{token}", at=utc_now())
-        result = await session.execute(statement.on_conflict_do_nothing(index_elements=["key"]))
-        return bool(result.rowcount)
-
-    async def _receipt(self, session: AsyncSession, event: str, data: dict[str, Any]) -> None:
+    async def _receipt(self, key: str | None, event: str, data: dict[str, Any]) -> web.Response:
         """Delivered, seen or failed: handed to the outbox, which fills the message's
         receipt columns (now, or when its send is recorded) and never its outcome."""
+        async with self._database.unit_of_work() as session:
+            if key is not None and not await claim(session, key):
+                return web.json_response({"status": 0, "duplicate": True})
+            await self._take_receipt(session, event, data)
+        return web.json_response({"status": 0})
+
+    async def _take_receipt(self, session: AsyncSession, event: str, data: dict[str, Any]) -> None:
         token = data.get("message_token")
         account = await find_account(session, "viber", str(data.get("user_id", "")))
         if account is None or token is None:
@@ -157,17 +132,13 @@ class ViberWebhook:
                            receipt=Receipt(event), at=utc_now(),
                            error=str(data.get("desc") or "failed") if event == "failed" else None)
 
-    async def _unsubscribed(self, session: AsyncSession, user_id: str) -> None:
-        account = await session.scalar(
-            select(Account).where(Account.platform == "viber", Account.chat_id == user_id))
-        if account is not None:
-            await deactivate(session, account.id)
 
-
-def _callback_token(event: str, data: dict[str, Any]) -> Any:
+def _callback_key(event: str, data: dict[str, Any]) -> str | None:
     """What makes a callback unique: its message token, and for a receipt also the user
     (a broadcast's receipts all carry the broadcast's one token)."""
     token = data.get("message_token")
-    if event in RECEIPTS and token is not None:
-        return f"{token}:{data.get('user_id', '')}"[:100]
-    return token
+    if token is None:
+        return None
+    if event in RECEIPTS:
+        return f"viber:{event}:{token}:{data.get('user_id', '')}"[:128]
+    return f"viber:{event}:{token}"[:128]

@@ -46,7 +46,7 @@ class Field:
     attr: str = ""  # the model attribute; "" means the same as the column
     required: bool = False
     default: Any = None
-    personal: bool = False  # a name or phone: stored only with consent
+    personal: bool = False  # a name, phone or invitation code: read only with consent
 
     @property
     def target(self) -> str:
@@ -145,6 +145,11 @@ def _personal() -> tuple[Field, Field]:
             Field("phone", f.phone, required=True, personal=True))
 
 
+def _invite_code() -> Field:
+    """Read only with consent, and only as its hash (storage/ingest/codes.py stores it)."""
+    return Field("invite_code", f.invite_code, personal=True)
+
+
 SCHOOLS = EntitySpec(
     "schools", "school", School, ("school_id",),
     (_id("school_id", "id"), _text("name", 255),
@@ -161,7 +166,7 @@ STAFF = EntitySpec(
     "staff", "staff member", Staff, ("staff_id",),
     (_id("staff_id", "id"), _id("school_id"), *_personal(),
      Field("role", f.one_of(*STAFF_ROLES), required=True),
-     Field("consent", f.boolean, default=False)),
+     Field("consent", f.boolean, default=False), _invite_code()),
     refs={"school_id": "schools"}, consent_gated=True,
 )
 STUDENTS = EntitySpec(
@@ -173,8 +178,7 @@ GUARDIANS = EntitySpec(
     "guardians", "guardian", Guardian, ("guardian_id", "student_id"),
     (_id("guardian_id", "id"), _id("student_id"), *_personal(),
      Field("consent", f.boolean, required=True),
-     Field("consent_date", f.iso_date),
-     _text("invite_code", 64, required=False)),
+     Field("consent_date", f.iso_date), _invite_code()),
     refs={"student_id": "students"}, school_via="student_id", consent_gated=True,
 )
 LESSONS = EntitySpec(

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 
+from storage.invites import code_problem, hash_code
 from storage.phones import DEFAULT_REGION, InvalidPhone, normalize_phone
 
 Parser = Callable[[Any], Any]
@@ -143,6 +144,23 @@ def phone(value: Any) -> str:
 _UA_SPELLING = re.compile(r"\+?[0-9][0-9 ()\-]*\Z")
 _UA = phonenumbers.PhoneMetadata.metadata_for_region(DEFAULT_REGION).country_code  # type: ignore[union-attr]
 _NOT_DIGITS = str.maketrans("", "", " ()-+")
+
+
+INVITE_CODE_TEXT = 64  # characters as sent, spaces and dashes included
+
+
+def invite_code(value: Any) -> str:
+    """An invitation code by the one rule (storage/invites.py), as its hash: the code's
+    text goes no further. The reason never repeats the code."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError(f"expected text, got {_json_type(value)}")
+    code = str(value)
+    if len(code) > INVITE_CODE_TEXT:
+        raise ValueError(f"is longer than {INVITE_CODE_TEXT} characters")
+    problem = code_problem(code)
+    if problem is not None:
+        raise ValueError(problem)
+    return hash_code(code)
 
 
 def _ukrainian_phone(value: str) -> str | None:

@@ -45,6 +45,7 @@ from storage.ingest.upsert import (
     upsert_columns,
     upsert_guardians,
     upsert_rows,
+    upsert_staff,
     write_side_effects,
 )
 from storage.models import Guardian, Staff, utc_now
@@ -277,6 +278,8 @@ class Ingestor:
         table = self.spec.model.__table__
         if live and self.spec.name == "guardians":
             await upsert_guardians(session, table, self._template, live, fx)
+        elif live and self.spec.name == "staff":
+            await upsert_staff(session, table, self._template, live, fx, assume_new=self.assume_new)
         elif live:
             await upsert_rows(session, table, self.spec.key_attrs, self._template, live,
                               hooks_for(self.spec.name), fx, assume_new=self.assume_new)

@@ -12,16 +12,17 @@ again; a school's launch is stamped; consent is the gate for a person's name and
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import compress
 from operator import eq, itemgetter
 from typing import Any
 
-from sqlalchemy import Table, insert, update
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from storage.ingest import codes
 from storage.ingest.columns import Columns
 from storage.ingest.sql import (
     TableSQL,
@@ -32,8 +33,7 @@ from storage.ingest.sql import (
     load_tuples,
     table_sql,
 )
-from storage.invites import DEFAULT_LIFETIME, hash_code
-from storage.models import ConsentRecord, GradeChange, GuardianStudent, InviteCode
+from storage.models import ConsentRecord, GradeChange, GuardianStudent
 
 CREATED, UPDATED, UNCHANGED, REJECTED = "created", "updated", "unchanged", "rejected"
 ATTENDANCE_CHANGES_LISTED = 100  # an audit entry lists this many changed marks, then counts
@@ -335,14 +335,14 @@ async def write_side_effects(session: AsyncSession, fx: SideEffects) -> None:
         await connection.execute(insert(ConsentRecord.__table__), fx.consents)
 
 
-# ---------------------------------------------------------------- guardians
+# ---------------------------------------------------------------- people
 
 
 async def upsert_guardians(session: AsyncSession, table: Table, template: dict[str, Any],
                            items: Sequence[Item], fx: SideEffects) -> None:
     """One record per guardian–pupil pair: the guardian (its last record in the chunk
     wins), the link, and an invitation code if one came with consent."""
-    await _reject_foreign_codes(session, items)
+    stored_codes = await codes.check(session, items, "guardian_id", fx.now)
     items = [item for item in items if item.outcome != REJECTED]
     last: dict[str, Item] = {}
     for item in items:
@@ -351,7 +351,7 @@ async def upsert_guardians(session: AsyncSession, table: Table, template: dict[s
     await upsert_rows(session, table, ("id",), template, people, hooks_for("guardians"), fx)
     person_outcome = {person.key[0]: person.outcome for person in people}
     new_links = await _new_links(session, items)
-    new_codes = await _new_codes(session, items, fx)
+    new_codes = await codes.settle(session, items, "guardian_id", fx.now, stored_codes)
     told: set[str] = set()
     for item in items:
         gid = item.values["id"]
@@ -364,6 +364,19 @@ async def upsert_guardians(session: AsyncSession, table: Table, template: dict[s
         told.add(gid)
 
 
+async def upsert_staff(session: AsyncSession, table: Table, template: dict[str, Any],
+                       items: Sequence[Item], fx: SideEffects, *, assume_new: bool = False) -> None:
+    """Staff members, and an invitation code if one came with consent."""
+    stored_codes = await codes.check(session, items, "staff_id", fx.now)
+    items = [item for item in items if item.outcome != REJECTED]
+    await upsert_rows(session, table, ("id",), template, items, hooks_for("staff"), fx,
+                      assume_new=assume_new)
+    new_codes = await codes.settle(session, items, "staff_id", fx.now, stored_codes)
+    for item in items:
+        if item.outcome == UNCHANGED and item.pos in new_codes:
+            item.outcome = UPDATED
+
+
 async def _new_links(session: AsyncSession, items: Sequence[Item]) -> set[tuple[str, str]]:
     links = GuardianStudent.__table__
     pairs = {(item.values["id"], item.values["student_id"]) for item in items}
@@ -374,53 +387,3 @@ async def _new_links(session: AsyncSession, items: Sequence[Item]) -> set[tuple[
     if new:
         await insert_rows(connection, links, ("guardian_id", "student_id"), sorted(new))
     return new
-
-
-def _code_hash(item: Item) -> str | None:
-    code = item.values.get("invite_code")
-    return hash_code(code) if code and item.values["consent"] else None
-
-
-async def _reject_foreign_codes(session: AsyncSession, items: Sequence[Item]) -> None:
-    """A code already issued to someone else (here or stored) rejects the record."""
-    hashes = {h for item in items if (h := _code_hash(item))}
-    if not hashes:
-        return
-    connection = await session.connection()
-    stored = await load_rows(connection, InviteCode.__table__, ("code_hash",),
-                             ("code_hash", "guardian_id"), [(h,) for h in hashes])
-    owner = {key[0]: row["guardian_id"] for key, row in stored.items()}
-    for item in items:
-        code = _code_hash(item)
-        if code is None:
-            continue
-        holder = owner.setdefault(code, item.values["id"])
-        if holder != item.values["id"]:
-            item.reject("invite_code: this code belongs to another guardian")
-
-
-async def _new_codes(session: AsyncSession, items: Sequence[Item], fx: SideEffects) -> set[int]:
-    """Store the hashes of codes not seen before; a guardian's older unused codes stop working."""
-    wanted = {}
-    for item in items:
-        code = _code_hash(item)
-        if code is not None and code not in wanted:
-            wanted[code] = item
-    if not wanted:
-        return set()
-    connection = await session.connection()
-    stored = await load_rows(connection, InviteCode.__table__, ("code_hash",), ("code_hash",),
-                             [(h,) for h in wanted])
-    fresh = {code: item for code, item in wanted.items() if (code,) not in stored}
-    if not fresh:
-        return set()
-    codes = InviteCode.__table__
-    guardians = list({item.values["id"] for item in fresh.values()})
-    await connection.execute(
-        update(codes).where(codes.c.guardian_id.in_(guardians), codes.c.used_at.is_(None),
-                            codes.c.revoked_at.is_(None)).values(revoked_at=fx.now))
-    await connection.execute(insert(codes), [
-        {"guardian_id": item.values["id"], "code_hash": code, "created_at": fx.now,
-         "expires_at": fx.now + DEFAULT_LIFETIME, "failed_attempts": 0}
-        for code, item in fresh.items()])
-    return {item.pos for item in fresh.values()}

@@ -6,7 +6,7 @@ row's own code adds it), so the single `accounts.guardian_id` becomes the link t
 `account_guardians`; each existing link is carried over.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from alembic import op
 import storage.models
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
