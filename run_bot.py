@@ -12,6 +12,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from storage import speed_paths
 from storage.settings import SettingsError, load_settings
 
 # Each module adds its sub-commands with `register(subparsers)`; a command's handler
@@ -54,6 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2
+    speed_paths.configure(settings.speed_paths)  # before any command imports aiogram
     try:
         return int(args.handler(args, settings) or 0)
     except KeyboardInterrupt:

@@ -24,7 +24,7 @@ load (the floor of any aiogram 3 bot on these library versions), and where the i
 heap comes from: the bot runs with PYTHONPROFILEIMPORTTIME=1, the modules it imported
 are read from its stderr, and a fresh interpreter imports them in the same order,
 recording RssAnon after each top-level package (aiogram counted where `bot.telegram`
-imports it, with its models built on first use: bot/telegram/models.py).
+imports it, with its models built on first use: bot/telegram/aiogram_internals.py).
 """
 
 from __future__ import annotations
@@ -165,10 +165,14 @@ def anon():
 modules = json.load(sys.stdin)
 costs, seen, before = {}, set(), anon()
 costs['(interpreter)'] = before
+telegram = 'bot.telegram' in modules
 for name in modules:
     top = name.split('.')[0]
-    if name.startswith('bot.telegram') and 'bot.telegram' not in sys.modules:
-        top = 'aiogram'  # the package's first act: importing aiogram (bot/telegram/models.py)
+    if (name.startswith('bot.telegram') or (telegram and top == 'aiogram')) \
+            and 'bot.telegram' not in sys.modules:
+        # the package's first act: importing aiogram, its models deferred (aiogram's
+        # modules finish importing inside bot/telegram/aiogram_internals.py, before it)
+        name, top = 'bot.telegram', 'aiogram'
     try:
         importlib.import_module(name)
     except BaseException:

@@ -17,7 +17,6 @@ TELEGRAM_MODE=webhook behind a load balancer.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import signal
 from collections.abc import Callable
@@ -29,6 +28,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.delivery import Deliverer
+from bot.gc_freeze import freeze_start_up
 from handlers.events import Platform
 from handlers.extensions import Extension
 from storage.db import Database
@@ -141,11 +141,7 @@ class Program:
         log.info("running role=%s telegram=%s viber=%s web=%s", self.role,
                  self.settings.telegram_mode if telegram_bot else "off",
                  "on" if viber else "off", ",".join(self.web_addresses) or "off")
-        # What start-up built (modules, models, the engine, the bots) lives as long as
-        # the process: moved out of the garbage collector's sight, so that its full
-        # collections walk only what answers allocate, not the ~1 M objects of start-up.
-        gc.collect()
-        gc.freeze()
+        freeze_start_up()  # what start-up built lives as long as the process
 
     async def wait(self, stop: asyncio.Event) -> bool:
         """Until `stop`, or until a part that should run forever ends (then True)."""

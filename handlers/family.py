@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from handlers.turn import Turn
-from storage.fast import Query, attach, rows
+from storage.fast import Query, attach, loaded, rows
 from storage.models import (
     Account,
     AccountGuardian,
@@ -85,7 +85,7 @@ async def read_account_and_family(session: AsyncSession, platform: str,
         return None, []
     accounts, links = len(_ACCOUNT_COLUMNS), len(_ACCOUNT_COLUMNS) + len(_LINK_COLUMNS)
     account = attach(session, Account, dict(zip((c.key for c in _ACCOUNT_COLUMNS), found[0][:accounts])))
-    if "guardian_links" not in account.__dict__:  # an account the session held keeps its own
+    if not loaded(account, "guardian_links"):  # an account the session held keeps its own
         link_rows = {row[accounts:links] for row in found if row[accounts] is not None}
         set_committed_value(account, "guardian_links", [
             attach(session, AccountGuardian, dict(zip((c.key for c in _LINK_COLUMNS), link)))

@@ -26,6 +26,11 @@ when it is opened (the turn runner asks the core: a diary view reads committed d
     safe to repeat.
 * `Reads.IN_TRANSACTION` (and wherever there is no reader: an in-memory SQLite): on
   the unit of work's own connection, inside its transaction, so it sees what it wrote.
+
+Whether the unit of work holds a connection is noted by its session class
+(`UnitOfWorkSession`) through SQLAlchemy's public `after_begin` event. `attach` and
+`loaded` take the speed paths of `storage/sqlalchemy_internals.py` unless
+`SPEED_PATHS=false`.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import json
 import logging
 import queue
 import sqlite3
@@ -43,15 +49,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from sqlalchemy import bindparam, inspect
+from sqlalchemy import Connection, bindparam, event, inspect
 from sqlalchemy.engine import URL, Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
 from sqlalchemy.sql import Select
+
+from storage import speed_paths, sqlalchemy_internals
 
 log = logging.getLogger(__name__)
 
 READER_KEY = "storage.fast.reader"  # session.info: the reader, in a Reads.COMMITTED unit of work
+_BEGAN_KEY = "storage.fast.began"  # session.info: the transaction that began on a connection
 
 
 @dataclass(frozen=True)
@@ -384,11 +393,12 @@ class PostgresReader(Reader):
         self._waiting.clear()
 
     async def _codecs(self, connection: asyncpg.Connection) -> None:
-        """The JSON codecs SQLAlchemy's asyncpg dialect installs, by its own code, so a
-        JSON column decodes here as it does through the ORM."""
-        adapted = _Adapted(connection)
-        await self.dialect.setup_asyncpg_json_codec(adapted)  # type: ignore[attr-defined]
-        await self.dialect.setup_asyncpg_jsonb_codec(adapted)  # type: ignore[attr-defined]
+        """JSON and JSONB decoded as SQLAlchemy's asyncpg dialect decodes them (`json.loads`;
+        the engine sets no deserializer of its own), so a JSON column reads here as it
+        does through the ORM. A value bound to one arrives serialized already, as there."""
+        for typename in ("json", "jsonb"):
+            await connection.set_type_codec(typename, schema="pg_catalog", format="text",
+                                            encoder=str, decoder=json.loads)
 
     async def close(self) -> None:
         """Close the connections; a read still running fails (the program stops answering
@@ -399,13 +409,6 @@ class PostgresReader(Reader):
                                  return_exceptions=True)
         self._terminate_all()
         self._loop = None
-
-
-class _Adapted:
-    """The shape of SQLAlchemy's adapted connection its codec set-up reads."""
-
-    def __init__(self, connection: asyncpg.Connection) -> None:
-        self._connection = connection
 
 
 def reader_for(engine: AsyncEngine) -> Reader | None:
@@ -432,13 +435,25 @@ def _pending(sync: Any) -> bool:
     return bool(sync.new or sync.dirty or sync.deleted)
 
 
+class UnitOfWorkSession(Session):
+    """The session of a unit of work (`storage.db.session_factory`): it notes when its
+    transaction begins on a connection, for `holds_connection`."""
+
+
+@event.listens_for(UnitOfWorkSession, "after_begin")
+def _began(session: Session, transaction: SessionTransaction, connection: Connection) -> None:
+    session.info[_BEGAN_KEY] = session.get_transaction()
+
+
 def holds_connection(sync: Any) -> bool:
     """Has the unit of work opened a database transaction (not merely autobegun the
     session's bookkeeping, as `session.add` does)? Unknown counts as yes."""
     transaction = sync.get_transaction()
     if transaction is None:
         return False
-    return bool(getattr(transaction, "_connections", True))
+    if not isinstance(sync, UnitOfWorkSession):
+        return True
+    return sync.info.get(_BEGAN_KEY) is transaction
 
 
 async def rows(session: AsyncSession, query: Query, **values: Any) -> list[Any]:
@@ -469,8 +484,18 @@ def attach(session: AsyncSession, model: type[Any], row: Any) -> Any:
     held = session.sync_session.identity_map.get(key)
     if held is not None:
         return held
-    instance = mapper.class_manager.new_instance()
-    instance.__dict__.update(values)
-    make_transient_to_detached(instance)
+    if speed_paths.enabled():
+        instance = sqlalchemy_internals.loaded_instance(mapper, values)
+    else:
+        instance = model(**values)
+    make_transient_to_detached(instance)  # what was set is now as loaded: no changes
     session.add(instance)
     return instance
+
+
+def loaded(instance: Any, key: str) -> bool:
+    """Is the attribute `key` of this ORM object loaded (attached objects load no
+    relationship: `attach`'s caller fills it)?"""
+    if speed_paths.enabled():
+        return sqlalchemy_internals.is_loaded(instance, key)
+    return key not in inspect(instance).unloaded

@@ -74,6 +74,7 @@ class Settings(BaseSettings):
     telegram_chat_rate_per_second: float = Field(default=1.0, gt=0)
     viber_rate_per_second: float = Field(default=50.0, gt=0)
     log_level: str = "INFO"
+    speed_paths: bool = True  # storage/speed_paths.py
 
     @field_validator("timezone")
     @classmethod

@@ -19,10 +19,19 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-import bot.telegram  # noqa: F401  (aiogram imported as the bot imports it)
-from storage.db import Database, create_engine
-from storage.migrate import upgrade
-from storage.models import Base
+from storage import speed_paths
+from storage.settings import SettingsError, load_settings
+
+# SPEED_PATHS=false python -m pytest: the whole suite on the libraries' public API only
+try:
+    speed_paths.configure(load_settings(_env_file=None).speed_paths)
+except SettingsError:  # another setting is malformed: its own tests say so
+    pass
+
+import bot.telegram  # noqa: E402,F401  (aiogram imported as the bot imports it)
+from storage.db import Database, create_engine  # noqa: E402
+from storage.migrate import upgrade  # noqa: E402
+from storage.models import Base  # noqa: E402
 
 pytest_plugins = ["tests.pii_guard"]
 
@@ -129,3 +138,25 @@ def sqlite_db_url(tmp_path: Path, sqlite_template: Path) -> str:
     path = tmp_path / "bot.sqlite3"
     shutil.copy(sqlite_template, path)
     return f"sqlite+aiosqlite:///{path}"
+
+
+def _switched(on: bool) -> Iterator[bool]:
+    before = speed_paths.enabled()
+    speed_paths.configure(on)
+    try:
+        yield on
+    finally:
+        speed_paths.configure(before)
+
+
+@pytest.fixture
+def speed_paths_on() -> Iterator[bool]:
+    """For a test of a speed path itself: on, whatever SPEED_PATHS says."""
+    yield from _switched(True)
+
+
+@pytest.fixture(params=[True, False], ids=["speed-paths", "public-api"])
+def each_path(request: pytest.FixtureRequest) -> Iterator[bool]:
+    """The test runs with the speed paths on and with the libraries' public API only
+    (SPEED_PATHS=false); aiogram's import, decided once per process, stays as it was."""
+    yield from _switched(request.param)

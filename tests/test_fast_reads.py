@@ -67,7 +67,8 @@ async def test_a_unit_of_work_reads_its_own_unflushed_writes(db: Database) -> No
         assert all(g.subject != "Фізика" for g in await diary.grades(session, "st-olha"))
 
 
-async def test_an_attached_account_keeps_its_changes_and_its_identity(db: Database) -> None:
+async def test_an_attached_account_keeps_its_changes_and_its_identity(
+        db: Database, each_path: bool) -> None:
     core = await school_and_core(db)
     await linked(db, core, PHONES.bondar, "b")
     async with db.unit_of_work() as session:
@@ -144,7 +145,7 @@ def test_a_list_that_changes_per_call_cannot_be_a_fast_query() -> None:
 
 
 async def test_parents_get_answers_while_another_process_holds_the_write_lock(
-        sqlite_db_url: str) -> None:
+        sqlite_db_url: str, each_path: bool) -> None:
     """An import (or a worker process) writing for seconds must not stall the parents:
     their answers read the last committed data without waiting for the lock."""
     db = Database.connect(sqlite_db_url)
@@ -189,7 +190,7 @@ async def _readers_on_server(db: Database) -> list[int]:
 
 
 async def test_parents_read_committed_data_on_postgres_without_waiting_for_a_writer(
-        pg_db: Database) -> None:
+        pg_db: Database, each_path: bool) -> None:
     core = await school_and_core(pg_db)
     bondar = await linked(pg_db, core, PHONES.bondar, "b")
     await bondar.press("Оцінки")

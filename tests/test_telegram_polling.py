@@ -1,5 +1,6 @@
 """Parents on Telegram, end to end: the real aiogram Bot and Dispatcher, long polling over
-HTTP against the fake Bot API, the real conversation core and database (both backends)."""
+HTTP against the fake Bot API, the real conversation core and database (both backends),
+with the speed paths on and with the libraries' public API only (SPEED_PATHS=false)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ KOVAL, BONDAR = 5101, 5102
 
 
 @pytest.fixture
-async def rig(db: Database) -> AsyncIterator[TelegramRig]:
+async def rig(db: Database, each_path: bool) -> AsyncIterator[TelegramRig]:
     await build_school(db)
     async with telegram_rig(db) as running:
         yield running

@@ -1,5 +1,7 @@
 """The Telegram front door (aiogram 3): it only converts.
 
+* `aiogram_internals` - every reach into aiogram's (and pydantic's) internals, each
+                  switched off by SPEED_PATHS=false; imported first: it imports aiogram;
 * `convert`     - pure converters: updates → `Incoming`, `Reply` → Bot API calls;
 * `send`        - shows a reply in a chat (answers and the outbox share it);
 * `router`      - the handlers: convert, and run the turn (bot/turns.py) with Telegram's
@@ -13,6 +15,4 @@ The outbox's deliverer is `bot.telegram_delivery.TelegramDeliverer`; the composi
 root that puts it all together is `bot.app`.
 """
 
-from bot.telegram.models import import_aiogram
-
-import_aiogram()
+import bot.telegram.aiogram_internals  # noqa: F401  (imports aiogram, its models deferred)

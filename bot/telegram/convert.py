@@ -12,11 +12,10 @@ import html
 from typing import Any
 
 from aiogram.enums import ChatMemberStatus, ChatType, ParseMode
-from aiogram.methods import EditMessageText, SendDocument, SendMessage, TelegramMethod
+from aiogram.methods import SendDocument, TelegramMethod
 from aiogram.types import BufferedInputFile, CallbackQuery, ChatMemberUpdated, Message
-from pydantic import BaseModel, ConfigDict
 
-from bot.telegram.models import build
+from bot.telegram.aiogram_internals import answer_methods
 from handlers.events import ChatRef, Incoming, Kind, Platform, Reply
 from handlers.text import split_text
 
@@ -27,35 +26,9 @@ CONTACT_BUTTON_FALLBACK = "📱"
 # A keyboard as the Bot API reads it (`reply_markup`). The answers build it as plain
 # JSON: as aiogram models, a grades answer's dozen buttons took 60 µs to validate and as
 # long again to serialize, a tenth of the bot's CPU per answer; tests/test_telegram_convert
-# checks the JSON against aiogram's own serialization of the same keyboards.
+# checks the JSON against aiogram's own serialization of the same keyboards. The answer
+# methods (`answer_methods`) carry it as it is, or aiogram's validate it into its models.
 Markup = dict[str, Any]
-
-
-class Shown(BaseModel):
-    """What the bot reads of a message it sent or edited: the id. Telegram answers with
-    the whole message, keyboard and all; parsing that into aiogram's `Message` (a dozen
-    models for a grades answer) took five times as long as reading the id."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-    message_id: int
-
-
-class SendReply(SendMessage):
-    """sendMessage with its keyboard as JSON (`Markup`), its answer read as `Shown`."""
-
-    __returning__ = Shown
-    reply_markup: Markup | None = None  # type: ignore[assignment]
-
-
-class EditReply(EditMessageText):
-    """editMessageText with its keyboard as JSON, its answer read as `Shown` (True for
-    an inline message)."""
-
-    __returning__ = Shown | bool
-    reply_markup: Markup | None = None  # type: ignore[assignment]
-
-
-build(SendReply, EditReply)
 
 
 def chat_ref(chat_id: int | str) -> ChatRef:
@@ -175,15 +148,16 @@ def reply_to_methods(
                              prefer_keyboard=reply.request_contact)
     editing = (reply.edit and edit_message_id is not None and bool(chunks)
                and not _under_the_input_field(markups[0]))
+    send, edit = answer_methods()
     methods: list[TelegramMethod] = []  # type: ignore[type-arg]
     for n, chunk in enumerate(chunks):
         if n == 0 and editing:
-            methods.append(EditReply(chat_id=chat_id, message_id=edit_message_id,
-                                     text=to_html(chunk), parse_mode=ParseMode.HTML,
-                                     reply_markup=markups[0]))
+            methods.append(edit(chat_id=chat_id, message_id=edit_message_id,
+                                text=to_html(chunk), parse_mode=ParseMode.HTML,
+                                reply_markup=markups[0]))
         else:
-            methods.append(SendReply(chat_id=chat_id, text=to_html(chunk),
-                                     parse_mode=ParseMode.HTML, reply_markup=markups[n]))
+            methods.append(send(chat_id=chat_id, text=to_html(chunk),
+                                parse_mode=ParseMode.HTML, reply_markup=markups[n]))
     if reply.file is not None:
         methods.append(SendDocument(
             chat_id=chat_id,

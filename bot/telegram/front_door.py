@@ -8,23 +8,18 @@
 from __future__ import annotations
 
 import asyncio
-import functools
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
 
 from aiogram import Bot, Dispatcher
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
-from aiogram.methods import AnswerCallbackQuery, EditMessageText, Response, SendMessage
+from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
 from aiogram.types import BotCommand, Update
-from aiohttp import JsonPayload
 
-from bot.telegram.convert import EditReply, SendReply
+from bot.telegram.aiogram_internals import bot_session, build
 from bot.telegram.middlewares import ApologyMiddleware, InFlight, UpdateContextMiddleware
-from bot.telegram.models import build
 from bot.telegram.router import build_router
 from bot.telegram.webhook import WEBHOOK_PATH, webhook_registrar
 from bot.turns import TurnRunner
@@ -39,66 +34,21 @@ DRAIN_TIMEOUT = 15.0     # seconds a stop waits for updates being handled
 MAX_CONCURRENT_UPDATES = 16  # updates handled at once while polling (each holds a DB session)
 COMMAND_LOCALES = ("uk", "en")
 CommandList = Callable[[str], list[tuple[str, str]]]
-_json_utf8 = functools.partial(json.dumps, ensure_ascii=False)
 
 
 class StartupError(Exception):
     """Telegram cannot be started; the message is one line for the operator."""
 
 
-class BotSession(AiohttpSession):
-    """aiogram's HTTP session, sending JSON and keeping the classes that parse the Bot
-    API's answers.
-
-    aiogram parses every answer with `Response[T]` for the method's result type T;
-    pydantic caches such parametrised classes only weakly, so between garbage
-    collections it rebuilt them (schema and validator) again and again: a third of a
-    millisecond per message sent. Holding them here builds each once per process.
-    """
-
-    def __init__(self, **kw: Any) -> None:
-        super().__init__(**kw)
-        self._answers: dict[Any, type] = {}
-
-    def build_form_data(self, bot: Bot, method: Any) -> Any:
-        """The call's fields as one JSON body, as the Bot API accepts them; a call with a
-        file stays a multipart form. aiogram's urlencoded form percent-encodes every byte
-        of a Cyrillic answer and of its keyboard's JSON: twice the time of the JSON.
-
-        An answer (`SendReply`, `EditReply`) is read without the round trip through
-        `model_dump`: its text and ids are plain values and its keyboard is JSON already
-        (`Markup`); only aiogram's placeholders for the bot's defaults go through
-        `prepare_value`."""
-        answer = isinstance(method, SendReply | EditReply)
-        values = method.__dict__ if answer else method.model_dump(warnings=False)
-        files: dict[str, Any] = {}
-        fields = {}
-        for key, value in values.items():
-            if not (answer and isinstance(value, str | int | dict)):
-                value = self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
-            if value is not None and value != "":
-                fields[key] = value
-        if files:
-            return super().build_form_data(bot, method)
-        return JsonPayload(fields, dumps=_json_utf8)
-
-    def check_response(self, bot: Bot, method: Any, status_code: int, content: str) -> Any:
-        returning = method.__returning__
-        if returning not in self._answers:
-            self._answers[returning] = Response[returning]  # type: ignore[valid-type]
-            build(self._answers[returning])
-        return super().check_response(bot, method, status_code, content)
-
-
 def build_bot(settings: Settings, *, timeout: float = REQUEST_TIMEOUT) -> Bot:
     if settings.telegram_bot_token is None:
         raise StartupError("TELEGRAM_BOT_TOKEN is not set")
     server = TelegramAPIServer.from_base(settings.telegram_api_url)
-    # aiogram's models are built on first use (bot.telegram.models): these, which
-    # every bot process uses, now rather than on the first parent's answer
+    # aiogram's models may be built on first use (bot.telegram.aiogram_internals):
+    # these, which every bot process uses, now rather than on the first parent's answer
     build(Update, SendMessage, EditMessageText, AnswerCallbackQuery)
     return Bot(settings.telegram_bot_token.get_secret_value(),
-               session=BotSession(api=server, timeout=timeout))
+               session=bot_session(api=server, timeout=timeout))
 
 
 def build_dispatcher(turns: TurnRunner, *, inflight: InFlight | None = None) -> Dispatcher:

@@ -19,7 +19,8 @@ from aiogram.exceptions import (
 from aiogram.methods import EditMessageText, TelegramMethod
 from aiogram.types import Message
 
-from bot.telegram.convert import SendReply, Shown, reply_to_methods
+from bot.telegram.aiogram_internals import Shown, answer_methods
+from bot.telegram.convert import reply_to_methods
 from handlers.events import Reply
 
 log = logging.getLogger(__name__)
@@ -94,7 +95,8 @@ async def _edit(bot: Bot, method: EditMessageText, *, wait_out_floods: bool) -> 
         if NOT_MODIFIED in exc.message:
             return method.message_id  # the same content again: already on the screen
         log.info("edit refused, sending instead reason=%r", exc.message[:80])
-        anew = SendReply(chat_id=method.chat_id, text=method.text,
-                         parse_mode=method.parse_mode, reply_markup=method.reply_markup)
+        send, _ = answer_methods()
+        anew = send(chat_id=method.chat_id, text=method.text,
+                    parse_mode=method.parse_mode, reply_markup=method.reply_markup)
         return await _show(bot, anew, wait_out_floods=wait_out_floods)
     return method.message_id
