@@ -111,7 +111,7 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 def sequence() -> tuple[str, ...]:
     """What each parent asks, in order: commands, menu labels (Ukrainian) and a press."""
-    from handlers.menu import labels
+    from school_bot.handlers.menu import labels
 
     uk = labels("uk")
     return ("/grades", PRESS, "/homework", uk["schedule"], uk["grades"], "/schedule",
@@ -130,8 +130,8 @@ async def link_parents(url: str, count: int) -> list[int]:
     """
     from sqlalchemy import insert, select
 
-    from storage.db import Database
-    from storage.models import (
+    from school_bot.storage.db import Database
+    from school_bot.storage.models import (
         Account,
         AccountGuardian,
         Guardian,
@@ -716,7 +716,7 @@ async def echo_bot(api_url: str, token: str) -> None:
     from aiogram.client.telegram import TelegramAPIServer
     from aiogram.types import Message
 
-    from bot.telegram.front_door import MAX_CONCURRENT_UPDATES, POLLING_TIMEOUT, REQUEST_TIMEOUT
+    from school_bot.bot.telegram.front_door import MAX_CONCURRENT_UPDATES, POLLING_TIMEOUT, REQUEST_TIMEOUT
 
     bot = Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(api_url),
                                             timeout=REQUEST_TIMEOUT))

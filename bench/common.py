@@ -110,7 +110,7 @@ def city_folder(city: City, root: Path) -> Path:
     with cache_lock(root, city.key + "-csv"):
         if marker.exists():
             return folder
-        from storage.demo_data import generate_demo_data
+        from school_bot.storage.demo_data import generate_demo_data
 
         shutil.rmtree(folder, ignore_errors=True)
         started = time.perf_counter()
@@ -153,9 +153,9 @@ def working_sqlite(cached: Path, scratch: Path) -> str:
 
 
 async def _import(url: str, folder: Path, label: str) -> None:
-    from storage.db import Database
-    from storage.ingest import import_folder
-    from storage.migrate import upgrade
+    from school_bot.storage.db import Database
+    from school_bot.storage.ingest import import_folder
+    from school_bot.storage.migrate import upgrade
 
     database = Database.connect(url)
     try:
@@ -185,7 +185,7 @@ async def _admin(statements: Sequence[str]) -> list[object]:
     """Run statements on the server's admin database in autocommit; the scalars."""
     from sqlalchemy import text
 
-    from storage.db import create_engine
+    from school_bot.storage.db import create_engine
 
     engine = create_engine(admin_url()).execution_options(isolation_level="AUTOCOMMIT")
     try:
@@ -234,7 +234,7 @@ def postgres_template(city: City, root: Path) -> str:
 async def _vacuum(url: str) -> None:
     from sqlalchemy import text
 
-    from storage.db import create_engine
+    from school_bot.storage.db import create_engine
 
     engine = create_engine(url).execution_options(isolation_level="AUTOCOMMIT")
     try:
@@ -274,7 +274,7 @@ def clean_cache(root: Path) -> None:
 async def _list_databases() -> list[str]:
     from sqlalchemy import text
 
-    from storage.db import create_engine
+    from school_bot.storage.db import create_engine
 
     engine = create_engine(admin_url())
     try:

@@ -35,14 +35,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import func, insert, select, text, update  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from reports.render import render  # noqa: E402
-from reports.service import read_report  # noqa: E402
-from reports.spec import FORMATS, REPORTS, ReportRequest, ReportTable  # noqa: E402
-from storage.db import Database, create_engine  # noqa: E402
-from storage.demo_data import generate_demo_data  # noqa: E402
-from storage.ingest import import_folder  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
-from storage.models import Account, Guardian, Lesson, OutboxMessage, School  # noqa: E402
+from school_bot.reports.render import render  # noqa: E402
+from school_bot.reports.service import read_report  # noqa: E402
+from school_bot.reports.spec import FORMATS, REPORTS, ReportRequest, ReportTable  # noqa: E402
+from school_bot.storage.db import Database, create_engine  # noqa: E402
+from school_bot.storage.demo_data import generate_demo_data  # noqa: E402
+from school_bot.storage.ingest import import_folder  # noqa: E402
+from school_bot.storage.migrate import upgrade  # noqa: E402
+from school_bot.storage.models import Account, Guardian, Lesson, OutboxMessage, School  # noqa: E402
 
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 KYIV = ZoneInfo("Europe/Kyiv")
