@@ -82,7 +82,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import (  # noqa: E402
+from bench.common import (
     FULL_CITY,
     QUICK_CITY,
     City,
@@ -92,8 +92,8 @@ from bench.common import (  # noqa: E402
     ms,
     percentile,
     postgres_available,
-    product_version,
     postgres_template,
+    product_version,
     say,
     table,
     working_sqlite,
@@ -164,7 +164,8 @@ async def link_parents(url: str, count: int) -> list[int]:
                  "created_at": now, "linked_at": now}
                 for n in range(count)])
             ids = dict((await session.execute(select(Account.chat_id, Account.id).where(
-                Account.platform == "telegram", Account.chat_id.in_([str(FIRST_CHAT + n) for n in range(count)])
+                Account.platform == "telegram",
+                Account.chat_id.in_([str(FIRST_CHAT + n) for n in range(count)])
             ))).tuples().all())
             await session.execute(insert(AccountGuardian), [
                 {"account_id": ids[str(FIRST_CHAT + n)], "guardian_id": g, "linked_at": now}
@@ -503,9 +504,9 @@ async def measure_bot(api: Any, parents: Parents, bot: BotProcess, options: Opti
             chosen = median_of(repeats)
             if echoes:
                 results.append(median_of(echoes))
-                chosen.ratios = [o.rate / e.rate for o, e in zip(repeats, echoes)]
+                chosen.ratios = [o.rate / e.rate for o, e in zip(repeats, echoes, strict=True)]
                 chosen.cpu_ratios = [e.cpu_per_update / o.cpu_per_update
-                                     for o, e in zip(repeats, echoes)]
+                                     for o, e in zip(repeats, echoes, strict=True)]
             results.append(chosen)
         failed = bot.failed_updates
     if failed:
@@ -571,7 +572,7 @@ async def city_databases(city: City, root: Path, scratch: Path,
         return
     template = await asyncio.to_thread(postgres_template, city, root)
     async with fresh_postgres(template) as url:
-        yield backends + [Backend("PostgreSQL", url)]
+        yield [*backends, Backend("PostgreSQL", url)]
 
 
 # ---------------------------------------------------------------- the benchmark
@@ -674,11 +675,12 @@ def report(figures: dict[str, Any], options: Options) -> list[tuple[str, str]]:
                 f"{r.rate:.0f}/s over the phase): {verdict} (p99 {ms(p99)} ms)")
             summary.append((f"answers {r.bot}: paced p50/p99 ms", f"{ms(r.latency(50))} / {ms(p99)}"))
         if r.phase == "burst":
-            summary.append((f"answers {r.bot}: burst p50/p99 ms", f"{ms(r.latency(50))} / {ms(r.latency(99))}"))
+            summary.append((f"answers {r.bot}: burst p50/p99 ms",
+                            f"{ms(r.latency(50))} / {ms(r.latency(99))}"))
     if "burst" in echo:
         summary.insert(0, ("answers echo: burst updates/s, p50/p99 ms",
-                           f"{echo['burst'].rate:.0f}, {ms(echo['burst'].latency(50))} / "
-                           f"{ms(echo['burst'].latency(99))}"))
+                           (f"{echo['burst'].rate:.0f}, {ms(echo['burst'].latency(50))} / "
+                            f"{ms(echo['burst'].latency(99))}")))
     _by_kind(results)
     for name, profile in figures.get("profiles", {}).items():
         summary += [(f"profile {name}: {k}", v) for k, v in profile.get("summary", [])]

@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import cache_root, say, table  # noqa: E402
+from bench.common import cache_root, say, table
 
 NO_REQUEST = "-"
 
@@ -392,7 +392,7 @@ def _counter_section(counters: dict[str, Any], per_update: int) -> list[tuple[st
     db_ms = total("statements", timing, updates) / n * 1000
     hop_ms = total("hops", timing, updates) / n * 1000
     thread_ms = total("hop_thread", timing, updates) / n * 1000
-    outside = {k: v for k, v in per.get(NO_REQUEST, {}).items()}
+    outside = dict(per.get(NO_REQUEST, {}))
     collections = per.get("gc", {})
     gc_ms = sum(timing.get("gc", {}).values()) / per_update * 1000
     say(f"\n  per update (averages over {len(updates)} updates with a request id)")
@@ -404,8 +404,8 @@ def _counter_section(counters: dict[str, Any], per_update: int) -> list[tuple[st
                  ["  awaited in hops (ms)", f"{hop_ms:.2f}"],
                  ["  of which running in the connection thread (ms)", f"{thread_ms:.2f}"],
                  ["  of which waiting for thread / event loop (ms)", f"{hop_ms - thread_ms:.2f}"]]
-    rows += [[f"garbage collections (gen0/1/2 in all: "
-              f"{'/'.join(str(collections.get(f'gen{g}', 0)) for g in range(3))}), pause ms", f"{gc_ms:.2f}"]]
+    generations = "/".join(str(collections.get(f"gen{g}", 0)) for g in range(3))
+    rows += [[f"garbage collections (gen0/1/2 in all: {generations}), pause ms", f"{gc_ms:.2f}"]]
     say(table(["what", "per update"], rows, indent="    "))
     if outside:
         say(f"    outside any update: {outside}")
@@ -429,7 +429,8 @@ def _counter_section(counters: dict[str, Any], per_update: int) -> list[tuple[st
 HOT_SPOTS = (
     ("pydantic: rebuilding aiogram's Response[T] generic class (cache is weak)",
      "pydantic/_internal/_generics.py", "create_generic_submodel"),
-    ("aiogram: check_response (parse the Bot API answer)", "aiogram/client/session/base.py", "check_response"),
+    ("aiogram: check_response (parse the Bot API answer)", "aiogram/client/session/base.py",
+     "check_response"),
     ("aiogram: feed_update (Update validated, routed)", "aiogram/dispatcher/dispatcher.py", "feed_update"),
     ("handlers/i18n.py domains(): glob of locales/ per t() call", "handlers/i18n.py", "domains"),
     ("handlers/i18n.py t()", "handlers/i18n.py", "t"),

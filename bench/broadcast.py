@@ -7,9 +7,10 @@
 The fake Telegram Bot API runs in a process of its own (`python -m
 tests.fakes.telegram_api --rate 30 --per-chat 1 --log FILE`, real HTTP on 127.0.0.1, as
 Telegram is another machine) and answers 429 `retry_after` above `--rate` messages a
-second overall and above 1 a second per chat. The real pieces run against it: a fresh SQLite file (or, with --postgres, a fresh database at
-TEST_POSTGRES_URL), `create_announcement`, the NotificationService (dispatcher and jobs)
-with the Telegram deliverer over an aiogram Bot. Half way through (`--absence-at`), a
+second overall and above 1 a second per chat. The real pieces run against it: a fresh
+SQLite file (or, with --postgres, a fresh database at TEST_POSTGRES_URL),
+`create_announcement`, the NotificationService (dispatcher and jobs) with the Telegram
+deliverer over an aiogram Bot. Half way through (`--absence-at`), a
 pupil is marked absent as the import marks it; the absence job (every
 `--absence-interval` seconds, 20 in production) finds it and the alert goes through the
 urgent lane. Printed:
@@ -33,31 +34,38 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, time as clock_time
+from datetime import UTC, datetime
+from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import aiohttp  # noqa: E402
+import aiohttp
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
 
-from sqlalchemy import func, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-
-from school_bot.bot.telegram.front_door import build_bot  # noqa: E402
-from school_bot.bot.telegram_delivery import TelegramDeliverer  # noqa: E402
-from school_bot.notifications.announcements import create_announcement, operator  # noqa: E402
-from school_bot.notifications.config import NotifyConfig  # noqa: E402
-from school_bot.notifications.outbox import FINAL  # noqa: E402
-from school_bot.notifications.service import NotificationService  # noqa: E402
-from school_bot.storage.db import Database, create_engine  # noqa: E402
-from school_bot.storage.migrate import upgrade  # noqa: E402
-from school_bot.storage.models import (  # noqa: E402
-    Account, Attendance, Guardian, GuardianStudent, Lesson, OutboxMessage, School, SchoolClass,
+from school_bot.bot.telegram.front_door import build_bot
+from school_bot.bot.telegram_delivery import TelegramDeliverer
+from school_bot.notifications.announcements import create_announcement, operator
+from school_bot.notifications.config import NotifyConfig
+from school_bot.notifications.outbox import FINAL
+from school_bot.notifications.service import NotificationService
+from school_bot.shared.settings import Settings
+from school_bot.storage.db import Database, create_engine
+from school_bot.storage.migrate import upgrade
+from school_bot.storage.models import (
+    Account,
+    Attendance,
+    Guardian,
+    GuardianStudent,
+    Lesson,
+    OutboxMessage,
+    School,
+    SchoolClass,
     Student,
 )
-from school_bot.shared.settings import Settings  # noqa: E402
 
 TOKEN = "777:broadcast-bench"
 FIRST_CHAT = 500_000
@@ -154,9 +162,9 @@ def accepted(log: Path) -> list[dict[str, Any]]:
 
 
 async def rejected_429(url: str) -> int:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
-        async with http.get(f"{url}/_fake/stats") as answer:
-            return int((await answer.json())["rejected_429"])
+    async with (aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http,
+                http.get(f"{url}/_fake/stats") as answer):
+        return int((await answer.json())["rejected_429"])
 
 
 async def run(db: Database, args: argparse.Namespace, url: str, log: Path) -> None:
@@ -175,7 +183,7 @@ async def run(db: Database, args: argparse.Namespace, url: str, log: Path) -> No
     await service.start()
     try:
         marked_at = await inject_absence(db, log, announcement.recipients, args.absence_at)
-        while await waiting_rows(db):
+        while await waiting_rows(db):  # noqa: ASYNC110 - the outbox's rows, not an event
             await asyncio.sleep(0.5)
     finally:
         await service.stop()
@@ -186,7 +194,8 @@ async def run(db: Database, args: argparse.Namespace, url: str, log: Path) -> No
 
 async def inject_absence(db: Database, log: Path, total: int, share: float) -> float:
     """Mark the pupil absent once `share` of the announcement went out; returns when."""
-    while (log.read_bytes().count(b"\n") if log.exists() else 0) < total * share:
+    # the fake server's log, written by another process: read here, the bench alone runs
+    while (log.read_bytes().count(b"\n") if log.exists() else 0) < total * share:  # noqa: ASYNC110, ASYNC240
         await asyncio.sleep(0.05)
     async with db.unit_of_work() as s:
         s.add(Attendance(student_id="P-1", lesson_id="L", status="absent"))

@@ -324,7 +324,8 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]], indent: str 
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     lines = []
     for n, row in enumerate(cells):
-        parts = [c.ljust(w) if i < left else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))]
+        parts = [c.ljust(w) if i < left else c.rjust(w)
+                 for i, (c, w) in enumerate(zip(row, widths, strict=False))]
         lines.append(indent + "  ".join(parts).rstrip())
         if n == 0:
             lines.append(indent + "  ".join("-" * w for w in widths))

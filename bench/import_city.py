@@ -26,13 +26,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
-from school_bot.storage.db import Database, create_engine  # noqa: E402
-from school_bot.storage.demo_data import generate_demo_data  # noqa: E402
-from school_bot.storage.ingest import ENTITIES, import_file  # noqa: E402
-from school_bot.storage.migrate import upgrade  # noqa: E402
+from school_bot.storage.db import Database, create_engine
+from school_bot.storage.demo_data import generate_demo_data
+from school_bot.storage.ingest import ENTITIES, import_file
+from school_bot.storage.migrate import upgrade
 
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 GRADES_PER_DAY = 0.33  # 40,000 pupils x 80 school days x 0.33: about a million grades
@@ -117,7 +117,8 @@ async def postgres(admin_url: str, folder: Path) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, help="a folder generated before (kept)")
     parser.add_argument("--schools", type=int, default=60)
     parser.add_argument("--students", type=int, default=667, help="pupils per school")

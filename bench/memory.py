@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -46,22 +47,24 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.answers import (  # noqa: E402
+from bench.answers import (
     ROOT as PROJECT,
+)
+from bench.answers import (
     TOKEN,
     BotProcess,
-    echo_command,
     Options,
     Parents,
     bot_environment,
     city_databases,
+    echo_command,
     link_parents,
     one_line,
     ours_command,
     running,
     sequence,
 )
-from bench.common import FULL_CITY, QUICK_CITY, City, cache_root, product_version, say, table  # noqa: E402
+from bench.common import FULL_CITY, QUICK_CITY, City, cache_root, product_version, say, table
 
 GOAL_MB = 200
 FIELDS = ("VmRSS", "VmHWM", "RssAnon", "RssFile", "Threads")
@@ -100,10 +103,8 @@ async def sample_peak(pid: int, into: dict[str, int], stop: asyncio.Event) -> No
             return
         for key, value in now.items():
             into[key] = max(into.get(key, 0), value)
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 0.1)
-        except TimeoutError:
-            pass
 
 
 async def measure(backend: Any, options: Options, idle: float, *, echo: bool = False) -> Memory:
@@ -116,8 +117,8 @@ async def measure(backend: Any, options: Options, idle: float, *, echo: bool = F
         async with FakeTelegramBotAPI(TOKEN) as api:
             if echo:
                 chats = [10_000_000 + n for n in range(options.parents)]
-                bot = BotProcess("echo", echo_command(api.base_url), dict(os.environ, PYTHONPATH=str(PROJECT)),
-                                 PROJECT, reports_done=False)
+                bot = BotProcess("echo", echo_command(api.base_url),
+                                 dict(os.environ, PYTHONPATH=str(PROJECT)), PROJECT, reports_done=False)
             else:
                 env = bot_environment(api.base_url, backend.url) | {"PYTHONPROFILEIMPORTTIME": "1"}
                 bot = BotProcess(f"run_bot {backend.name}", ours_command("all"), env, Path(scratch),
@@ -219,7 +220,7 @@ def report(results: list[Memory], parents: int) -> list[tuple[str, str]]:
         big = sorted(costs.items(), key=lambda kv: -kv[1])
         shown = [[name, mb(kb)] for name, kb in big if kb >= 1024]
         rest = sum(kb for _, kb in big if kb < 1024)
-        say(table(["package", "MB"], shown + [["(the rest)", mb(rest)]], indent="    "))
+        say(table(["package", "MB"], [*shown, ["(the rest)", mb(rest)]], indent="    "))
     summary = []
     for m in results:
         verdict = "met" if m.hwm and m.hwm / 1024 < GOAL_MB else "NOT met"
@@ -237,8 +238,7 @@ async def bench(city: City, root: Path, options: Options, wanted: tuple[str, ...
         async with city_databases(city, root, Path(tmp), wanted) as backends:
             if echo and backends:
                 results.append(await measure(backends[0], options, idle, echo=True))
-            for backend in backends:
-                results.append(await measure(backend, options, idle))
+            results += [await measure(backend, options, idle) for backend in backends]
     return results
 
 

@@ -32,17 +32,17 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import func, insert, select, text, update  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.engine import make_url
 
-from school_bot.reports.render import render  # noqa: E402
-from school_bot.reports.service import read_report  # noqa: E402
-from school_bot.reports.spec import FORMATS, REPORTS, ReportRequest, ReportTable  # noqa: E402
-from school_bot.storage.db import Database, create_engine  # noqa: E402
-from school_bot.storage.demo_data import generate_demo_data  # noqa: E402
-from school_bot.storage.ingest import import_folder  # noqa: E402
-from school_bot.storage.migrate import upgrade  # noqa: E402
-from school_bot.storage.models import Account, Guardian, Lesson, OutboxMessage, School  # noqa: E402
+from school_bot.reports.render import render
+from school_bot.reports.service import read_report
+from school_bot.reports.spec import FORMATS, REPORTS, ReportRequest, ReportTable
+from school_bot.storage.db import Database, create_engine
+from school_bot.storage.demo_data import generate_demo_data
+from school_bot.storage.ingest import import_folder
+from school_bot.storage.migrate import upgrade
+from school_bot.storage.models import Account, Guardian, Lesson, OutboxMessage, School
 
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 KYIV = ZoneInfo("Europe/Kyiv")
@@ -197,7 +197,8 @@ def print_table(results: dict[str, dict[tuple[str, str], tuple[float, int]]], re
         print(f"  {key[0]:<10} {key[1]:<11} " + " ".join(f"{c:>20}" for c in cells))
 
 
-async def measure(url: str, repeat: int) -> tuple[dict[tuple[str, str], tuple[float, int]], dict[str, ReportTable]]:
+async def measure(url: str, repeat: int
+                  ) -> tuple[dict[tuple[str, str], tuple[float, int]], dict[str, ReportTable]]:
     database = Database.connect(url)
     try:
         return await time_reports(database, repeat)
@@ -238,7 +239,8 @@ async def prepare(url: str, folder: Path, label: str) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", action="append", default=[], metavar="URL",
                         help="an imported database to reuse (repeatable); skips generating and importing")
     parser.add_argument("--data", type=Path, help="a folder generated before (kept), or where to generate")

@@ -43,8 +43,16 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import (  # noqa: E402
-    FULL_CITY, QUICK_CITY, City, cache_root, city_folder, clean_cache, product_version, say, table,
+from bench.common import (
+    FULL_CITY,
+    QUICK_CITY,
+    City,
+    cache_root,
+    city_folder,
+    clean_cache,
+    product_version,
+    say,
+    table,
 )
 
 NAMES = ("import", "broadcast", "viber", "reports", "answers", "memory")
@@ -136,8 +144,8 @@ def bench_import(plan: Plan) -> Figures:
             label = line.strip()
         match = re.match(r"^\s+total\s+([\d,]+)\s+([\d.]+)\s+([\d,]+)", line)
         if match and label:
-            figures.append((f"import {label}", f"{match.group(1)} rows in {match.group(2)} s "
-                                               f"({match.group(3)} rows/s)"))
+            figures.append((f"import {label}", (f"{match.group(1)} rows in {match.group(2)} s "
+                                                f"({match.group(3)} rows/s)")))
         match = re.match(r"^\s+database size: ([\d,]+) MiB", line)
         if match and label and label.endswith("first load"):
             figures.append((f"import {label.split(':')[0]}: database size", f"{match.group(1)} MiB"))
@@ -177,9 +185,9 @@ def bench_viber(plan: Plan) -> Figures:
             way, calls = match.group(1), int(match.group(2)) + int(match.group(3))
             kind = "broadcast_message" if int(match.group(2)) else "send_message"
             found.append((f"viber {backend}: {way}",
-                          f"{calls} {kind} calls, {match.group(4)} s, {match.group(5)} delivered, "
-                          f"{match.group(6)} tooManyRequests, {match.group(7)} duplicates, "
-                          f"{match.group(8)} lost"))
+                          (f"{calls} {kind} calls, {match.group(4)} s, {match.group(5)} delivered, "
+                           f"{match.group(6)} tooManyRequests, {match.group(7)} duplicates, "
+                           f"{match.group(8)} lost")))
         figures += _checked(f"viber {backend}", found, problem)
     return figures
 
@@ -209,7 +217,7 @@ def bench_reports(plan: Plan) -> Figures:
         if not match or not backends:
             continue
         cells = re.findall(r"([\d.]+|nan) \(\s*([\d,]+)\)", match.group(3))
-        for backend, (seconds, _rows) in zip(backends, cells):
+        for backend, (seconds, _rows) in zip(backends, cells, strict=False):
             value = float(seconds)
             if match.group(2) == "all" and value > slowest.get(backend, (-1.0, ""))[0]:
                 slowest[backend] = (value, match.group(1))

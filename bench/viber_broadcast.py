@@ -32,24 +32,30 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import aiohttp  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
+import aiohttp
+from sqlalchemy import func, select
 
-from bench.broadcast import drop_database, fresh_database  # noqa: E402
-from school_bot.bot.viber.client import ViberClient  # noqa: E402
-from school_bot.bot.viber.delivery import ViberDeliverer  # noqa: E402
-from school_bot.bot.viber.files import FileStore  # noqa: E402
-from school_bot.notifications.announcements import create_announcement, operator  # noqa: E402
-from school_bot.notifications.config import NotifyConfig  # noqa: E402
-from school_bot.notifications.outbox import FINAL, OutboxStatus  # noqa: E402
-from school_bot.notifications.service import NotificationService  # noqa: E402
-from school_bot.storage.db import Database  # noqa: E402
-from school_bot.storage.migrate import upgrade  # noqa: E402
-from school_bot.storage.models import (  # noqa: E402
-    Account, Guardian, GuardianStudent, OutboxMessage, School, SchoolClass, Student,
+from bench.broadcast import drop_database, fresh_database
+from school_bot.bot.viber.client import ViberClient
+from school_bot.bot.viber.delivery import ViberDeliverer
+from school_bot.bot.viber.files import FileStore
+from school_bot.notifications.announcements import create_announcement, operator
+from school_bot.notifications.config import NotifyConfig
+from school_bot.notifications.outbox import FINAL, OutboxStatus
+from school_bot.notifications.service import NotificationService
+from school_bot.shared.settings import Settings
+from school_bot.storage.db import Database
+from school_bot.storage.migrate import upgrade
+from school_bot.storage.models import (
+    Account,
+    Guardian,
+    GuardianStudent,
+    OutboxMessage,
+    School,
+    SchoolClass,
+    Student,
 )
-from school_bot.shared.settings import Settings  # noqa: E402
-from tests.fakes.viber_api import FakeViberAPI  # noqa: E402
+from tests.fakes.viber_api import FakeViberAPI
 
 TOKEN = "445da6az1s345z78-dazcczb2542zv51a-e0vc5fva17480im9"
 WAYS = (("broadcast", True), ("one by one", False))
@@ -119,7 +125,7 @@ async def deliver(db: Database, args: argparse.Namespace, label: str,
         started = time.perf_counter()
         await service.start()
         try:
-            while await waiting_rows(db):
+            while await waiting_rows(db):  # noqa: ASYNC110 - the outbox's rows, not an event
                 await asyncio.sleep(0.05)
             seconds = time.perf_counter() - started
         finally:

@@ -27,13 +27,13 @@ from typing import Any, Literal
 import aiohttp
 from aiohttp import web
 
-from school_bot.shared.delivery import Deliverer
 from school_bot.bot.gc_freeze import freeze_start_up
-from school_bot.shared.events import Platform
 from school_bot.handlers.extensions import Extension
+from school_bot.shared.delivery import Deliverer
+from school_bot.shared.events import Platform
+from school_bot.shared.settings import Settings
 from school_bot.storage.db import Database
 from school_bot.storage.migrate import upgrade
-from school_bot.shared.settings import Settings
 from school_bot.web.app import RouteRegistrar, build_web_app
 
 log = logging.getLogger("school_bot.bot.app")

@@ -99,7 +99,7 @@ class ConsoleChat:
 async def read_line() -> str | None:
     """One line of stdin, read off the event loop; None at end of input."""
     line = await asyncio.to_thread(sys.stdin.readline)
-    return line if line else None
+    return line or None
 
 
 async def run_console(chat: ConsoleChat, read: Callable[[], object] = read_line,

@@ -101,9 +101,8 @@ def _fields(record: logging.LogRecord, formatter: logging.Formatter) -> dict[str
         "request_id": getattr(record, "request_id", REQUEST_ID.get()),
         "msg": record.getMessage(),
     }
-    for key, value in vars(record).items():
-        if key not in _STANDARD and not key.startswith("_"):
-            fields[key] = value
+    fields |= {key: value for key, value in vars(record).items()
+               if key not in _STANDARD and not key.startswith("_")}
     if record.exc_info:
         fields["exc"] = formatter.formatException(record.exc_info)
     return fields

@@ -8,6 +8,8 @@ whether to wait (`RetryAfter`), stop writing to the chat (`RecipientGone`), back
 from __future__ import annotations
 
 import school_bot.bot.telegram  # noqa: F401  (first: aiogram's models built on demand)
+
+# isort: split
 from aiogram import Bot
 from aiogram.exceptions import (
     ClientDecodeError,
@@ -21,6 +23,7 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
 )
 
+from school_bot.bot.telegram.send import send_reply
 from school_bot.shared.delivery import (
     DeliveryError,
     PermanentFailure,
@@ -28,7 +31,6 @@ from school_bot.shared.delivery import (
     RetryAfter,
     TemporaryFailure,
 )
-from school_bot.bot.telegram.send import send_reply
 from school_bot.shared.events import Platform, Reply
 
 # Bad requests that mean the chat itself is gone, not that the message was wrong.

@@ -102,7 +102,7 @@ class TurnRunner:
             result = TurnResult(await self._turn(incoming, once, max_text_length), Outcome.HANDLED)
         except _Repeated:
             result = TurnResult([], Outcome.REPEATED)
-        except Exception as exc:  # the turn failed: log it, apologise, never stay silent
+        except Exception as exc:  # noqa: BLE001 - the turn failed: log it, apologise, never stay silent
             log.error("turn failed platform=%s %s", incoming.chat.platform.value,
                       describe_failure(exc))
             result = TurnResult([await self.apology(incoming.chat, incoming.language_hint)],

@@ -13,8 +13,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from school_bot.storage import speed_paths
 from school_bot.shared.settings import SettingsError, load_settings
+from school_bot.storage import speed_paths
 
 COMMAND_MODULES = (
     "school_bot.cli.run",

@@ -20,10 +20,16 @@ import time
 
 from tqdm import tqdm
 
-from school_bot.notifications.announcements import NotAllowed, Progress, create_announcement, operator, progress
+from school_bot.notifications.announcements import (
+    NotAllowed,
+    Progress,
+    create_announcement,
+    operator,
+    progress,
+)
 from school_bot.notifications.texts import not_allowed
-from school_bot.storage.db import Database
 from school_bot.shared.settings import Settings
+from school_bot.storage.db import Database
 
 POLL = 0.5
 

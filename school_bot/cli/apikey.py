@@ -20,9 +20,9 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from school_bot.shared.settings import Settings
 from school_bot.storage.db import run_in_unit_of_work
 from school_bot.storage.models import ApiKey, School
-from school_bot.shared.settings import Settings
 from school_bot.web.auth import create_key, list_keys, revoke_key
 
 T = TypeVar("T")

@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from school_bot.shared.settings import Settings
 from school_bot.storage.audit import ChainReport, verify_chain
 from school_bot.storage.db import run_in_unit_of_work
 from school_bot.storage.models import AuditEntry, AuditHead
-from school_bot.shared.settings import Settings
 
 T = TypeVar("T")
 COLUMNS = ("id", "time", "actor", "action", "school", "entity", "entity id", "details")
@@ -91,7 +91,9 @@ def entry_row(entry: AuditEntry, zone: ZoneInfo) -> tuple[str, ...]:
 def format_table(rows: Sequence[tuple[str, ...]]) -> str:
     table = [COLUMNS, *rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(COLUMNS) - 1)]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1] for row in table]
+    # the last column is not padded: `widths` is one shorter than a row
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[-1]
+             for row in table]
     return "\n".join(line.rstrip() for line in lines)
 
 

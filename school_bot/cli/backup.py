@@ -7,8 +7,8 @@ import asyncio
 import sys
 from pathlib import Path
 
-from school_bot.storage.backup import BackupError, backup, restore
 from school_bot.shared.settings import Settings
+from school_bot.storage.backup import BackupError, backup, restore
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

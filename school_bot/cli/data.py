@@ -8,9 +8,9 @@ import getpass
 import sys
 from pathlib import Path
 
+from school_bot.shared.settings import Settings
 from school_bot.storage.db import Database
 from school_bot.storage.migrate import upgrade
-from school_bot.shared.settings import Settings
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

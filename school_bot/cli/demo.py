@@ -15,10 +15,10 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from school_bot.shared.settings import Settings
 from school_bot.storage.db import Database
 from school_bot.storage.migrate import upgrade
 from school_bot.storage.models import School
-from school_bot.shared.settings import Settings
 
 DEMO_NOTE = "demo.json"  # in the demo folder: the demo parent's made-up number
 

@@ -12,9 +12,9 @@ import sys
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from school_bot.shared.settings import Settings
 from school_bot.storage.db import run_in_unit_of_work
 from school_bot.storage.erasure import ErasureReport, erase_person
-from school_bot.shared.settings import Settings
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -13,17 +13,30 @@ from pathlib import Path
 from sqlalchemy import ColumnElement, Exists, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from school_bot.shared.settings import Settings
 from school_bot.storage import audit
 from school_bot.storage.db import Database
 from school_bot.storage.invite_sheets import (
-    STAFF_SHEET, InviteSlip, deep_links, role_name, sheet_title, write_csv, write_html,
+    STAFF_SHEET,
+    InviteSlip,
+    deep_links,
+    role_name,
+    sheet_title,
+    write_csv,
+    write_html,
 )
 from school_bot.storage.invites import issue_code
 from school_bot.storage.migrate import upgrade
 from school_bot.storage.models import (
-    Guardian, GuardianStudent, InviteCode, School, SchoolClass, Staff, Student, utc_now,
+    Guardian,
+    GuardianStudent,
+    InviteCode,
+    School,
+    SchoolClass,
+    Staff,
+    Student,
+    utc_now,
 )
-from school_bot.shared.settings import Settings
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from school_bot.reports.service import ReportFile, read_report, render_file
 from school_bot.reports.spec import FORMATS, REPORTS, ReportRequest
-from school_bot.storage.db import Database
 from school_bot.shared.settings import Settings
+from school_bot.storage.db import Database
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

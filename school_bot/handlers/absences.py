@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from school_bot.handlers import diary
 from school_bot.handlers.family import Pupil
-from school_bot.shared.i18n import format_date, t, tn
 from school_bot.handlers.periods import period
 from school_bot.handlers.turn import Turn
 from school_bot.handlers.views import Link, Shown
+from school_bot.shared.i18n import format_date, t, tn
 
 
 def options(locale: str) -> list[tuple[str, str]]:
@@ -28,7 +28,7 @@ async def show(turn: Turn, pupil: Pupil, option: str, link: Link) -> Shown:
     lines = [t(turn.locale, "{name} ({class_name}): absences, {what}", name=pupil.first_name,
                class_name=pupil.class_name, what=span.title), ""]
     if not missed:
-        return Shown("\n".join(lines + [t(turn.locale, "No missed lessons in this period.")]))
+        return Shown("\n".join([*lines, t(turn.locale, "No missed lessons in this period.")]))
     for lesson, status in missed:
         lines.append(f"{format_date(lesson.date, turn.locale)}, {lesson.starts_at:%H:%M} "
                      f"{lesson.subject}: {status_word(turn.locale, status)}")

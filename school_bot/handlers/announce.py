@@ -18,8 +18,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from school_bot.shared.events import Button, Reply
-from school_bot.shared.i18n import t
 from school_bot.handlers.turn import Turn
 from school_bot.notifications import texts
 from school_bot.notifications.announcements import (
@@ -35,6 +33,8 @@ from school_bot.notifications.announcements import (
     recipients,
     staff_author,
 )
+from school_bot.shared.events import Button, Reply
+from school_bot.shared.i18n import t
 from school_bot.storage.models import Account, Announcement, School
 
 PREFIX = "an:"

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from school_bot.handlers.announce import COMMAND, PREFIX, AnnounceFlow
-from school_bot.shared.events import Reply
 from school_bot.handlers.extensions import Extension
-from school_bot.shared.i18n import t
 from school_bot.handlers.turn import Turn
+from school_bot.shared.events import Reply
+from school_bot.shared.i18n import t
 from school_bot.shared.settings import Settings
 
 

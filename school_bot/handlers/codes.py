@@ -20,11 +20,11 @@ from collections.abc import Callable
 from sqlalchemy import update
 
 from school_bot.handlers import people, throttle
-from school_bot.shared.events import Platform, Reply
-from school_bot.shared.i18n import t
 from school_bot.handlers.linking import ask_for_contact, attach, failed, greeting, refusal, too_many
 from school_bot.handlers.menu import with_menu
 from school_bot.handlers.turn import Turn
+from school_bot.shared.events import Platform, Reply
+from school_bot.shared.i18n import t
 from school_bot.storage.invites import find_usable, looks_like_code, usable
 from school_bot.storage.models import InviteCode
 

@@ -28,16 +28,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from school_bot.handlers.chats import open_account, unsubscribed
-from school_bot.shared.events import ChatRef, Incoming, Kind, Reply
 from school_bot.handlers.extensions import Extension
 from school_bot.handlers.family import read_account_and_family
-from school_bot.shared.i18n import normalize_locale, t
 from school_bot.handlers.router import route, view_asked
 from school_bot.handlers.text import split_replies
 from school_bot.handlers.turn import Turn
+from school_bot.shared.events import ChatRef, Incoming, Kind, Reply
+from school_bot.shared.i18n import normalize_locale, t
+from school_bot.shared.settings import Settings
 from school_bot.storage.accounts import find_account
 from school_bot.storage.models import utc_now
-from school_bot.shared.settings import Settings
 
 APOLOGY_READ_TIMEOUT = 2.0  # seconds to read the account's language after a failed turn
 

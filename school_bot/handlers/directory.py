@@ -18,10 +18,10 @@ from school_bot.handlers import directory_access as access
 from school_bot.handlers import directory_buttons as buttons
 from school_bot.handlers import directory_view, relay, relay_actions
 from school_bot.handlers.directory_text import _t, gone
-from school_bot.shared.events import Button, Reply
 from school_bot.handlers.extensions import Extension
-from school_bot.shared.i18n import SUPPORTED_LOCALES
 from school_bot.handlers.turn import Turn
+from school_bot.shared.events import Button, Reply
+from school_bot.shared.i18n import SUPPORTED_LOCALES
 
 COMMAND = "directory"
 Action = Callable[[Turn, str], Awaitable[list[Reply]]]

@@ -11,9 +11,9 @@ from __future__ import annotations
 from school_bot.handlers import directory_access as access
 from school_bot.handlers import directory_buttons as buttons
 from school_bot.handlers.directory_text import _t, _tn, for_parents_only, gone, who
-from school_bot.shared.events import Button, Reply
 from school_bot.handlers.family import Pupil, family_of, find_pupil, pupil_ref, selected
 from school_bot.handlers.turn import Turn
+from school_bot.shared.events import Button, Reply
 from school_bot.storage import audit
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from school_bot.handlers import diary
 from school_bot.handlers.family import Pupil
-from school_bot.shared.i18n import format_date, t
 from school_bot.handlers.turn import Turn
 from school_bot.handlers.views import Link, Shown
+from school_bot.shared.i18n import format_date, t
 
 
 def options(locale: str) -> list[tuple[str, str]]:
@@ -18,7 +18,7 @@ async def show(turn: Turn, pupil: Pupil, option: str, link: Link) -> Shown:
     lines = [t(turn.locale, "{name} ({class_name}): upcoming events", name=pupil.first_name,
                class_name=pupil.class_name), ""]
     if not found:
-        return Shown("\n".join(lines + [t(turn.locale, "No upcoming events.")]))
+        return Shown("\n".join([*lines, t(turn.locale, "No upcoming events.")]))
     for event in found:
         local = event.starts_at.astimezone(pupil.zone)
         scope = f" ({pupil.class_name})" if event.class_id else ""

@@ -84,11 +84,12 @@ async def read_account_and_family(session: AsyncSession, platform: str,
     if not found:
         return None, []
     accounts, links = len(_ACCOUNT_COLUMNS), len(_ACCOUNT_COLUMNS) + len(_LINK_COLUMNS)
-    account = attach(session, Account, dict(zip((c.key for c in _ACCOUNT_COLUMNS), found[0][:accounts])))
+    account = attach(session, Account,
+                     dict(zip((c.key for c in _ACCOUNT_COLUMNS), found[0][:accounts], strict=True)))
     if not loaded(account, "guardian_links"):  # an account the session held keeps its own
         link_rows = {row[accounts:links] for row in found if row[accounts] is not None}
         set_committed_value(account, "guardian_links", [
-            attach(session, AccountGuardian, dict(zip((c.key for c in _LINK_COLUMNS), link)))
+            attach(session, AccountGuardian, dict(zip((c.key for c in _LINK_COLUMNS), link, strict=True)))
             for link in sorted(link_rows, key=lambda link: link[1])])
     family: dict[str, Pupil] = {}
     for row in found:

@@ -8,10 +8,10 @@ deleted there, so nothing here touches the account afterwards.
 
 from __future__ import annotations
 
-from school_bot.shared.events import Button, Reply
-from school_bot.shared.i18n import t, tn
 from school_bot.handlers.linking import greeting
 from school_bot.handlers.turn import Turn
+from school_bot.shared.events import Button, Reply
+from school_bot.shared.i18n import t, tn
 from school_bot.storage.erasure import ErasureReport, PersonKind, erase_person
 
 PREFIX = "fg:"

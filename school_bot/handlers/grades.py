@@ -10,12 +10,12 @@ from datetime import datetime
 from statistics import fmean
 
 from school_bot.handlers import diary
-from school_bot.shared.events import Button
 from school_bot.handlers.family import Pupil
-from school_bot.shared.i18n import format_date, format_number, t, tn
 from school_bot.handlers.periods import period
 from school_bot.handlers.turn import Turn
 from school_bot.handlers.views import Link, Shown
+from school_bot.shared.events import Button
+from school_bot.shared.i18n import format_date, format_number, t, tn
 
 RECENT = 10
 
@@ -50,7 +50,7 @@ def _heading(turn: Turn, pupil: Pupil, what: str) -> str:
 def _listing(turn: Turn, pupil: Pupil, what: str, rows: list[diary.GradeRow]) -> str:
     lines = [_heading(turn, pupil, what), ""]
     if not rows:
-        return "\n".join(lines + [t(turn.locale, "No grades for this period.")])
+        return "\n".join([*lines, t(turn.locale, "No grades for this period.")])
     for row in rows:
         lines.append(grade_line(turn.locale, row))
         lines += [_change_line(turn, pupil, old, new, at) for old, new, at in row.changes]
@@ -76,7 +76,7 @@ def _averages(turn: Turn, pupil: Pupil, rows: list[diary.GradeRow]) -> str:
         by_subject[row.subject].append(row.value)
     lines = [_heading(turn, pupil, t(turn.locale, "averages this term")), ""]
     if not by_subject:
-        return "\n".join(lines + [t(turn.locale, "No grades for this period.")])
+        return "\n".join([*lines, t(turn.locale, "No grades for this period.")])
     for subject, values in sorted(by_subject.items()):
         count = tn(turn.locale, "{n} grade", "{n} grades", len(values))
         lines.append(f"{subject}: {format_number(fmean(values), turn.locale)} ({count})")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from school_bot.handlers.commands import command_list
-from school_bot.shared.events import Reply
-from school_bot.shared.i18n import t
 from school_bot.handlers.linking import greeting
 from school_bot.handlers.menu import with_menu
 from school_bot.handlers.turn import Turn
+from school_bot.shared.events import Reply
+from school_bot.shared.i18n import t
 
 
 def show(turn: Turn) -> list[Reply]:

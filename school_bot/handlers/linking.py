@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 
 from school_bot.handlers import people, throttle
-from school_bot.shared.events import Platform, Reply
-from school_bot.shared.i18n import t
 from school_bot.handlers.menu import with_menu
 from school_bot.handlers.turn import Turn
+from school_bot.shared.events import Platform, Reply
+from school_bot.shared.i18n import t
 from school_bot.storage import audit
 
 log = logging.getLogger(__name__)

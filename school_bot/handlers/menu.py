@@ -7,10 +7,10 @@ switches language keeps a working keyboard until the next answer replaces it.
 from __future__ import annotations
 
 from school_bot.handlers import absences, events_view, grades, homework, rating, schedule
-from school_bot.shared.events import Reply
-from school_bot.shared.i18n import SUPPORTED_LOCALES, t
 from school_bot.handlers.turn import Turn
 from school_bot.handlers.views import View
+from school_bot.shared.events import Reply
+from school_bot.shared.i18n import SUPPORTED_LOCALES, t
 
 VIEWS: dict[str, View] = {view.key: view for view in (
     View("g", "grades", grades.show, grades.options, "r"),

@@ -7,7 +7,15 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from school_bot.storage.models import Guardian, GuardianStudent, LaunchWaiter, School, SchoolClass, Staff, Student
+from school_bot.storage.models import (
+    Guardian,
+    GuardianStudent,
+    LaunchWaiter,
+    School,
+    SchoolClass,
+    Staff,
+    Student,
+)
 
 
 @dataclass

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from school_bot.handlers import diary
 from school_bot.handlers.family import Pupil
-from school_bot.shared.i18n import format_number, t, tn
 from school_bot.handlers.periods import period
 from school_bot.handlers.turn import Turn
 from school_bot.handlers.views import Link, Shown
+from school_bot.shared.i18n import format_number, t, tn
 
 
 def options(locale: str) -> list[tuple[str, str]]:

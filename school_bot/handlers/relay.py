@@ -24,10 +24,10 @@ from school_bot.handlers import directory_access as access
 from school_bot.handlers import directory_buttons as buttons
 from school_bot.handlers.directory_access import Permit, Refusal
 from school_bot.handlers.directory_text import _t, _tn, for_parents_only, who, who_in_class
-from school_bot.shared.events import Button, Reply
-from school_bot.shared.i18n import normalize_locale
 from school_bot.handlers.turn import Turn
 from school_bot.notifications.outbox import Priority, enqueue
+from school_bot.shared.events import Button, Reply
+from school_bot.shared.i18n import normalize_locale
 from school_bot.storage.models import Account, RelayMessage
 
 log = logging.getLogger(__name__)

@@ -1,9 +1,10 @@
 """What a parent can do with a message they received: reply, block the sender, report it.
 
 A button names the message by its id; it is used only when that message was sent to
-one of this chat's guardian rows; a block covers all of them. A block is kept quiet (the blocked parent reads "this parent does
-not accept messages"). A report marks the message, sends it with its class to the
-class's homeroom teacher's chats, and is audited ("relay.reported").
+one of this chat's guardian rows; a block covers all of them. A block is kept quiet (the
+blocked parent reads "this parent does not accept messages"). A report marks the
+message, sends it with its class to the class's homeroom teacher's chats, and is audited
+("relay.reported").
 """
 
 from __future__ import annotations
@@ -18,12 +19,19 @@ from school_bot.handlers import directory_access as access
 from school_bot.handlers import directory_buttons as buttons
 from school_bot.handlers import relay
 from school_bot.handlers.directory_text import _t, who_in_class
-from school_bot.shared.events import Button, Reply
-from school_bot.shared.i18n import format_date, normalize_locale
 from school_bot.handlers.turn import Turn
 from school_bot.notifications.outbox import DUE, Priority, enqueue
+from school_bot.shared.events import Button, Reply
+from school_bot.shared.i18n import format_date, normalize_locale
 from school_bot.storage import audit
-from school_bot.storage.models import Account, AccountGuardian, DirectoryBlock, OutboxMessage, RelayMessage, Staff
+from school_bot.storage.models import (
+    Account,
+    AccountGuardian,
+    DirectoryBlock,
+    OutboxMessage,
+    RelayMessage,
+    Staff,
+)
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +67,8 @@ async def block(turn: Turn, raw_id: str) -> list[Reply]:
     insert = postgresql.insert if turn.session.get_bind().dialect.name == "postgresql" else sqlite.insert
     for blocker in list(turn.account.guardian_ids):  # the parent blocks, through every row
         await turn.session.execute(
-            insert(DirectoryBlock).values(guardian_id=blocker, blocked_guardian_id=blocked, created_at=turn.now)
+            insert(DirectoryBlock).values(guardian_id=blocker, blocked_guardian_id=blocked,
+                                          created_at=turn.now)
             .on_conflict_do_nothing(index_elements=["guardian_id", "blocked_guardian_id"]))
         await _drop_waiting_copies(turn, sender=blocked, recipient=blocker)
     rows = [[Button(_t(turn.locale, "Unblock"), buttons.unblock(blocked))]]

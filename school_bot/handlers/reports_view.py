@@ -15,14 +15,14 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-from school_bot.shared.events import Button, OutFile, Reply
 from school_bot.handlers.extensions import Extension
-from school_bot.shared.i18n import N_, t
+from school_bot.handlers.turn import Turn
 from school_bot.reports.access import Reader, report_reader
 from school_bot.reports.labels import subtitle, title
 from school_bot.reports.service import read_report, render_file
-from school_bot.handlers.turn import Turn
 from school_bot.reports.spec import REPORTS, ReportRequest, ReportTable
+from school_bot.shared.events import Button, OutFile, Reply
+from school_bot.shared.i18n import N_, t
 
 COMMAND = "report"
 PREFIX = "rp:"

@@ -6,13 +6,13 @@ from collections.abc import Callable, Sequence
 
 from school_bot.handlers import forget, linking, settings_view, welcome
 from school_bot.handlers.codes import code_refused, looks_like_code, typed
-from school_bot.shared.events import Incoming, Kind, Reply
 from school_bot.handlers.extensions import Extension
 from school_bot.handlers.help import show as show_help
-from school_bot.shared.i18n import t
 from school_bot.handlers.menu import VIEW_BY_COMMAND, VIEWS, command_for_label, with_menu
 from school_bot.handlers.turn import Turn
 from school_bot.handlers.views import View, open_view, parse
+from school_bot.shared.events import Incoming, Kind, Reply
+from school_bot.shared.i18n import t
 
 MAX_INPUT = 8000      # a longer message is not read at all
 MAX_PAYLOAD = 64      # bytes, Telegram's callback_data limit

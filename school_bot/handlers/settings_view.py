@@ -7,10 +7,10 @@ and shows the settings again (editing the message the button was on).
 
 from __future__ import annotations
 
-from school_bot.shared.events import Button, Reply
-from school_bot.shared.i18n import SUPPORTED_LOCALES, t
 from school_bot.handlers.menu import menu_for
 from school_bot.handlers.turn import Turn
+from school_bot.shared.events import Button, Reply
+from school_bot.shared.i18n import SUPPORTED_LOCALES, t
 
 PREFIX = "st:"
 GRADE_MODES = ("off", "instant", "digest")

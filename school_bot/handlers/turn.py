@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from school_bot.shared.events import Incoming, Platform
-from school_bot.storage.models import Account
 from school_bot.shared.settings import Settings
+from school_bot.storage.models import Account
 
 if TYPE_CHECKING:
     from school_bot.handlers.extensions import Extension

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from school_bot.shared.events import Button, Reply
 from school_bot.handlers.family import Pupil, family_of, find_pupil, pupil_ref, selected
-from school_bot.shared.i18n import t
 from school_bot.handlers.turn import Turn
+from school_bot.shared.events import Button, Reply
+from school_bot.shared.i18n import t
 
 Link = Callable[[str], str]  # option -> the payload of a button for this pupil and view
 

@@ -11,8 +11,6 @@ is taken as that code (see codes.py).
 from __future__ import annotations
 
 from school_bot.handlers import codes, people, throttle
-from school_bot.shared.events import Platform, Reply
-from school_bot.shared.i18n import t
 from school_bot.handlers.linking import (
     ask_for_contact,
     attach,
@@ -24,6 +22,8 @@ from school_bot.handlers.linking import (
 )
 from school_bot.handlers.menu import with_menu
 from school_bot.handlers.turn import Turn
+from school_bot.shared.events import Platform, Reply
+from school_bot.shared.i18n import t
 from school_bot.storage.phones import try_normalize_phone
 
 

@@ -16,9 +16,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from school_bot.notifications.recorder import Claimed, Outcome, Result
 from school_bot.shared.delivery import DeliveryError, TemporaryFailure
 from school_bot.shared.events import Platform, Reply
-from school_bot.notifications.recorder import Claimed, Outcome, Result
 
 MAX_RECEIVERS = 300  # Viber's limit for broadcast_message
 

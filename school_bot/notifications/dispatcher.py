@@ -24,6 +24,7 @@ the account inactive and blocks its queued rows; a permanent failure is `dead`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -34,7 +35,6 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from school_bot.shared.delivery import Deliverer, DeliveryError, payload_to_reply
 from school_bot.notifications.batching import Batch, BatchDeliverer, batches, outcomes
 from school_bot.notifications.config import Clock, NotifyConfig, system_clock
 from school_bot.notifications.outbox import DUE, URGENT_KINDS, OutboxStatus, Priority
@@ -48,9 +48,10 @@ from school_bot.notifications.recorder import (
     pause_platform,
     set_status,
 )
+from school_bot.shared.delivery import Deliverer, DeliveryError, payload_to_reply
+from school_bot.shared.settings import Settings
 from school_bot.storage.db import Database
 from school_bot.storage.models import Account, DeliveryPause, OutboxMessage
-from school_bot.shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -148,10 +149,8 @@ class Dispatcher:
             await self.recorder.close(recording)
 
     async def _sleep(self, seconds: float | None = None) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds or self.config.poll_interval)
-        except TimeoutError:
-            pass
         self._wake.clear()
 
     def _pacing_chats(self) -> bool:

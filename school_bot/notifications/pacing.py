@@ -38,7 +38,8 @@ class SendWindow:
 
     async def acquire(self) -> None:
         async with self._lock:
-            while (wait := max(self._paused_until, self._next_slot) - self._now()) > 0:
+            # sleeps until a moment (which a pause may move), not until an event
+            while (wait := max(self._paused_until, self._next_slot) - self._now()) > 0:  # noqa: ASYNC110
                 await asyncio.sleep(wait)
             # the next slot follows this one's, not the moment the loop woke us, so that a
             # sleep's small overshoot costs no throughput; a grant later than `catch_up`

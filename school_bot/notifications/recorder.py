@@ -33,9 +33,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from school_bot.shared.delivery import PermanentFailure, RecipientGone, RetryAfter, TemporaryFailure
 from school_bot.notifications.config import Clock, NotifyConfig
 from school_bot.notifications.receipts import apply_early_receipts, lock_tokens
+from school_bot.shared.delivery import PermanentFailure, RecipientGone, RetryAfter, TemporaryFailure
 from school_bot.storage.db import Database
 from school_bot.storage.models import Account, DeliveryPause, OutboxMessage
 from school_bot.storage.outbox_status import DUE, OutboxStatus
@@ -243,7 +243,7 @@ def _row(row: Claimed, status: OutboxStatus, error: str | None) -> dict[str, Any
 def backoff(attempts: int, base: float, cap: float) -> float:
     """Exponential backoff with jitter: about base·2^(n-1), capped, between ½ and 1 of it."""
     ceiling = min(cap, base * 2 ** min(attempts - 1, 30))
-    return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - not cryptography
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
 async def pause_platform(session: AsyncSession, platform: str, until: datetime,

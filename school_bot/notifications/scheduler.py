@@ -8,9 +8,9 @@ state of ours (its job store is in memory); what was done is in our tables.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.exc import SQLAlchemyError

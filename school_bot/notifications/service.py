@@ -20,18 +20,17 @@ from collections.abc import Mapping
 from contextlib import suppress
 from datetime import timedelta
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.exc import SQLAlchemyError
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
-from school_bot.shared.delivery import Deliverer
 from school_bot.notifications.config import Clock, NotifyConfig, system_clock
 from school_bot.notifications.dispatcher import Dispatcher
 from school_bot.notifications.jobs.common import JobContext
 from school_bot.notifications.scheduler import build_scheduler
+from school_bot.shared.delivery import Deliverer
+from school_bot.shared.settings import Settings
 from school_bot.storage import leases
 from school_bot.storage.db import Database
-from school_bot.shared.settings import Settings
 
 log = logging.getLogger(__name__)
 LEASE = "notifications-worker"

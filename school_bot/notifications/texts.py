@@ -77,20 +77,21 @@ def grade_digest(locale: str, *, pupil: str, day: date,
 
 
 def grade_changed(locale: str, *, pupil: str, subject: str, day: date, old: int, new: int) -> Reply:
-    return Reply(text=_t(locale, "✏️ {pupil}: the {subject} grade of {date} was changed from {old} to {new}", pupil=pupil, subject=subject,
-                         date=format_date(day, locale), old=old, new=new))
+    return Reply(text=_t(locale, "✏️ {pupil}: the {subject} grade of {date} was changed from {old} to {new}",
+                         pupil=pupil, subject=subject, date=format_date(day, locale), old=old, new=new))
 
 
 def homework(locale: str, *, pupil: str, due: date, today: date,
              items: Sequence[tuple[str, str]]) -> Reply:
-    head = _t(locale, "📚 Homework for {day}, {pupil}:", pupil=pupil, day=day_words(locale, due, today))
+    head = _t(locale, "📚 Homework for {day}, {pupil}:", pupil=pupil,
+              day=day_words(locale, due, today))
     lines = "\n".join(f"• {subject}: {text}" for subject, text in items)
     return Reply(text=f"{head}\n{lines}")
 
 
 def event_published(locale: str, *, title: str, starts: datetime, description: str | None) -> Reply:
-    text = _t(locale, "📅 Event: {title}\n{date} at {time}", title=title, date=format_date(starts.date(), locale),
-              time=_hm(starts))
+    text = _t(locale, "📅 Event: {title}\n{date} at {time}", title=title,
+              date=format_date(starts.date(), locale), time=_hm(starts))
     if description:
         text = f"{text}\n\n{description}"
     return Reply(text=text)
@@ -142,12 +143,14 @@ def announcement(locale: str, *, school: str | None, text: str, urgent: bool) ->
 
 
 def announcement_report(locale: str, announcement_id: int, state: Progress) -> Reply:
-    return Reply(text=_tn(locale, "📊 Announcement No. {id} went out to {n} recipient.\n"
-                          "Sent: {sent}, delivered: {delivered}, failed: {failed}, blocked the bot: {blocked}.",
-                          "📊 Announcement No. {id} went out to {n} recipients.\n"
-                          "Sent: {sent}, delivered: {delivered}, failed: {failed}, blocked the bot: {blocked}.",
-                          state.total, id=announcement_id, sent=state.sent,
-                          delivered=state.delivered, failed=state.failed, blocked=state.blocked))
+    return Reply(text=_tn(
+        locale,
+        "📊 Announcement No. {id} went out to {n} recipient.\n"
+        "Sent: {sent}, delivered: {delivered}, failed: {failed}, blocked the bot: {blocked}.",
+        "📊 Announcement No. {id} went out to {n} recipients.\n"
+        "Sent: {sent}, delivered: {delivered}, failed: {failed}, blocked the bot: {blocked}.",
+        state.total, id=announcement_id, sent=state.sent,
+        delivered=state.delivered, failed=state.failed, blocked=state.blocked))
 
 
 # ---------------------------------------------------------------- /announce and the CLI

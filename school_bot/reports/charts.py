@@ -8,9 +8,9 @@ import io
 from collections import defaultdict
 from dataclasses import dataclass
 
-from school_bot.shared.i18n import N_
 from school_bot.reports.labels import _t, shown_rows, subtitle, title
 from school_bot.reports.spec import ReportTable
+from school_bot.shared.i18n import N_
 
 
 @dataclass
@@ -50,9 +50,10 @@ def _diary_chart(table: ReportTable, _locale: str) -> Chart:
         return Chart(table.column("teacher"), [(N_("Fill rate, %"), table.column("fill_rate"))],
                      N_("Fill rate, %"), N_("Teacher"))
     # A school's rate: lessons filled over lessons taught, from the teachers' rows.
-    complete = [lessons * rate / 100 for lessons, rate in zip(table.column("lessons"), table.column("fill_rate"))]
+    complete = [lessons * rate / 100
+                for lessons, rate in zip(table.column("lessons"), table.column("fill_rate"), strict=True)]
     names: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
-    for school, lessons, done in zip(table.column("school"), table.column("lessons"), complete):
+    for school, lessons, done in zip(table.column("school"), table.column("lessons"), complete, strict=True):
         names[school][0] += lessons
         names[school][1] += done
     rates = [round(100 * done / lessons, 1) if lessons else 0.0 for lessons, done in names.values()]
@@ -72,8 +73,8 @@ def _delivery_chart(table: ReportTable, locale: str) -> Chart:
     not_shown = table.column("not_shown")
     return Chart(kinds, [
         (N_("Seen"), seen),
-        (N_("Delivered"), [d - s for d, s in zip(delivered, seen)]),
-        (N_("Sent"), [s - d - n for s, d, n in zip(sent, delivered, not_shown)]),
+        (N_("Delivered"), [d - s for d, s in zip(delivered, seen, strict=True)]),
+        (N_("Sent"), [s - d - n for s, d, n in zip(sent, delivered, not_shown, strict=True)]),
         (N_("Not shown on the phone"), not_shown),
         (N_("Queued"), table.column("queued")),
         (N_("Failed, will retry"), table.column("retry")),
@@ -108,7 +109,7 @@ def to_png(table: ReportTable, locale: str) -> bytes:
             axes.barh(positions, values, left=base, label=_t(locale, label))
         else:
             axes.bar(positions, values, bottom=base, label=_t(locale, label))
-        base = [b + v for b, v in zip(base, values)]
+        base = [b + v for b, v in zip(base, values, strict=True)]
     category_label = _t(locale, chart.category_label)
     value_label = _t(locale, chart.value_label)
     if chart.horizontal:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from school_bot.shared.i18n import N_, t
 from school_bot.reports.queries import KIND_LABELS
 from school_bot.reports.spec import ReportTable
+from school_bot.shared.i18n import N_, t
 
 TITLES = {
     "coverage": N_("Parents linked to the bot"),

@@ -18,8 +18,8 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
-from school_bot.shared.i18n import N_
 from school_bot.reports.spec import Column, ReportRequest, ReportTable
+from school_bot.shared.i18n import N_
 from school_bot.storage.models import (
     Account,
     AccountGuardian,
@@ -219,7 +219,8 @@ def delivery_query(request: ReportRequest) -> Select[Any]:
         .group_by(OutboxMessage.kind)
     )
     if request.school_id:  # the school's chats first, then their rows by ix_outbox_account_id
-        guardians = (select(GuardianStudent.guardian_id).join(Student, Student.id == GuardianStudent.student_id)
+        guardians = (select(GuardianStudent.guardian_id)
+                     .join(Student, Student.id == GuardianStudent.student_id)
                      .where(Student.class_id.in_(_classes_of(request))))
         staff = select(Staff.id).where(Staff.school_id == request.school_id)
         chats = select(Account.id).where(or_(

@@ -15,7 +15,7 @@ domains keep engineers out of each other's files: `core`, `notifications`, `priv
 from __future__ import annotations
 
 from datetime import date, datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,7 @@ def domains() -> tuple[str, ...]:
     return tuple(sorted({p.stem for p in LOCALES_DIR.glob("*/LC_MESSAGES/*.mo")}))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _catalog(locale: str, domain: str) -> NullTranslations:
     path = LOCALES_DIR / locale / "LC_MESSAGES" / f"{domain}.mo"
     if not path.exists():

@@ -69,7 +69,7 @@ def _pg_args(database_url: str) -> list[str]:
     args = ["--host", url.host or "127.0.0.1", "--port", str(url.port or 5432)]
     if url.username:
         args += ["--username", url.username]
-    return args + ["--dbname", url.database or "postgres"]
+    return [*args, "--dbname", url.database or "postgres"]
 
 
 def _run(command: list[str], password: str | None) -> None:
@@ -91,7 +91,7 @@ async def backup(database_url: str, target: Path) -> None:
 
 
 async def restore(database_url: str, source: Path) -> None:
-    if not source.exists():
+    if not await asyncio.to_thread(source.exists):
         raise BackupError(f"no backup file at {source}")
     if database_url.startswith("sqlite"):
         await asyncio.to_thread(_sqlite_restore, source, sqlite_path(database_url))

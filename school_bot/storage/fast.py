@@ -5,9 +5,9 @@ Through the ORM each read builds a select, computes its cache key, sets up a res
 and, on SQLite, crosses to aiosqlite's thread four times (cursor, execute, fetch,
 close); that was most of the bot's CPU per answer. A `Query` is written once as a
 SQLAlchemy Core select over the typed models, compiled once per dialect, and run
-straight on a driver connection: one execute on SQLite, one `fetch` on asyncpg. Values go in and come out through the same type
-processors SQLAlchemy itself uses for that dialect, so a date or a JSON column
-reads exactly as it would through the ORM.
+straight on a driver connection: one execute on SQLite, one `fetch` on asyncpg. Values go
+in and come out through the same type processors SQLAlchemy itself uses for that dialect,
+so a date or a JSON column reads exactly as it would through the ORM.
 
 Where a read runs (`rows`) is the unit of work's choice (`storage.db.Reads`), made
 when it is opened (the turn runner asks the core: a diary view reads committed data):

@@ -10,8 +10,8 @@ that a connection pool could silently drop.
 
 from __future__ import annotations
 
-import socket
 import os
+import socket
 import uuid
 from datetime import datetime, timedelta
 

@@ -8,7 +8,7 @@ a full name and a phone; both are nullable because erasure removes them.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -68,7 +68,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {dict[str, Any]: JSON, datetime: UTCDateTime()}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, datetime: UTCDateTime()}
 
 
 def utc_now() -> datetime:
@@ -453,7 +453,8 @@ class RelayMessage(Base):
     __tablename__ = "relay_messages"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     class_id: Mapped[str] = mapped_column(String(64))
-    sender_guardian_id: Mapped[str] = mapped_column(ForeignKey("guardians.id", ondelete="CASCADE"), index=True)
+    sender_guardian_id: Mapped[str] = mapped_column(ForeignKey("guardians.id", ondelete="CASCADE"),
+                                                    index=True)
     recipient_guardian_id: Mapped[str] = mapped_column(ForeignKey("guardians.id", ondelete="CASCADE"))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = utc_now_column()

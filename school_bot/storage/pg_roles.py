@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from school_bot.storage.db import Database, is_sqlite
 from school_bot.shared.settings import Settings
+from school_bot.storage.db import Database, is_sqlite
 
 ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 TABLE_RIGHTS = "SELECT, INSERT, UPDATE, DELETE"
@@ -35,8 +35,8 @@ def grant_statements(app_role: str, schema: str = "public") -> list[str]:
         raise ValueError("a role or schema name is lower-case letters, digits and _ (at most 63)")
     role, sch = f'"{app_role}"', f'"{schema}"'
     return [
-        f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{app_role}') THEN "
-        f"CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION; END IF; END $$",
+        (f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{app_role}') THEN "
+         f"CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION; END IF; END $$"),
         f"DO $$ BEGIN EXECUTE format('GRANT CONNECT ON DATABASE %I TO {role}', current_database()); END $$",
         f"GRANT USAGE ON SCHEMA {sch} TO {role}",
         f"REVOKE CREATE ON SCHEMA {sch} FROM {role}",

@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterable
 
 from aiohttp import web
 
-from school_bot.storage.db import Database
 from school_bot.shared.settings import Settings
+from school_bot.storage.db import Database
 
 RouteRegistrar = Callable[[web.Application], None]
 

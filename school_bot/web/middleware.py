@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 

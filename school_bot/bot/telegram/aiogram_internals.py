@@ -61,8 +61,8 @@ _namespace: dict[str, Any] = {}
 def import_aiogram() -> bool:
     """Import aiogram, leaving its models to be built on first use; True if deferred."""
     if "aiogram" in sys.modules or not speed_paths.enabled():
-        import aiogram.methods  # noqa: F401
-        import aiogram.types  # noqa: F401
+        import aiogram.methods
+        import aiogram.types
         return bool(_namespace)
     original = BaseModel.__dict__["model_rebuild"]
 
@@ -79,8 +79,8 @@ def import_aiogram() -> bool:
 
     BaseModel.model_rebuild = classmethod(remember)  # type: ignore[method-assign,assignment]
     try:
-        import aiogram  # noqa: F401
-        import aiogram.methods  # noqa: F401
+        import aiogram
+        import aiogram.methods
         import aiogram.types  # noqa: F401
     finally:
         BaseModel.model_rebuild = original  # type: ignore[method-assign]

@@ -16,8 +16,8 @@ from aiogram.methods import SendDocument, TelegramMethod
 from aiogram.types import BufferedInputFile, CallbackQuery, ChatMemberUpdated, Message
 
 from school_bot.bot.telegram.aiogram_internals import answer_methods
-from school_bot.shared.events import ChatRef, Incoming, Kind, Platform, Reply
 from school_bot.handlers.text import split_text
+from school_bot.shared.events import ChatRef, Incoming, Kind, Platform, Reply
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024

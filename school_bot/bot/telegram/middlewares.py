@@ -97,7 +97,7 @@ class ApologyMiddleware(BaseMiddleware):
         update = event if isinstance(event, Update) else None
         try:
             return await handler(event, data)
-        except Exception as exc:  # not even converted: log it, apologise, never stay silent
+        except Exception as exc:  # noqa: BLE001 - not even converted: log it, apologise, never stay silent
             log.error("update failed type=%s %s", _update_type(update), describe_failure(exc))
             await self._apologise(data["bot"], update)
             return FAILED

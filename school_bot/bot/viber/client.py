@@ -3,7 +3,6 @@ timeout and never runs here; its message models and validation are kept."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -11,7 +10,13 @@ from typing import Any
 import aiohttp
 from viberbot.api.messages.message import Message
 
-from school_bot.shared.delivery import DeliveryError, PermanentFailure, RecipientGone, RetryAfter, TemporaryFailure
+from school_bot.shared.delivery import (
+    DeliveryError,
+    PermanentFailure,
+    RecipientGone,
+    RetryAfter,
+    TemporaryFailure,
+)
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +65,7 @@ class ViberClient:
                 if response.status >= 400:
                     raise PermanentFailure(f"viber answered HTTP {response.status}")
                 return await response.json(content_type=None)
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             raise TemporaryFailure(f"viber unreachable: {type(exc).__name__}") from exc
 
     def _message_body(self, message: Message) -> dict[str, Any]:

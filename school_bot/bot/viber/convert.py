@@ -19,8 +19,8 @@ from viberbot.api.viber_requests import (
     ViberUnsubscribedRequest,
 )
 
-from school_bot.shared.events import ChatRef, Incoming, Kind, Platform, Reply
 from school_bot.handlers.text import split_text
+from school_bot.shared.events import ChatRef, Incoming, Kind, Platform, Reply
 
 MAX_TEXT = 7000
 BUTTON_PREFIX = "btn:"

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from school_bot.shared.delivery import DeliveryError
 from school_bot.bot.viber.client import BROADCAST_LIMIT, ViberClient
 from school_bot.bot.viber.convert import to_messages
 from school_bot.bot.viber.files import FileStore
+from school_bot.shared.delivery import DeliveryError
 from school_bot.shared.events import Platform, Reply
 
 
@@ -46,7 +46,7 @@ class ViberDeliverer:
             failed.update(answer.failed)
             receivers = [chat for chat in receivers if chat not in answer.failed]
             token = answer.message_token
-        return {**{chat: token for chat in receivers}, **failed}
+        return {**dict.fromkeys(receivers, token), **failed}
 
 
 def render(reply: Reply, files: FileStore) -> list:  # type: ignore[type-arg]

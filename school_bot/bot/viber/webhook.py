@@ -19,15 +19,15 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 from viberbot.api.viber_requests import create_request
 
-from school_bot.shared.delivery import DeliveryError
+from school_bot.bot.turns import Outcome, TurnRunner
 from school_bot.bot.viber.client import ViberClient
 from school_bot.bot.viber.convert import to_incoming
 from school_bot.bot.viber.delivery import render
 from school_bot.bot.viber.files import ROUTE as FILES_ROUTE
 from school_bot.bot.viber.files import FileStore
-from school_bot.bot.turns import Outcome, TurnRunner
-from school_bot.shared.events import Reply
 from school_bot.notifications.receipts import take_receipt
+from school_bot.shared.delivery import DeliveryError
+from school_bot.shared.events import Reply
 from school_bot.storage.accounts import find_account
 from school_bot.storage.callbacks import claim
 from school_bot.storage.db import Database

@@ -13,9 +13,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from school_bot.notifications.config import Clock, NotifyConfig, system_clock
+from school_bot.shared.settings import Settings
 from school_bot.storage.db import Database
 from school_bot.storage.models import JobMark, School
-from school_bot.shared.settings import Settings
 
 
 def _no_nudge() -> None:

@@ -22,7 +22,12 @@ from sqlalchemy import select, update
 
 from school_bot.notifications import texts
 from school_bot.notifications.jobs.common import (
-    JobContext, at_local, claim_mark, digest_of, first_name, for_launched_schools,
+    JobContext,
+    at_local,
+    claim_mark,
+    digest_of,
+    first_name,
+    for_launched_schools,
 )
 from school_bot.notifications.outbox import Notification, Priority, enqueue_many
 from school_bot.notifications.recipients import guardian_accounts

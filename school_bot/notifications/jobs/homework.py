@@ -14,7 +14,11 @@ from sqlalchemy import select
 
 from school_bot.notifications import texts
 from school_bot.notifications.jobs.common import (
-    JobContext, claim_mark, first_name, for_launched_schools, next_school_day,
+    JobContext,
+    claim_mark,
+    first_name,
+    for_launched_schools,
+    next_school_day,
 )
 from school_bot.notifications.outbox import Notification, Priority, enqueue_many
 from school_bot.notifications.recipients import guardian_accounts

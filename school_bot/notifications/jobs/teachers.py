@@ -17,7 +17,11 @@ from sqlalchemy import exists, select, update
 
 from school_bot.notifications import texts
 from school_bot.notifications.jobs.common import (
-    JobContext, at_local, claim_mark, for_launched_schools, short_name,
+    JobContext,
+    at_local,
+    claim_mark,
+    for_launched_schools,
+    short_name,
 )
 from school_bot.notifications.outbox import Notification, Priority, enqueue_many
 from school_bot.notifications.recipients import staff_accounts

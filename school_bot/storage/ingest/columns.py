@@ -86,7 +86,7 @@ class ColumnParser:
                 bad += [i for i, n in enumerate(lengths) if not n]
             else:
                 default = fl.default
-                values = [value if value else default for value in values]
+                values = [value or default for value in values]
         return values, bad
 
     def _cached(self, values: list[str]) -> tuple[list[Any], list[int]]:

@@ -108,7 +108,7 @@ async def import_file(database: Database, path: Path, entity: str, *, actor: str
     the GIL) at the same time as Python does its part.
     """
     report = FileReport(path.name)
-    size = path.stat().st_size
+    size = (await asyncio.to_thread(path.stat)).st_size
     ingestor = Ingestor(entity, actor=actor, where="line", whole_tables=size >= WHOLE_TABLES_FROM)
     async with database.unit_of_work() as session:
         ingestor.assume_new = entity != "guardians" and await ingestor.table_is_empty(session)
@@ -231,7 +231,9 @@ class Chunk:
 
     def records(self) -> list[tuple[int, dict[str, str]]]:
         header = self.header
-        return [(line, dict(zip(header, row))) for line, row in zip(self.lines, zip(*self.cells))]
+        rows = zip(*self.cells, strict=False)
+        return [(line, dict(zip(header, row, strict=False)))
+                for line, row in zip(self.lines, rows, strict=False)]
 
 
 def _read_chunks(path: Path, entity: str, chunk: int) -> Iterator[Chunk]:
@@ -309,8 +311,7 @@ class _CsvReader:
     def _decode(self, data: bytes) -> str:
         if self._bom:
             self._bom = False
-            if data.startswith(codecs.BOM_UTF8):
-                data = data[len(codecs.BOM_UTF8):]
+            data = data.removeprefix(codecs.BOM_UTF8)
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -329,7 +330,7 @@ class _CsvReader:
             text = text.replace("\r\n", "\n")
             if "\r" in text:
                 return None
-        body = text[:-1] if text.endswith("\n") else text
+        body = text.removesuffix("\n")
         parts = body.split("\n")
         if len(parts) != len(lines):  # pragma: no cover - a line is what ends in a newline
             return None
@@ -344,7 +345,7 @@ class _CsvReader:
         # A few lines are not plain (quotes, a blank line, a wrong number of fields):
         # the plain ones are split together, the others one by one, in the file's order.
         quoted = '"' in text
-        odd = [i for i, (part, count) in enumerate(zip(parts, counts))
+        odd = [i for i, (part, count) in enumerate(zip(parts, counts, strict=True))
                if count != commas or not part or (quoted and '"' in part)]
         records: list[tuple[int, list[str]]] = []
         for i in odd:

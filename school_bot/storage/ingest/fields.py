@@ -1,8 +1,8 @@
 """Parsers for one field of a record: CSV strings and JSON values alike.
 
 Each parser takes a value that is neither missing nor blank (a string already
-stripped) and returns the stored value, or raises `ValueError` with a short reason; the caller prefixes the column
-name. Reasons never repeat a phone number or a name: they travel back to the school
+stripped) and returns the stored value, or raises `ValueError` with a short reason; the
+caller prefixes the column name. Reasons never repeat a phone number or a name: they travel back to the school
 system and may end up in its logs.
 """
 
@@ -49,7 +49,7 @@ def text(max_length: int) -> Parser:
     return parse
 
 
-def _number_text(value: int | float) -> str:
+def _number_text(value: float) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
@@ -112,7 +112,7 @@ def integer(value: Any) -> int:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and (value.isdigit() and value.isascii() or _WHOLE.match(value)):
+    if isinstance(value, str) and ((value.isdigit() and value.isascii()) or _WHOLE.match(value)):
         return int(value)
     raise ValueError(f"{_shown(value)} is not a whole number")
 

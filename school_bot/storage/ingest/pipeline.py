@@ -29,8 +29,8 @@ from school_bot.storage.ingest.columns import ColumnPlan, Columns, later_than
 from school_bot.storage.ingest.entities import ENTITIES, EVENTS, LESSONS, SPECS, EntitySpec, RecordError
 from school_bot.storage.ingest.fields import zone
 from school_bot.storage.ingest.references import References
-from school_bot.storage.ingest.sql import load_rows, table_sql
 from school_bot.storage.ingest.result import ForeignSchoolRecord, IngestResult, Rejection
+from school_bot.storage.ingest.sql import load_rows, table_sql
 from school_bot.storage.ingest.upsert import (
     ATTENDANCE_CHANGES_LISTED,
     CREATED,
@@ -128,14 +128,14 @@ class Ingestor:
         if not batch.lines:
             return batch
         key_attrs = self.spec.key_attrs
-        keys = list(zip(*(batch.values[attr] for attr in key_attrs)))
+        keys = list(zip(*(batch.values[attr] for attr in key_attrs), strict=True))
         seen = self._seen
-        firsts = dict(zip(keys, batch.lines))
+        firsts = dict(zip(keys, batch.lines, strict=True))
         if len(firsts) == len(keys) and seen.keys().isdisjoint(firsts):
             seen.update(firsts)
             return batch
         duplicates: dict[int, str] = {}
-        for i, (key, pos) in enumerate(zip(keys, batch.lines)):
+        for i, (key, pos) in enumerate(zip(keys, batch.lines, strict=True)):
             first = seen.setdefault(key, pos)
             if first != pos:
                 duplicates[i] = f"duplicate {self._describe(key)}: already at {self.where} {first}"

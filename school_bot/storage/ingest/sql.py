@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, time
 from itertools import islice
 from operator import methodcaller
-from weakref import WeakKeyDictionary
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from asyncpg.exceptions import IntegrityConstraintViolationError
 from sqlalchemy import Table
@@ -246,7 +246,7 @@ async def copy_columns(connection: AsyncConnection, table: Table, attrs: Sequenc
                                      [column if isinstance(column, list) else list(islice(column, count))
                                       for column in columns], count)
         return
-    rows = list(zip(*columns))
+    rows = list(zip(*columns, strict=False))
     if kind != "asyncpg":
         await insert_rows(connection, table, attrs, rows)
         return

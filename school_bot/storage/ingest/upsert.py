@@ -285,7 +285,7 @@ async def upsert_columns(
         stored = await load_tuples(connection, table, key_attrs, compared, keys)
         if stored:
             olds = list(map(stored.get, keys))
-            news = list(zip(*(db[attr] for attr in compared))) if compared else [()] * count
+            news = list(zip(*(db[attr] for attr in compared), strict=True)) if compared else [()] * count
             same = list(map(eq, olds, news))
             fresh = [old is None for old in olds]
             unchanged = same.count(True)
