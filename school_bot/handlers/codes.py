@@ -27,6 +27,7 @@ from school_bot.shared.events import Platform, Reply
 from school_bot.shared.i18n import t
 from school_bot.storage.invites import find_usable, looks_like_code, usable
 from school_bot.storage.models import InviteCode
+from school_bot.storage.writes import changed_rows
 
 __all__ = ["after_contact", "after_viber_contact", "code_refused", "from_deep_link",
            "looks_like_code", "typed"]
@@ -116,10 +117,11 @@ async def _redeem(turn: Turn, row: InviteCode) -> list[Reply]:
     if not found.found:
         failed(turn, "no linkable person")
         return [refusal(turn)]
-    used = await turn.session.execute(
+    used = await changed_rows(
+        turn.session,
         update(InviteCode).where(InviteCode.id == row.id, InviteCode.used_at.is_(None))
         .values(used_at=turn.now))
-    if used.rowcount != 1:  # another chat redeemed it a moment ago
+    if used != 1:  # another chat redeemed it a moment ago
         return [code_refused(turn)]
     turn.remember(phone_staff=None)
     return await attach(turn, found, method="code")

@@ -52,6 +52,7 @@ from school_bot.shared.delivery import Deliverer, DeliveryError, payload_to_repl
 from school_bot.shared.settings import Settings
 from school_bot.storage.db import Database
 from school_bot.storage.models import Account, DeliveryPause, OutboxMessage
+from school_bot.storage.writes import changed_rows
 
 log = logging.getLogger(__name__)
 
@@ -365,22 +366,23 @@ class Dispatcher:
                      & (OutboxMessage.next_attempt_at <= now))
             if self._holding:
                 stale = stale & OutboxMessage.id.not_in(sorted(self._holding))
-            dead = await session.execute(
+            dead = await changed_rows(
+                session,
                 update(OutboxMessage)
                 .where(stale, OutboxMessage.attempts + 1 >= self.config.max_attempts)
                 .values(status=OutboxStatus.DEAD, attempts=OutboxMessage.attempts + 1,
                         last_error="interrupted too many times")
                 .execution_options(synchronize_session=False))
-            back = await session.execute(
+            back = await changed_rows(
+                session,
                 update(OutboxMessage).where(stale)
                 .values(status=OutboxStatus.QUEUED, next_attempt_at=now,
                         attempts=OutboxMessage.attempts + 1,
                         last_error="interrupted while sending")
                 .execution_options(synchronize_session=False))
-        count = (back.rowcount or 0) + (dead.rowcount or 0)
+        count = back + dead
         if count:
-            log.warning("outbox: %d interrupted deliveries put back (%d given up)",
-                        count, dead.rowcount or 0)
+            log.warning("outbox: %d interrupted deliveries put back (%d given up)", count, dead)
         return count
 
     # ------------------------------------------------------------------ delivering

@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from school_bot.storage.models import EarlyReceipt, OutboxMessage, UTCDateTime
 from school_bot.storage.outbox_status import OutboxStatus, Receipt
+from school_bot.storage.writes import changed_rows
 
 MAX_ERROR = 500
 # the first key of PostgreSQL's two-key advisory locks: this module's namespace
@@ -70,12 +71,12 @@ def _fills(receipt: Receipt, at: datetime, error: str | None) -> dict[str, Any]:
 
 async def _fill(session: AsyncSession, account_id: int, token: str, receipt: Receipt,
                 at: datetime, error: str | None) -> int:
-    result = await session.execute(
+    return await changed_rows(
+        session,
         update(OutboxMessage)
         .where(OutboxMessage.account_id == account_id, OutboxMessage.platform_message_id == token)
         .values(**_fills(receipt, at, error))
         .execution_options(synchronize_session=False))
-    return result.rowcount or 0
 
 
 async def take_receipt(session: AsyncSession, *, account_id: int, token: str, receipt: Receipt,
@@ -117,5 +118,4 @@ async def apply_early_receipts(session: AsyncSession, sent: Sequence[tuple[int, 
 
 async def purge_early_receipts(session: AsyncSession, before: datetime) -> int:
     """Forget the receipts kept since before `before` whose send was never recorded."""
-    result = await session.execute(delete(EarlyReceipt).where(EarlyReceipt.at < before))
-    return result.rowcount or 0
+    return await changed_rows(session, delete(EarlyReceipt).where(EarlyReceipt.at < before))

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from school_bot.storage.models import Account, OutboxMessage
 from school_bot.storage.outbox_status import DUE, OutboxStatus
+from school_bot.storage.writes import changed_rows
 
 
 async def deactivate(session: AsyncSession, account_id: int) -> int:
@@ -15,12 +16,12 @@ async def deactivate(session: AsyncSession, account_id: int) -> int:
     Returns how many queued notifications were dropped (marked `blocked`).
     """
     await session.execute(update(Account).where(Account.id == account_id).values(active=False))
-    result = await session.execute(
+    return await changed_rows(
+        session,
         update(OutboxMessage)
         .where(OutboxMessage.account_id == account_id, OutboxMessage.status.in_(DUE))
         .values(status=OutboxStatus.BLOCKED, last_error="recipient unsubscribed or blocked the bot")
     )
-    return result.rowcount or 0
 
 
 async def find_account(session: AsyncSession, platform: str, chat_id: str) -> Account | None:

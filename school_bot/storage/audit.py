@@ -113,9 +113,9 @@ async def verify_chain(session: AsyncSession, batch: int = 5000) -> ChainReport:
             checked += 1
             expected_prev, expected_id, last_id = entry.hash, entry.id + 1, entry.id
     head = await session.get(AuditHead, 1)
-    problem = _check_head(head, last_id, expected_prev)
-    if problem is not None:
-        return ChainReport(checked, *problem)
+    head_problem = _check_head(head, last_id, expected_prev)
+    if head_problem is not None:
+        return ChainReport(checked, *head_problem)
     return ChainReport(checked)
 
 

@@ -45,14 +45,14 @@ def is_sqlite(url: str) -> bool:
 def _apply_sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     # PRAGMAs must run outside a transaction; afterwards the driver stays in
     # autocommit mode and SQLAlchemy's "begin" event below issues BEGIN itself.
-    dbapi_conn.isolation_level = None  # type: ignore[attr-defined]
+    dbapi_conn.isolation_level = None
     cursor = dbapi_conn.cursor()
     for pragma in SQLITE_PRAGMAS:
         cursor.execute(pragma)
     cursor.close()
 
 
-def _begin_immediate(conn) -> None:  # type: ignore[no-untyped-def]
+def _begin_immediate(conn) -> None:
     # Take the write lock at BEGIN so two writers queue on busy_timeout instead of
     # failing with "database is locked" when a read transaction upgrades to a write.
     conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -107,8 +107,8 @@ class Database:
     reader: Reader | None = None
 
     @classmethod
-    def connect(cls, url: str, **kw: object) -> Database:
-        engine = create_engine(url, **kw)  # type: ignore[arg-type]
+    def connect(cls, url: str, *, echo: bool = False, pool_size: int = 10) -> Database:
+        engine = create_engine(url, echo=echo, pool_size=pool_size)
         reader = reader_for(engine)
         return cls(url=url, engine=engine, sessions=session_factory(engine), reader=reader)
 

@@ -37,6 +37,7 @@ from school_bot.storage.models import (
     Staff,
     utc_now,
 )
+from school_bot.storage.writes import changed_rows
 
 log = logging.getLogger(__name__)
 PersonKind = Literal["guardian", "staff"]
@@ -65,8 +66,8 @@ async def erase_person(
     session: AsyncSession, kind: PersonKind, person_id: str, *, actor: str, reason: str
 ) -> ErasureReport:
     """Erase a guardian's or staff member's personal data in the caller's unit of work."""
-    model = Guardian if kind == "guardian" else Staff
-    person = await session.get(model, person_id)
+    model: type[Guardian | Staff] = Guardian if kind == "guardian" else Staff
+    person: Guardian | Staff | None = await session.get(model, person_id)
     if person is None:
         raise LookupError(f"no {kind} with id {person_id!r}")
     report = ErasureReport(kind, person_id)
@@ -80,8 +81,8 @@ async def erase_person(
         person.directory_opt_in = False
         await _forget_guardian_traces(session, person_id, report)
     else:
-        codes = await session.execute(delete(InviteCode).where(InviteCode.staff_id == person_id))
-        report.invite_codes_revoked = codes.rowcount or 0
+        report.invite_codes_revoked = await changed_rows(
+            session, delete(InviteCode).where(InviteCode.staff_id == person_id))
     report.chat_ids = await _delete_chats(session, kind, person_id)
     if was_consenting:
         session.add(ConsentRecord(person_kind=kind, person_id=person_id, consent=False, source=reason))
@@ -97,8 +98,8 @@ async def erase_person(
 
 
 async def _forget_guardian_traces(session: AsyncSession, guardian_id: str, report: ErasureReport) -> None:
-    codes = await session.execute(delete(InviteCode).where(InviteCode.guardian_id == guardian_id))
-    report.invite_codes_revoked = codes.rowcount or 0
+    report.invite_codes_revoked = await changed_rows(
+        session, delete(InviteCode).where(InviteCode.guardian_id == guardian_id))
     theirs = or_(RelayMessage.sender_guardian_id == guardian_id,
                  RelayMessage.recipient_guardian_id == guardian_id)
     relay_ids = (await session.scalars(select(RelayMessage.id).where(theirs))).all()
@@ -107,8 +108,7 @@ async def _forget_guardian_traces(session: AsyncSession, guardian_id: str, repor
             OutboxMessage.dedupe_key.startswith(f"relay:{relay_id}:", autoescape=True),
             OutboxMessage.dedupe_key.startswith(f"relay-report:{relay_id}:", autoescape=True),
         )))
-    relays = await session.execute(delete(RelayMessage).where(theirs))
-    report.relay_messages_deleted = relays.rowcount or 0
+    report.relay_messages_deleted = await changed_rows(session, delete(RelayMessage).where(theirs))
     await session.execute(delete(DirectoryBlock).where(or_(
         DirectoryBlock.guardian_id == guardian_id, DirectoryBlock.blocked_guardian_id == guardian_id,
     )))

@@ -71,13 +71,18 @@ class _Compiled:
     converting: bool
 
 
+def _row_type(name: str, keys: list[str]) -> type[Any]:
+    """A namedtuple of the query's columns (`typing.NamedTuple` needs them written out)."""
+    return namedtuple(name, keys, rename=True)  # noqa: PYI024
+
+
 class Query:
     """One read of the answer path; its rows are namedtuples (type `name`) of the columns' keys."""
 
     def __init__(self, statement: Select[Any], name: str = "Row") -> None:
         self.statement = statement
         keys = [column.key or f"c{n}" for n, column in enumerate(statement.selected_columns)]
-        self.row = namedtuple(name, keys, rename=True)  # type: ignore[misc]  # noqa: PYI024
+        self.row = _row_type(name, keys)
         self._compiled: dict[str, _Compiled] = {}
 
     def compiled(self, dialect: Dialect) -> _Compiled:
@@ -466,11 +471,12 @@ async def rows(session: AsyncSession, query: Query, **values: Any) -> list[Any]:
     connection = await session.connection()
     dialect = connection.dialect
     driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None  # a connection in use has its driver's connection
     sql, arguments = query.compiled(dialect).sql, query.arguments(dialect, values)
     if dialect.name == "postgresql":
-        raw = await driver.fetch(sql, *arguments)  # type: ignore[union-attr]
+        raw = await driver.fetch(sql, *arguments)
     else:
-        raw = await driver.execute_fetchall(sql, arguments)  # type: ignore[union-attr]
+        raw = await driver.execute_fetchall(sql, arguments)
     return query.convert(dialect, raw)
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from school_bot.storage.db import Database
 from school_bot.storage.models import Lease, utc_now
+from school_bot.storage.writes import changed_rows
 
 
 def holder_name() -> str:
@@ -33,18 +34,20 @@ async def acquire(database: Database, name: str, holder: str, ttl: timedelta,
     expires = now + ttl
     async with database.unit_of_work() as session:
         insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
-        created = await session.execute(
+        created = await changed_rows(
+            session,
             insert(Lease).values(name=name, holder=holder, expires_at=expires)
             .on_conflict_do_nothing(index_elements=["name"])
         )
-        if created.rowcount:
+        if created:
             return True
-        taken = await session.execute(
+        taken = await changed_rows(
+            session,
             update(Lease)
             .where(Lease.name == name, (Lease.holder == holder) | (Lease.expires_at < now))
             .values(holder=holder, expires_at=expires)
         )
-        return bool(taken.rowcount)
+        return bool(taken)
 
 
 async def release(database: Database, name: str, holder: str) -> None:

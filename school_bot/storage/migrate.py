@@ -52,7 +52,9 @@ async def _migrate(engine: AsyncEngine, step: Callable[[Config], None]) -> None:
                     raise RuntimeError(f"migration left {len(broken)} broken foreign keys: {broken[:5]}")
 
     def _run_without_foreign_keys(connection: Connection) -> None:
-        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        dbapi = connection.connection.dbapi_connection
+        assert dbapi is not None  # a connection in use has its driver's connection
+        cursor = dbapi.cursor()
         cursor.execute("PRAGMA foreign_keys=OFF")
         try:
             _run(connection)

@@ -8,7 +8,7 @@ a full name and a phone; both are nullable because erasure removes them.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -22,6 +22,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     Time,
     TypeDecorator,
@@ -69,6 +70,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, datetime: UTCDateTime()}
+    if TYPE_CHECKING:
+        __table__: ClassVar[Table]  # every model here is mapped to a table (DeclarativeBase says FromClause)
 
 
 def utc_now() -> datetime:

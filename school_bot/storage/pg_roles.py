@@ -118,7 +118,7 @@ async def apply_grants(database: Database, app_role: str, password: str | None =
 # ---------------------------------------------------------------- the command
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction) -> None:
     roles = commands.add_parser(
         "db-roles", help="PostgreSQL: create/entitle the application role (append-only audit log)")
     roles.add_argument("--app-role", required=True, metavar="NAME",

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from school_bot.storage import audit
 from school_bot.storage.models import ApiKey
+from school_bot.storage.writes import changed_rows
 
 KEY_MARK = "sk_"
 PREFIX_LENGTH = 10  # "sk_" and 7 characters of the secret part: enough to tell keys apart
@@ -76,13 +77,13 @@ async def find_active_key(session: AsyncSession, token: str) -> ApiKey | None:
 
 async def mark_used(session: AsyncSession, key_id: int) -> bool:
     """Stamp last_used_at in the caller's unit of work; False when the key was revoked since."""
-    result = await session.execute(
+    return bool(await changed_rows(
+        session,
         update(ApiKey)
         .where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
         .values(last_used_at=datetime.now(UTC))
         .execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    ))
 
 
 # ---------------------------------------------------------------- management

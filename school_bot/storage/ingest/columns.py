@@ -22,6 +22,7 @@ from operator import le
 from typing import Any
 
 from school_bot.storage.ingest.entities import EntitySpec, Field, RecordError
+from school_bot.storage.ingest.fields import Text
 from school_bot.storage.ingest.result import Rejection
 
 RowCheck = Callable[[dict[str, Any]], None]  # raises RecordError
@@ -64,7 +65,7 @@ class ColumnParser:
 
     def __init__(self, fl: Field) -> None:
         self.field = fl
-        self.max_length: int | None = getattr(fl.parse, "max_length", None)
+        self.max_length = fl.parse.max_length if isinstance(fl.parse, Text) else None
         self._cache: dict[str, Any] = {}
         self._bad: set[str] = set()
 
@@ -72,15 +73,15 @@ class ColumnParser:
         """The column's values, and the indexes of the rows it cannot settle."""
         stripped = list(map(str.strip, cells))
         if self.max_length is not None:
-            return self._text(stripped)
+            return self._text(stripped, self.max_length)
         return self._cached(stripped)
 
-    def _text(self, values: list[str]) -> tuple[list[Any], list[int]]:
-        limit, fl = self.max_length, self.field
+    def _text(self, values: list[str], limit: int) -> tuple[list[Any], list[int]]:
+        fl = self.field
         lengths = list(map(len, values))
         bad: list[int] = []
-        if max(lengths, default=0) > limit or "\x00" in "".join(values):  # type: ignore[operator]
-            bad = [i for i, value in enumerate(values) if len(value) > limit or "\x00" in value]  # type: ignore[operator]
+        if max(lengths, default=0) > limit or "\x00" in "".join(values):
+            bad = [i for i, value in enumerate(values) if len(value) > limit or "\x00" in value]
         if 0 in lengths:
             if fl.required:
                 bad += [i for i, n in enumerate(lengths) if not n]
@@ -144,9 +145,10 @@ class ColumnPlan:
         batch = Columns(lines, values)
         if doubtful:
             batch.drop(self._settle(header, cells, batch, sorted(doubtful)))
-        if self.column_check is not None and batch.lines:
-            failing = self.column_check(batch.values)
-            batch.drop({i: self._check_reason(batch.row(i)) for i in failing})
+        row_check, column_check = self.row_check, self.column_check
+        if row_check is not None and column_check is not None and batch.lines:
+            failing = column_check(batch.values)
+            batch.drop({i: _check_reason(row_check, batch.row(i)) for i in failing})
         return batch
 
     def _settle(self, header: Sequence[str], cells: Sequence[Sequence[str]], batch: Columns,
@@ -167,12 +169,13 @@ class ColumnPlan:
                 batch.values[attr][i] = value
         return reasons
 
-    def _check_reason(self, row: dict[str, Any]) -> str:
-        try:
-            self.row_check(row)  # type: ignore[misc]
-        except RecordError as exc:
-            return str(exc)
-        raise AssertionError("the column check and the row check disagree")  # pragma: no cover
+
+def _check_reason(row_check: RowCheck, row: dict[str, Any]) -> str:
+    try:
+        row_check(row)
+    except RecordError as exc:
+        return str(exc)
+    raise AssertionError("the column check and the row check disagree")  # pragma: no cover
 
 
 def later_than(first: str, second: str) -> ColumnCheck:

@@ -16,7 +16,7 @@ import csv
 import gc
 import io
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import compress, islice, repeat
@@ -236,7 +236,7 @@ class Chunk:
                 for line, row in zip(self.lines, rows, strict=False)]
 
 
-def _read_chunks(path: Path, entity: str, chunk: int) -> Iterator[Chunk]:
+def _read_chunks(path: Path, entity: str, chunk: int) -> Generator[Chunk, None, None]:
     """The file's rows, `chunk` lines at a time, with the rows that cannot be records."""
     required = SPECS[entity].required_columns
     with path.open("rb") as raw:

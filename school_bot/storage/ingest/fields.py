@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from functools import lru_cache
 from typing import Any
@@ -31,25 +32,30 @@ def is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def text(max_length: int) -> Parser:
-    """A string of at most `max_length` characters (numbers are accepted as their text)."""
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A string of at most `max_length` characters (numbers are accepted as their text);
+    storage.ingest.columns checks whole columns against `max_length`."""
 
-    def parse(value: Any) -> str:
+    max_length: int
+
+    def __call__(self, value: Any) -> str:
         if value.__class__ is not str:
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ValueError(f"expected text, got {_json_type(value)}")
             value = _number_text(value)
-        if len(value) > max_length:
-            raise ValueError(f"is longer than {max_length} characters")
+        if len(value) > self.max_length:
+            raise ValueError(f"is longer than {self.max_length} characters")
         if "\x00" in value:  # PostgreSQL cannot store it in text
             raise ValueError("contains a NUL character")
         return value
 
-    parse.max_length = max_length  # type: ignore[attr-defined]  # storage.ingest.columns checks whole columns
-    return parse
+
+def text(max_length: int) -> Text:
+    return Text(max_length)
 
 
-def _number_text(value: float) -> str:
+def _number_text(value: int | float) -> str:  # noqa: PYI041 - an int and a float are told apart
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
@@ -142,7 +148,7 @@ def phone(value: Any) -> str:
 
 
 _UA_SPELLING = re.compile(r"\+?[0-9][0-9 ()\-]*\Z")
-_UA = phonenumbers.PhoneMetadata.metadata_for_region(DEFAULT_REGION).country_code  # type: ignore[union-attr]
+_UA = phonenumbers.country_code_for_region(DEFAULT_REGION)
 _NOT_DIGITS = str.maketrans("", "", " ()-+")
 
 

@@ -24,7 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from school_bot.storage import audit
-from school_bot.storage.erasure import erase_person
+from school_bot.storage.erasure import PersonKind, erase_person
 from school_bot.storage.ingest.columns import ColumnPlan, Columns, later_than
 from school_bot.storage.ingest.entities import ENTITIES, EVENTS, LESSONS, SPECS, EntitySpec, RecordError
 from school_bot.storage.ingest.fields import zone
@@ -52,7 +52,7 @@ from school_bot.storage.models import Guardian, Staff, utc_now
 
 CHUNK = 5_000
 LABELS = {"schools": "school", "classes": "class", "students": "pupil", "lessons": "lesson"}
-_PERSON_MODELS = {"guardian": Guardian, "staff": Staff}
+_PERSON_MODELS: dict[PersonKind, type[Guardian | Staff]] = {"guardian": Guardian, "staff": Staff}
 
 
 class Ingestor:

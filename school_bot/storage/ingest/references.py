@@ -72,5 +72,5 @@ class References:
         """The answers so far for an entity: id -> school id (None: no such record)."""
         return self._school[entity]
 
-    def school_of(self, entity: str, ident: str) -> str | None:
-        return self._school[entity].get(ident)
+    def school_of(self, entity: str, ident: str | None) -> str | None:
+        return None if ident is None else self._school[entity].get(ident)

@@ -99,7 +99,8 @@ _SAMPLES = {
     "date": (date(2025, 3, 1), date(1999, 12, 31)),
     "time": (time(8, 30), time(23, 59, 58, 1234)),
 }
-_CANDIDATES = {"date": date.isoformat, "time": methodcaller("isoformat", "microseconds")}
+_CANDIDATES: dict[str, Processor] = {"date": date.isoformat,
+                                     "time": methodcaller("isoformat", "microseconds")}
 
 
 def _faster(processor: Processor) -> Processor:
@@ -298,7 +299,7 @@ async def load_tuples(
         by, values = min(((i, list({key[i] for key in keys})) for i in range(width)),
                          key=lambda pair: len(pair[1]))
     found: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-    wanted = None if width == 1 else set(keys)
+    wanted = set(keys) if width > 1 else set()  # a one-column key is matched by the query
     any_of = connection.dialect.name == "postgresql"  # one array parameter, one plan
     for start in range(0, len(values), QUERY_SLICE):
         if any_of:
@@ -312,7 +313,7 @@ async def load_tuples(
         else:
             for row in rows:
                 key = tuple(row[:width])
-                if key in wanted:  # type: ignore[operator]
+                if key in wanted:
                     found[key] = tuple(row[width:])
     return found
 

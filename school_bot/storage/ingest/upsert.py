@@ -19,9 +19,10 @@ from itertools import compress
 from operator import eq, itemgetter
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import ColumnDefault, Table, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from school_bot.storage.erasure import PersonKind
 from school_bot.storage.ingest import codes
 from school_bot.storage.ingest.columns import Columns
 from school_bot.storage.ingest.sql import (
@@ -63,7 +64,7 @@ class SideEffects:
     grade_changes: list[dict[str, Any]] = field(default_factory=list)
     attendance_changes: list[tuple[str, str, str, str]] = field(default_factory=list)
     consents: list[dict[str, Any]] = field(default_factory=list)
-    erasures: list[tuple[str, str]] = field(default_factory=list)  # (kind, id)
+    erasures: list[tuple[PersonKind, str]] = field(default_factory=list)  # (kind, id)
     launches: list[str] = field(default_factory=list)
     unlaunches: list[str] = field(default_factory=list)
 
@@ -126,8 +127,8 @@ class ConsentHooks(Hooks):
 
     extra_columns = ("erased_at",)
 
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
+    def __init__(self, kind: PersonKind) -> None:
+        self.kind: PersonKind = kind
 
     def created(self, row: dict[str, Any], fx: SideEffects) -> None:
         if row["consent"]:
@@ -169,8 +170,9 @@ class TableWriter:
         for column in table.columns:
             if column.primary_key and column.autoincrement is True:
                 continue
-            default = column.default
-            value = None if default is None else default.arg if default.is_scalar else default.arg(None)
+            default, value = column.default, None
+            if isinstance(default, ColumnDefault):
+                value = default.arg if default.is_scalar else default.arg(None)
             base[column.key] = to_db(column.key, value)
         base.update({attr: to_db(attr, value) for attr, value in template.items()})
         self.row_template = base
@@ -322,7 +324,7 @@ def columns_to_db(sql: TableSQL, batch: Columns) -> None:
         except TypeError:  # unhashable: one at a time
             db[attr] = [None if value is None else processor(value) for value in values]
             continue
-        converted[None] = None  # type: ignore[index]
+        converted[None] = None
         db[attr] = list(map(converted.__getitem__, values))
     batch.db, batch.db_dialect = db, sql.dialect
 
