@@ -33,10 +33,10 @@ async def open_account(session: AsyncSession, chat: ChatRef, language_hint: str 
                                language=_known_language(language_hint), state={},
                                created_at=utc_now())
         .on_conflict_do_nothing(index_elements=["platform", "chat_id"]))
-    account = await session.scalar(
+    created = await session.scalar(
         select(Account).where(Account.platform == chat.platform.value, Account.chat_id == chat.chat_id))
-    assert account is not None
-    return account
+    assert created is not None
+    return created
 
 
 async def unsubscribed(session: AsyncSession, chat: ChatRef) -> None:

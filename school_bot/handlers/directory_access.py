@@ -21,6 +21,7 @@ name, the school system's guardian id and their children's first names.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -163,7 +164,7 @@ async def members_of(session: AsyncSession, class_id: str, *, besides: list[str]
         .join(Student, Student.id == GuardianStudent.student_id)
         .where(Student.class_id == class_id, Guardian.id.not_in(besides), _visible())
         .order_by(Guardian.full_name, Guardian.id, Student.full_name))
-    return _members(rows.all())
+    return _members(rows.tuples().all())
 
 
 async def describe(session: AsyncSession, guardian_id: str, class_id: str) -> Member | None:
@@ -175,15 +176,17 @@ async def describe(session: AsyncSession, guardian_id: str, class_id: str) -> Me
         .where(Guardian.id == guardian_id, Student.class_id == class_id,
                Guardian.full_name.is_not(None))
         .order_by(Student.full_name))
-    members = _members(rows.all())
+    members = _members(rows.tuples().all())
     return members[0] if members else None
 
 
-def _members(rows: list[tuple[str, str, str]]) -> list[Member]:
+def _members(rows: Sequence[tuple[str, str | None, str]]) -> list[Member]:
     """Members by guardian row; a parent the school entered twice for the same children
-    (two rows, one name) is listed once."""
+    (two rows, one name) is listed once. An erased parent (no name) is not listed."""
     grouped: dict[str, tuple[str, list[str]]] = {}
     for guardian_id, name, pupil in rows:
+        if name is None:
+            continue
         grouped.setdefault(guardian_id, (short_name(name), []))[1].append(first_name(pupil))
     listed: dict[tuple[str, tuple[str, ...]], Member] = {}
     for gid, (name, children) in grouped.items():
@@ -195,7 +198,7 @@ async def shared_class(session: AsyncSession, one: str, other: str) -> str | Non
     """A class of a launched school where both guardians have a pupil."""
     mine, theirs = aliased(GuardianStudent), aliased(GuardianStudent)
     my_pupil, their_pupil = aliased(Student), aliased(Student)
-    return await session.scalar(
+    found: str | None = await session.scalar(  # an aliased class's columns are typed Any
         select(SchoolClass.id)
         .join(School, School.id == SchoolClass.school_id)
         .join(my_pupil, my_pupil.class_id == SchoolClass.id)
@@ -204,6 +207,7 @@ async def shared_class(session: AsyncSession, one: str, other: str) -> str | Non
         .join(theirs, theirs.student_id == their_pupil.id)
         .where(mine.guardian_id == one, theirs.guardian_id == other, School.launched.is_(True))
         .order_by(SchoolClass.id).limit(1))
+    return found
 
 
 async def neighbours(session: AsyncSession, guardian_ids: list[str]) -> list[str]:

@@ -95,7 +95,9 @@ async def read_account_and_family(session: AsyncSession, platform: str,
     for row in found:
         pupil_id, guardian_id = row[links], row[accounts + 1]
         if row[links + 4] is not None and pupil_id not in family:  # a pupil of two rows: once
-            family[pupil_id] = Pupil(*row[links:], guardian_id)
+            _, full_name, class_id, class_name, school_id, timezone = row[links:]
+            family[pupil_id] = Pupil(pupil_id, full_name, class_id, class_name, school_id, timezone,
+                                     guardian_id)
     return account, list(family.values())
 
 

@@ -226,7 +226,8 @@ async def create_announcement(
         audience_value = None
     await authorize(session, author, school_id=school_id, audience=audience,
                     audience_value=audience_value, urgent=urgent)
-    school_name = (await session.get(School, school_id)).name if school_id else None  # type: ignore[union-attr]
+    school = await session.get(School, school_id) if school_id else None  # authorized: it exists
+    school_name = school.name if school is not None else None
     announcement = Announcement(author=author.actor, school_id=school_id, audience=audience,
                                 audience_value=audience_value, text=text, urgent=urgent,
                                 author_account_id=author.account_id)

@@ -165,7 +165,7 @@ class Dispatcher:
             self._holding[row.id] = row
         task = asyncio.create_task(self._deliver(job), name=f"outbox-{key}")
         self._tasks[key] = task
-        task.add_done_callback(lambda _t, k=key: self._done(k))
+        task.add_done_callback(lambda _task: self._done(key))
 
     def _done(self, key: int) -> None:
         self._tasks.pop(key, None)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 
 Monotonic = Callable[[], float]
 
@@ -55,13 +55,13 @@ class ChatSpacing:
                  now: Monotonic = time.monotonic) -> None:
         self.interval = (1.0 + margin) / rate if rate else 0.0
         self._now = now
-        self._next: dict[Hashable, float] = {}
+        self._next: dict[int, float] = {}  # by the chat's account id
 
-    def record(self, chat_key: Hashable) -> None:
+    def record(self, account_id: int) -> None:
         if self.interval:
-            self._next[chat_key] = self._now() + self.interval
+            self._next[account_id] = self._now() + self.interval
 
-    def not_ready(self) -> set[Hashable]:
+    def not_ready(self) -> set[int]:
         """Chats that must still wait; forgets the ones whose wait is over."""
         if not self._next:
             return set()

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from school_bot.storage.models import Account, AccountGuardian, Guardian, GuardianStudent, Staff
@@ -28,7 +29,7 @@ class Recipient:
     notify_events: bool
 
 
-def _recipient(row) -> Recipient:  # type: ignore[no-untyped-def]
+def _recipient(row: Row[Any]) -> Recipient:
     return Recipient(row.id, row.language, row.notify_grades or "off",
                      bool(row.notify_homework), bool(row.notify_events))
 

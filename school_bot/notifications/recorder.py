@@ -242,7 +242,7 @@ def _row(row: Claimed, status: OutboxStatus, error: str | None) -> dict[str, Any
 
 def backoff(attempts: int, base: float, cap: float) -> float:
     """Exponential backoff with jitter: about base·2^(n-1), capped, between ½ and 1 of it."""
-    ceiling = min(cap, base * 2 ** min(attempts - 1, 30))
+    ceiling: float = min(cap, base * 2 ** min(attempts - 1, 30))
     return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 

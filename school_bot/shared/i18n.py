@@ -32,7 +32,7 @@ DEFAULT_LOCALE = "uk"
 def normalize_locale(hint: str | None, default: str = DEFAULT_LOCALE) -> str:
     """`uk`, `uk-UA`, `en_US`, `EN` -> a supported locale; anything else -> the default."""
     if hint in SUPPORTED_LOCALES:
-        return hint  # type: ignore[return-value]
+        return hint
     if hint:
         language = hint.replace("_", "-").split("-", 1)[0].lower()
         if language in SUPPORTED_LOCALES:

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from school_bot.storage.ingest import fields as f
 from school_bot.storage.ingest.entities import SPECS, EntitySpec, Field
-from school_bot.storage.ingest.fields import Parser
+from school_bot.storage.ingest.fields import Parser, Text
 from school_bot.storage.invites import CODE_PATTERN, IMPORTED_LIFETIME, MAX_LENGTH, MIN_LENGTH
 
 OPENAPI_PATH = "/api/v1/openapi.json"
@@ -61,10 +61,10 @@ def parser_schema(parse: Parser) -> dict[str, Any] | None:
     """The JSON schema of what a parser accepts, or None for a parser not known here."""
     if parse in _PLAIN:
         return dict(_PLAIN[parse])
+    if isinstance(parse, Text):
+        return {"type": "string", "maxLength": parse.max_length}
     made_by = parse.__qualname__.split(".<locals>", 1)[0]
     captured = _closure(parse)
-    if made_by == "text" and "max_length" in captured:
-        return {"type": "string", "maxLength": captured["max_length"]}
     if made_by == "one_of" and "choices" in captured:
         return {"type": "string", "enum": list(captured["choices"])}
     return None

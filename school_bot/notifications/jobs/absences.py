@@ -12,9 +12,10 @@ school's first import of a whole term must not flood its parents.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import timedelta
+from datetime import date, timedelta
+from typing import Any
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import Row, select, tuple_, update
 
 from school_bot.notifications import texts
 from school_bot.notifications.jobs.common import JobContext, digest_of, first_name
@@ -62,7 +63,7 @@ async def _one_batch(ctx: JobContext) -> tuple[int, int]:
             last = (rows[-1].student_id, rows[-1].date)
             kept = [r for r in rows if (r.student_id, r.date) != last]
             rows = kept or rows
-        days: dict[tuple[str, object], list] = defaultdict(list)  # type: ignore[type-arg]
+        days: dict[tuple[str, date], list[Row[Any]]] = defaultdict(list)
         for row in rows:
             days[(row.student_id, row.date)].append(row)
         recipients = await guardian_accounts(session, {r.student_id for r in rows})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
@@ -68,7 +68,7 @@ def digest_of(ids: Iterable[object]) -> str:
     return hashlib.sha256(joined.encode()).hexdigest()[:16]
 
 
-def at_local(day: date, moment: time, zone: ZoneInfo) -> datetime:
+def at_local(day: date, moment: time, zone: tzinfo) -> datetime:
     return datetime.combine(day, moment, tzinfo=zone)
 
 

@@ -11,13 +11,15 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from school_bot.notifications import texts
 from school_bot.notifications.jobs.common import JobContext, at_local
 from school_bot.notifications.outbox import Notification, Priority, enqueue_many
-from school_bot.notifications.recipients import guardian_accounts
+from school_bot.notifications.recipients import Recipient, guardian_accounts
 from school_bot.storage.models import Event, School, SchoolClass, Student
 
 BATCH = 200
@@ -30,18 +32,18 @@ async def event_notifications(ctx: JobContext) -> int:
     return written
 
 
-def _events():  # type: ignore[no-untyped-def]
+def _events() -> Select[tuple[Event, str, str]]:
     return (select(Event, School.timezone, School.name.label("school_name"))
             .join(School, School.id == Event.school_id)
             .where(School.launched.is_(True)))
 
 
-def reminder_moment(ctx: JobContext, event: Event, zone) -> datetime:  # type: ignore[no-untyped-def]
+def reminder_moment(ctx: JobContext, event: Event, zone: ZoneInfo) -> datetime:
     day_before = event.starts_at.astimezone(zone).date() - timedelta(days=1)
     return at_local(day_before, ctx.config.event_reminder_at, zone)
 
 
-async def _audience(session, event: Event) -> list:  # type: ignore[no-untyped-def]
+async def _audience(session: AsyncSession, event: Event) -> list[Recipient]:
     query = select(Student.id).join(SchoolClass, SchoolClass.id == Student.class_id)
     if event.class_id:
         query = query.where(Student.class_id == event.class_id)
@@ -49,7 +51,7 @@ async def _audience(session, event: Event) -> list:  # type: ignore[no-untyped-d
         query = query.where(SchoolClass.school_id == event.school_id)
     pupils = (await session.scalars(query)).all()
     by_pupil = await guardian_accounts(session, pupils)
-    chats = {}
+    chats: dict[int, Recipient] = {}
     for people in by_pupil.values():
         for person in people:
             if person.notify_events:

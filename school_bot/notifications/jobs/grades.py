@@ -16,9 +16,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, Select, select, update
 
 from school_bot.notifications import texts
 from school_bot.notifications.jobs.common import (
@@ -34,6 +34,8 @@ from school_bot.notifications.recipients import guardian_accounts
 from school_bot.storage.models import Grade, GradeChange, School, SchoolClass, Student
 
 BATCH = 2000
+# id, pupil id, subject, value, date, pupil's name, school id, school's time zone
+GradeRow = tuple[str, str, str, int, date, str, str, str]
 
 
 async def grade_notifications(ctx: JobContext) -> int:
@@ -43,7 +45,7 @@ async def grade_notifications(ctx: JobContext) -> int:
     return written
 
 
-def _grade_query():  # type: ignore[no-untyped-def]
+def _grade_query() -> Select[GradeRow]:
     return (select(Grade.id, Grade.student_id, Grade.subject, Grade.value, Grade.date,
                    Student.full_name, School.id.label("school_id"), School.timezone)
             .join(Student, Student.id == Grade.student_id)
@@ -67,7 +69,7 @@ async def _new_grades(ctx: JobContext) -> int:
             )).all()
             if not rows:
                 return written
-            by_pupil: dict[str, list] = defaultdict(list)  # type: ignore[type-arg]
+            by_pupil: dict[str, list[Row[GradeRow]]] = defaultdict(list)
             for row in rows:
                 by_pupil[row.student_id].append(row)
             recipients = await guardian_accounts(session, by_pupil)
@@ -130,12 +132,14 @@ async def grade_digests(ctx: JobContext) -> int:
     async def school(school_id: str, local: datetime) -> int:
         at = ctx.config.digest_at
         day = local.date() if local.time() >= at else local.date() - timedelta(days=1)
-        return await _school_digest(ctx, school_id, day, at_local(day, at, local.tzinfo))
+        zone = local.tzinfo
+        assert zone is not None  # the school's local time
+        return await _school_digest(ctx, school_id, day, at_local(day, at, zone))
 
     return await for_launched_schools(ctx, school)
 
 
-async def _school_digest(ctx: JobContext, school_id: str, day, cut: datetime) -> int:  # type: ignore[no-untyped-def]
+async def _school_digest(ctx: JobContext, school_id: str, day: date, cut: datetime) -> int:
     now = ctx.now()
     async with ctx.database.unit_of_work() as session:
         if not await claim_mark(session, "grade_digest", school_id, day):
@@ -146,7 +150,7 @@ async def _school_digest(ctx: JobContext, school_id: str, day, cut: datetime) ->
                    Grade.created_at < cut)
             .order_by(Grade.student_id, Grade.date, Grade.id)
         )).all()
-        by_pupil: dict[str, list] = defaultdict(list)  # type: ignore[type-arg]
+        by_pupil: dict[str, list[Row[GradeRow]]] = defaultdict(list)
         for row in rows:
             by_pupil[row.student_id].append(row)
         recipients = await guardian_accounts(session, by_pupil)

@@ -8,7 +8,7 @@ next school day (tomorrow; on Friday and Saturday, Monday). Once per school and 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 
@@ -34,7 +34,7 @@ async def homework_for_tomorrow(ctx: JobContext) -> int:
     return await for_launched_schools(ctx, school)
 
 
-async def _school_homework(ctx: JobContext, school_id: str, today) -> int:  # type: ignore[no-untyped-def]
+async def _school_homework(ctx: JobContext, school_id: str, today: date) -> int:
     due = next_school_day(today)
     now = ctx.now()
     async with ctx.database.unit_of_work() as session:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import Row, Select, exists, select, update
 
 from school_bot.notifications import texts
 from school_bot.notifications.jobs.common import (
@@ -28,7 +29,7 @@ from school_bot.notifications.recipients import staff_accounts
 from school_bot.storage.models import Attendance, Lesson, School, SchoolClass, Staff
 
 
-def _lessons_missing():  # type: ignore[no-untyped-def]
+def _lessons_missing() -> Select[Any]:  # more columns than Select's type spells out
     marked = exists().where(Attendance.lesson_id == Lesson.id)
     return (select(Lesson.id, Lesson.teacher_id, Lesson.subject, Lesson.date, Lesson.number,
                    Lesson.starts_at, Lesson.ends_at, Lesson.topic,
@@ -40,7 +41,7 @@ def _lessons_missing():  # type: ignore[no-untyped-def]
                    (~marked) | Lesson.topic.is_(None) | (Lesson.topic == "")))
 
 
-def _missing(row) -> list[str]:  # type: ignore[no-untyped-def]
+def _missing(row: Row[Any]) -> list[str]:
     gaps = []
     if not row.has_attendance:
         gaps.append("attendance")
@@ -49,7 +50,7 @@ def _missing(row) -> list[str]:  # type: ignore[no-untyped-def]
     return gaps
 
 
-def _ended(ctx: JobContext, row, now: datetime, grace: timedelta) -> bool:  # type: ignore[no-untyped-def]
+def _ended(ctx: JobContext, row: Row[Any], now: datetime, grace: timedelta) -> bool:
     zone = ctx.zone(row.timezone)
     return (row.date == now.astimezone(zone).date()
             and at_local(row.date, row.ends_at, zone) + grace <= now)
@@ -118,7 +119,7 @@ async def _school_summary(ctx: JobContext, school_id: str, day: date, now: datet
             return 0
         names = dict((await session.execute(
             select(Staff.id, Staff.full_name).where(Staff.id.in_({r.teacher_id for r in rows}))
-        )).all())
+        )).tuples().all())
         gaps: dict[str, TeacherGaps] = {}
         for row in rows:
             entry = gaps.setdefault(row.teacher_id, TeacherGaps(short_name(names.get(row.teacher_id))))

@@ -32,7 +32,7 @@ def is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # a parser is itself, as a function is
 class Text:
     """A string of at most `max_length` characters (numbers are accepted as their text);
     storage.ingest.columns checks whole columns against `max_length`."""
