@@ -175,7 +175,8 @@ class Program:
         from school_bot.bot.viber.webhook import ViberWebhook
 
         settings = self.settings
-        token = settings.viber_auth_token.get_secret_value()  # type: ignore[union-attr]
+        assert settings.viber_auth_token is not None  # viber_enabled: it is set
+        token = settings.viber_auth_token.get_secret_value()
         http = aiohttp.ClientSession()
         self.stack.push_async_callback(http.close)
         client = ViberClient(http, api_url=settings.viber_api_url, auth_token=token,
@@ -186,8 +187,8 @@ class Program:
         return ViberPart(client, webhook.register, ViberDeliverer(client, files),
                          settings.webhook_base_url)
 
-    def _deliverers(self, telegram_bot: Any | None, viber: Any | None) -> dict[Platform, Deliverer]:
-        deliverers: dict[Platform, Deliverer] = {}
+    def _deliverers(self, telegram_bot: Any | None, viber: Any | None) -> dict[str, Deliverer]:
+        deliverers: dict[str, Deliverer] = {}
         if telegram_bot is not None:
             from school_bot.bot.telegram_delivery import TelegramDeliverer
 
@@ -198,7 +199,7 @@ class Program:
 
     # ------------------------------------------------------------ notifications
 
-    async def _notifications(self, database: Database, deliverers: dict[Platform, Deliverer]) -> None:
+    async def _notifications(self, database: Database, deliverers: dict[str, Deliverer]) -> None:
         """The outbox dispatcher and the scheduled jobs (notifications/)."""
         from school_bot.notifications.service import NotificationService
 

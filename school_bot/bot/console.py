@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from school_bot.bot.turns import TurnRunner
-from school_bot.shared.events import ChatRef, Incoming, Kind, Platform, Reply
+from school_bot.shared.events import ChatRef, Incoming, Kind, Origin, Platform, Reply
 from school_bot.shared.i18n import t
 
 Write = Callable[[str], None]
@@ -44,7 +44,7 @@ class ConsoleChat:
         text = line.strip()
         if not text:
             return None
-        common = {"chat": ChatRef(Platform.CONSOLE, self.chat_id), "language_hint": self.language}
+        common: Origin = {"chat": ChatRef(Platform.CONSOLE, self.chat_id), "language_hint": self.language}
         if text.split(" ", 1)[0].lower() == CONTACT_COMMAND:
             phone = text[len(CONTACT_COMMAND):].strip()
             return Incoming(kind=Kind.CONTACT, contact_phone=phone, contact_is_own=True, **common)
@@ -54,8 +54,8 @@ class ConsoleChat:
         if choice is not None:
             text = choice.label
         if text.startswith("/") and len(text) > 1:
-            command, _, argument = text[1:].partition(" ")
-            argument = argument.strip() or None
+            command, _, rest = text[1:].partition(" ")
+            argument = rest.strip() or None
             return Incoming(kind=Kind.COMMAND, command=command.lower(), text=argument,
                             payload=argument, **common)
         return Incoming(kind=Kind.TEXT, text=text, **common)
@@ -102,10 +102,10 @@ async def read_line() -> str | None:
     return line or None
 
 
-async def run_console(chat: ConsoleChat, read: Callable[[], object] = read_line,
+async def run_console(chat: ConsoleChat, read: Callable[[], Awaitable[str | None]] = read_line,
                       *, echo: bool = False) -> None:
     while True:
-        line = await read()  # type: ignore[misc]
+        line = await read()
         if line is None:
             return
         if echo:

@@ -34,7 +34,7 @@ from school_bot.storage.db import Database
 POLL = 0.5
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("announce", help="send an announcement (the running bot delivers it)")
     parser.add_argument("text", help="the announcement's text")
     parser.add_argument("--school", help="the school's id")
@@ -71,7 +71,7 @@ def handler(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(_announce(args, settings, author, audience, value))
 
 
-async def _announce(args, settings, author, audience, value) -> int:  # type: ignore[no-untyped-def]
+async def _announce(args, settings, author, audience, value) -> int:
     database = Database.connect(settings.database_url)
     try:
         try:

@@ -28,7 +28,7 @@ from school_bot.web.auth import create_key, list_keys, revoke_key
 T = TypeVar("T")
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("apikey", help="create, list or revoke API keys of the school system")
     actions = parser.add_subparsers(dest="apikey_action", metavar="ACTION", required=True)
 
@@ -90,7 +90,7 @@ def run_list(_args: argparse.Namespace, settings: Settings) -> int:
     if not keys:
         print("no API keys")
         return 0
-    rows = [("id", "school", "name", "prefix", "created", "revoked", "last used")]
+    rows: list[tuple[str, ...]] = [("id", "school", "name", "prefix", "created", "revoked", "last used")]
     rows += [_row(key) for key in keys]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:

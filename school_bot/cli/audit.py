@@ -22,7 +22,7 @@ T = TypeVar("T")
 COLUMNS = ("id", "time", "actor", "action", "school", "entity", "entity id", "details")
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction) -> None:
     audit = commands.add_parser("audit", help="check and read the hash-chained audit log")
     actions = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
 

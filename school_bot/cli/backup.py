@@ -11,7 +11,7 @@ from school_bot.shared.settings import Settings
 from school_bot.storage.backup import BackupError, backup, restore
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction) -> None:
     make = commands.add_parser("backup", help="write a consistent copy of the database (safe while running)")
     make.add_argument("file", type=Path)
     make.set_defaults(handler=run_backup)

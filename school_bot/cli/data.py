@@ -13,7 +13,7 @@ from school_bot.storage.db import Database
 from school_bot.storage.migrate import upgrade
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction) -> None:
     migrate = commands.add_parser("migrate", help="bring the database schema up to date")
     migrate.set_defaults(handler=run_migrate)
 
@@ -56,7 +56,7 @@ def run_import(args: argparse.Namespace, settings: Settings) -> int:
         print(f"import: {folder} is not a folder", file=sys.stderr)
         return 2
 
-    async def _go():  # type: ignore[no-untyped-def]
+    async def _go():
         database = await _migrated(settings)
         try:
             return await import_folder(database, folder, actor=f"import:{_user()}")

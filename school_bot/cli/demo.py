@@ -23,7 +23,7 @@ from school_bot.storage.models import School
 DEMO_NOTE = "demo.json"  # in the demo folder: the demo parent's made-up number
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction) -> None:
     demo = commands.add_parser("demo", help="chat with the bot in the terminal, on demo data")
     demo.add_argument("--folder", type=Path, default=Path("demo_data"),
                       help="where the demo CSV files are written (default: demo_data/)")

@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from school_bot.shared.settings import Settings
 from school_bot.storage.db import run_in_unit_of_work
-from school_bot.storage.erasure import ErasureReport, erase_person
+from school_bot.storage.erasure import ErasureReport, PersonKind, erase_person
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("erase", help="erase a guardian's or staff member's personal data")
     who = parser.add_mutually_exclusive_group(required=True)
     who.add_argument("--guardian", metavar="ID")
@@ -27,7 +27,8 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
 
 
 def run_erase(args: argparse.Namespace, settings: Settings) -> int:
-    kind, person_id = ("guardian", args.guardian) if args.guardian else ("staff", args.staff)
+    kind: PersonKind = "guardian" if args.guardian else "staff"
+    person_id = args.guardian or args.staff
     actor = f"cli:{_user()}"
 
     async def work(session: AsyncSession) -> ErasureReport:

@@ -39,7 +39,7 @@ from school_bot.storage.models import (
 )
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("invites", help="issue invitation codes and write printable sheets "
                                                  "(per class, or for the staff)")
     parser.add_argument("--school", required=True)
@@ -76,7 +76,7 @@ async def _guardians(session: AsyncSession, school_id: str, class_id: str | None
         query = query.where(SchoolClass.id == class_id)
     if not reissue:
         query = query.where(~_has_usable_code(InviteCode.guardian_id == Guardian.id))
-    return [tuple(row) for row in (await session.execute(query)).all()]  # type: ignore[misc]
+    return [tuple(row) for row in (await session.execute(query)).all()]
 
 
 async def _staff(session: AsyncSession, school_id: str, reissue: bool) -> list[Staff]:

@@ -16,7 +16,7 @@ from school_bot.shared.settings import Settings
 from school_bot.storage.db import Database
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction) -> None:
     report = commands.add_parser(
         "report", help="a report file for a director or the department (audited)",
         description="coverage: parents linked per class; diary: fill rate per teacher; "

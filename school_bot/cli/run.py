@@ -18,7 +18,7 @@ EXIT_CONFIG = 2  # the settings cannot work: nothing was started
 EXIT_FAILED = 1  # a start failed (the Bot API refused or unreachable, port taken)
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction) -> None:
     run = commands.add_parser(
         "run", help="start the front ends, notifications and the web server (the default)",
         description="Run the bot until SIGTERM/SIGINT. Roles: web = Telegram/Viber front "
@@ -33,11 +33,11 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
 
 
 def run_command(args: argparse.Namespace, settings: Settings) -> int:
-    from school_bot.bot.app import ConfigurationError, check_configuration, run
+    from school_bot.bot.app import ConfigurationError, Role, check_configuration, run
     from school_bot.bot.logs import setup_logging
     from school_bot.bot.telegram.front_door import StartupError
 
-    role = getattr(args, "role", "all")
+    role: Role = args.role if hasattr(args, "role") else "all"  # no command: the whole product
     try:
         check_configuration(settings, role)
     except ConfigurationError as exc:

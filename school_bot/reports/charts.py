@@ -95,6 +95,7 @@ def to_png(table: ReportTable, locale: str) -> bytes:
 
     chart = chart_for(table, locale)
     count = max(len(chart.categories), 1)
+    size: tuple[float, float]
     if chart.horizontal:
         size = (10, min(max(3.5, 1.6 + 0.32 * count), 40))
     else:

@@ -66,11 +66,11 @@ def to_xlsx(table: ReportTable, locale: str) -> bytes:
         header.append(cell)
     sheet.append(header)
     formats = [NUMBER_FORMATS.get(c.kind) for c in table.columns]
-    formatted = [i for i, fmt in enumerate(formats) if fmt]
+    formatted = [(i, fmt) for i, fmt in enumerate(formats) if fmt]
     for row in rows:
-        for i in formatted:
+        for i, fmt in formatted:
             cell = WriteOnlyCell(sheet, value=row[i])
-            cell.number_format = formats[i]  # type: ignore[assignment]
+            cell.number_format = fmt
             row[i] = cell
         sheet.append(row)
     about = book.create_sheet(_t(locale, "About")[:SHEET_NAME_LIMIT])

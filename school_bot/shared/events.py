@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Required, TypedDict
 
 
 class Platform(StrEnum):
@@ -47,6 +48,15 @@ class Incoming:
     contact_is_own: bool = False
     language_hint: str | None = None
     private_chat: bool = True
+
+
+class Origin(TypedDict, total=False):
+    """What an adapter knows of where a message came from, whatever its kind: the
+    arguments every `Incoming` it makes of that message shares."""
+
+    chat: Required[ChatRef]
+    language_hint: str | None
+    private_chat: bool
 
 
 @dataclass(frozen=True)

@@ -105,7 +105,7 @@ def _from_the_client(request: web.Request) -> web.Request:
         return request
     client = client_address(request.remote, request.headers.getall("X-Forwarded-For", ()),
                             settings.trusted_proxies)
-    return request if client == request.remote else request.clone(remote=client)
+    return request if client is None or client == request.remote else request.clone(remote=client)
 
 
 def _incoming_request_id(request: web.Request) -> str | None:
@@ -114,8 +114,7 @@ def _incoming_request_id(request: web.Request) -> str | None:
 
 
 def _route(request: web.Request) -> str:
-    info = request.match_info
-    resource = info.route.resource if info is not None and info.route is not None else None
+    resource = request.match_info.route.resource  # a request that matched no route: None
     return resource.canonical if resource is not None else "<unmatched>"
 
 

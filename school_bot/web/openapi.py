@@ -54,7 +54,7 @@ _PLAIN: dict[Parser, dict[str, Any]] = {
 
 
 def _closure(parse: Parser) -> dict[str, Any]:
-    return inspect.getclosurevars(parse).nonlocals if parse.__closure__ else {}
+    return dict(inspect.getclosurevars(parse).nonlocals) if parse.__closure__ else {}
 
 
 def parser_schema(parse: Parser) -> dict[str, Any] | None:

@@ -45,7 +45,7 @@ import functools
 import json
 import sys
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Protocol, cast
 
 from pydantic import BaseModel, ConfigDict
 
@@ -70,14 +70,15 @@ def import_aiogram() -> bool:
                  _parent_namespace_depth: int = 2,
                  _types_namespace: dict[str, Any] | None = None) -> bool | None:
         if _types_namespace is None or force or not cls.__module__.startswith("aiogram."):
-            return original.__func__(  # type: ignore[no-any-return]
+            return original.__func__(
                 cls, force=force, raise_errors=raise_errors,
                 _parent_namespace_depth=_parent_namespace_depth + 1,
                 _types_namespace=_types_namespace)
         _namespace.update(_types_namespace)
         return None
 
-    BaseModel.model_rebuild = classmethod(remember)  # type: ignore[method-assign,assignment]
+    # replaced for the import and put back below (the module docstring, 1)
+    BaseModel.model_rebuild = classmethod(remember)  # type: ignore[method-assign, assignment]
     try:
         import aiogram
         import aiogram.methods
@@ -100,8 +101,8 @@ def import_aiogram() -> bool:
 
 def aiogram_models() -> Iterator[type[BaseModel]]:
     """Every pydantic model class aiogram defines (parametrised generics left out)."""
-    seen: set[type] = set()
-    stack: list[type] = [BaseModel]
+    seen: set[type[BaseModel]] = set()
+    stack: list[type[BaseModel]] = [BaseModel]
     while stack:
         for sub in stack.pop().__subclasses__():
             if sub in seen:
@@ -131,8 +132,10 @@ def _give_namespace(model: type[BaseModel]) -> None:
 import_aiogram()  # before aiogram's first import below (bot.telegram imports this first)
 
 from aiogram import Bot  # noqa: E402
+from aiogram.client.default import Default  # noqa: E402
 from aiogram.client.session.aiohttp import AiohttpSession  # noqa: E402
 from aiogram.methods import EditMessageText, Response, SendMessage  # noqa: E402
+from aiogram.types import InlineKeyboardMarkup  # noqa: E402
 from aiohttp import JsonPayload  # noqa: E402
 
 _json_utf8 = functools.partial(json.dumps, ensure_ascii=False)
@@ -145,10 +148,11 @@ class Shown(BaseModel):
     message_id: int
 
 
+# A method's declared types name aiogram's models; these two narrow them on purpose.
 class SendReply(SendMessage):
     """sendMessage with its keyboard as the Bot API's JSON, its answer read as `Shown`."""
 
-    __returning__ = Shown
+    __returning__ = Shown  # type: ignore[assignment]
     reply_markup: dict[str, Any] | None = None  # type: ignore[assignment]
 
 
@@ -163,12 +167,27 @@ class EditReply(EditMessageText):
 build(SendReply, EditReply)
 
 
-def answer_methods() -> tuple[type[SendMessage], type[EditMessageText]]:
+Keyboard = dict[str, Any] | InlineKeyboardMarkup  # the Bot API's JSON, or aiogram's model of it
+
+
+class SendAnswer(Protocol):
+    def __call__(self, *, chat_id: int | str, text: str, parse_mode: str | Default | None,
+                 reply_markup: Keyboard | None) -> SendMessage: ...
+
+
+class EditAnswer(Protocol):
+    def __call__(self, *, chat_id: int | str, message_id: int | None, text: str,
+                 parse_mode: str | Default | None, reply_markup: Keyboard | None
+                 ) -> EditMessageText: ...
+
+
+def answer_methods() -> tuple[SendAnswer, EditAnswer]:
     """The classes an answer is sent and edited with: ours, or aiogram's own (whose
-    keyboards pydantic validates from the same JSON into aiogram's models)."""
+    keyboards pydantic validates from the same JSON into aiogram's models). Either
+    takes the keyboard's JSON, which the signatures aiogram declares do not say."""
     if speed_paths.enabled():
-        return SendReply, EditReply
-    return SendMessage, EditMessageText
+        return cast(SendAnswer, SendReply), cast(EditAnswer, EditReply)
+    return cast(SendAnswer, SendMessage), cast(EditAnswer, EditMessageText)
 
 
 def bot_session(**kw: Any) -> AiohttpSession:
@@ -205,6 +224,6 @@ class BotSession(AiohttpSession):
     def check_response(self, bot: Bot, method: Any, status_code: int, content: str) -> Any:
         returning = method.__returning__
         if returning not in self._answers:
-            self._answers[returning] = Response[returning]  # type: ignore[valid-type]
+            self._answers[returning] = Response[returning]  # type: ignore[valid-type]  # known at run time
             build(self._answers[returning])
         return super().check_response(bot, method, status_code, content)

@@ -17,7 +17,7 @@ from aiogram.types import BufferedInputFile, CallbackQuery, ChatMemberUpdated, M
 
 from school_bot.bot.telegram.aiogram_internals import answer_methods
 from school_bot.handlers.text import split_text
-from school_bot.shared.events import ChatRef, Incoming, Kind, Platform, Reply
+from school_bot.shared.events import ChatRef, Incoming, Kind, Origin, Platform, Reply
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
@@ -41,7 +41,7 @@ def chat_ref(chat_id: int | str) -> ChatRef:
 def message_to_incoming(message: Message) -> Incoming:
     """A message → COMMAND, CONTACT, TEXT or OTHER (stickers, photos, voice, ...)."""
     sender = message.from_user
-    common = {
+    common: Origin = {
         "chat": chat_ref(message.chat.id),
         "language_hint": sender.language_code if sender else None,
         "private_chat": message.chat.type == ChatType.PRIVATE,
@@ -128,7 +128,7 @@ def _under_the_input_field(markup: Markup | None) -> bool:
 
 def reply_to_methods(
     chat_id: int | str, reply: Reply, *, edit_message_id: int | None = None
-) -> list[TelegramMethod]:  # type: ignore[type-arg]
+) -> list[TelegramMethod]:
     """The calls that show `reply` in `chat_id`, in order.
 
     The text is split to 4,096 characters at line boundaries, then the file follows.
@@ -149,7 +149,7 @@ def reply_to_methods(
     editing = (reply.edit and edit_message_id is not None and bool(chunks)
                and not _under_the_input_field(markups[0]))
     send, edit = answer_methods()
-    methods: list[TelegramMethod] = []  # type: ignore[type-arg]
+    methods: list[TelegramMethod] = []
     for n, chunk in enumerate(chunks):
         if n == 0 and editing:
             methods.append(edit(chat_id=chat_id, message_id=edit_message_id,
@@ -159,13 +159,13 @@ def reply_to_methods(
             methods.append(send(chat_id=chat_id, text=to_html(chunk),
                                 parse_mode=ParseMode.HTML, reply_markup=markups[n]))
     if reply.file is not None:
-        methods.append(SendDocument(
-            chat_id=chat_id,
-            document=BufferedInputFile(reply.file.content, filename=reply.file.filename),
-            caption=to_html(caption) if caption else None,
-            parse_mode=ParseMode.HTML if caption else None,
-            reply_markup=markups[-1],
-        ))
+        methods.append(SendDocument.model_validate({  # the keyboard's JSON validated into aiogram's model
+            "chat_id": chat_id,
+            "document": BufferedInputFile(reply.file.content, filename=reply.file.filename),
+            "caption": to_html(caption) if caption else None,
+            "parse_mode": ParseMode.HTML if caption else None,
+            "reply_markup": markups[-1],
+        }))
     return methods
 
 

@@ -135,7 +135,7 @@ class TelegramFrontDoor:
         """The command menu in Ukrainian, English, and the default language for the rest."""
         if self._command_list is None:
             return
-        languages = [(lang, lang) for lang in COMMAND_LOCALES]
+        languages: list[tuple[str | None, str]] = [(lang, lang) for lang in COMMAND_LOCALES]
         languages.append((None, self._settings.default_locale))
         for language_code, locale in languages:
             commands = [BotCommand(command=name, description=text)

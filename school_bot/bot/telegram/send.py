@@ -70,7 +70,7 @@ async def send_reply(
     return message_id
 
 
-async def _show(bot: Bot, method: TelegramMethod, *, wait_out_floods: bool) -> int | None:  # type: ignore[type-arg]
+async def _show(bot: Bot, method: TelegramMethod, *, wait_out_floods: bool) -> int | None:
     if isinstance(method, EditMessageText):
         return await _edit(bot, method, wait_out_floods=wait_out_floods)
     for attempt in range(1, INLINE_ATTEMPTS + 1):
@@ -96,6 +96,7 @@ async def _edit(bot: Bot, method: EditMessageText, *, wait_out_floods: bool) -> 
             return method.message_id  # the same content again: already on the screen
         log.info("edit refused, sending instead reason=%r", exc.message[:80])
         send, _ = answer_methods()
+        assert method.chat_id is not None and method.text is not None  # an answer's edit has both
         anew = send(chat_id=method.chat_id, text=method.text,
                     parse_mode=method.parse_mode, reply_markup=method.reply_markup)
         return await _show(bot, anew, wait_out_floods=wait_out_floods)

@@ -49,6 +49,6 @@ class ViberDeliverer:
         return {**dict.fromkeys(receivers, token), **failed}
 
 
-def render(reply: Reply, files: FileStore) -> list:  # type: ignore[type-arg]
+def render(reply: Reply, files: FileStore) -> list:
     url = files.publish(reply.file.filename, reply.file.content) if reply.file else None
     return to_messages(reply, contact_label=getattr(reply, "contact_button_label", None), file_url=url)
