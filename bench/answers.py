@@ -439,8 +439,8 @@ class Parents:
             task.cancel()
         result.timed_out = bool(pending)
         for task in done:
-            if task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
+            if (error := task.exception()) is not None:
+                raise error
         result.seconds = (max(ends) if ends else time.monotonic()) - started
         result.bot_cpu = bot.cpu_seconds() - cpu0
         result.driver_cpu = time.process_time() - driver0

@@ -38,6 +38,7 @@ import sys
 import threading
 import time
 from collections import Counter, defaultdict
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +103,7 @@ def _count_reader_reads(counters: Counters, request_id: Any) -> None:
                     counters.shapes[shape] += 1
                     counters.shape_time[shape] += seconds
 
-        reader.fetch = timed  # type: ignore[method-assign]
+        reader.fetch = timed  # type: ignore[method-assign]  # timed for the profile
 
 
 def install_counters(counters: Counters) -> None:
@@ -151,7 +152,7 @@ def install_counters(counters: Counters) -> None:
             counters.add(rid, "hops", time.perf_counter() - queued)
             counters.add(rid, "hop_thread", sum(spent), n=0)
 
-    aiosqlite.core.Connection._execute = timed_execute  # type: ignore[method-assign]
+    aiosqlite.core.Connection._execute = timed_execute  # type: ignore[method-assign]  # timed
     install_gc_timer(counters)
 
 
@@ -182,14 +183,14 @@ def _what_if_i18n() -> None:
 
     import school_bot.shared.i18n as i18n
 
-    i18n.domains = functools.lru_cache(maxsize=None)(i18n.domains)  # type: ignore[assignment]
+    i18n.domains = functools.lru_cache(maxsize=None)(i18n.domains)
 
 
 def _what_if_generics() -> None:
     """Keep pydantic's parametrised generics (aiogram's Response[T]) strongly referenced."""
     from pydantic._internal import _generics as generics
 
-    generics._GENERIC_TYPES_CACHE = generics.DeepChainMap(  # type: ignore[assignment]
+    generics._GENERIC_TYPES_CACHE = generics.DeepChainMap(  # type: ignore[assignment]  # what if
         generics.GenericTypesCache(), generics.LimitedDict())
 
 
@@ -197,7 +198,7 @@ def _what_if_deferred() -> None:
     """storage/db.py: a plain (deferred) BEGIN instead of BEGIN IMMEDIATE on SQLite."""
     import school_bot.storage.db as db
 
-    db._begin_immediate = lambda conn: conn.exec_driver_sql("BEGIN")  # type: ignore[assignment]
+    db._begin_immediate = lambda conn: conn.exec_driver_sql("BEGIN")
 
 
 def _what_if_serialize() -> None:
@@ -219,7 +220,7 @@ def _what_if_serialize() -> None:
         async with lock, original(self) as session:
             yield session
 
-    db.Database.unit_of_work = unit_of_work  # type: ignore[method-assign]
+    db.Database.unit_of_work = unit_of_work  # type: ignore[method-assign, assignment]  # what if
 
 
 def _what_if_noping() -> None:
@@ -232,7 +233,7 @@ def _what_if_noping() -> None:
         kw.pop("pool_pre_ping", None)
         return original(url, **kw)
 
-    db.create_async_engine = create  # type: ignore[assignment]
+    db.create_async_engine = create
 
 
 WHAT_IFS = {"i18n": _what_if_i18n, "generics": _what_if_generics,
@@ -288,12 +289,13 @@ async def profile_bot(api: Any, parents: Any, backend: Any, scratch: Path, optio
                      bot_environment(api.base_url, backend.url), scratch, reports_done=True)
     async with running(bot, api):
         await parents.warm_up(bot, options.request_timeout)
-        bot.proc.send_signal(signal.SIGUSR1)  # type: ignore[union-attr]
+        assert bot.proc is not None  # running
+        bot.proc.send_signal(signal.SIGUSR1)
         await asyncio.sleep(0.2)
         result = await parents.run(bot, "burst", rounds=options.rounds, think=0.0,
                                    timeout=options.phase_timeout,
                                    request_timeout=options.request_timeout)
-        bot.proc.send_signal(signal.SIGUSR2)  # type: ignore[union-attr]
+        bot.proc.send_signal(signal.SIGUSR2)
         for _ in range(200):
             if (out / "counters.json").exists():
                 break
@@ -342,9 +344,9 @@ def print_profile(name: str, updates: int, counters: dict[str, Any], stats: psta
         f"(wall {counters['wall']:.1f} s, process CPU {counters['cpu']:.1f} s = "
         f"{counters['cpu'] / per_update * 1000:.1f} ms/update incl. profiler overhead)")
     summary = _counter_section(counters, per_update)
-    by_category: Counter[str] = Counter()
+    by_category: defaultdict[str, float] = defaultdict(float)
     functions = []
-    for (filename, line, func), (_cc, calls, tottime, cumtime, _who) in stats.stats.items():  # type: ignore[attr-defined]
+    for (filename, line, func), (_cc, calls, tottime, cumtime, _who) in _table(stats).items():
         by_category[categorise(filename, func)] += tottime
         functions.append((tottime, cumtime, calls, filename, line, func))
     busy = sum(v for k, v in by_category.items() if not k.startswith("event loop"))
@@ -352,7 +354,7 @@ def print_profile(name: str, updates: int, counters: dict[str, Any], stats: psta
         f"{busy / per_update * 1000:.1f} ms)")
     say(table(["package", "ms/update", "share"],
               [[k, f"{v / per_update * 1000:.2f}", "-" if k.startswith("event loop") else f"{v / busy:.0%}"]
-               for k, v in by_category.most_common()], indent="    "))
+               for k, v in sorted(by_category.items(), key=itemgetter(1), reverse=True)], indent="    "))
     say("\n  top functions by self time (ms per update, calls per update)")
     top = sorted((f for f in functions if "epoll" not in f[5]), reverse=True)[:25]
     say(table(["function", "self ms", "cum ms", "calls"],
@@ -442,12 +444,24 @@ HOT_SPOTS = (
 )
 
 
+# (file, line, function) -> (primitive calls, calls, own time, cumulative time, callers)
+FunctionKey = tuple[str, int, str]
+StatsTable = dict[FunctionKey, tuple[int, int, float, float, dict[FunctionKey, Any]]]
+
+
+def _table(stats: pstats.Stats) -> StatsTable:
+    """The profile's table, which pstats keeps as `Stats.stats` (typeshed does not say)."""
+    table: StatsTable = stats.stats  # type: ignore[attr-defined]
+    return table
+
+
 def _hot_spots(stats: pstats.Stats, per_update: int) -> list[list[str]]:
     rows = []
     for label, path, name in HOT_SPOTS:
-        keys = [k for k in stats.stats if k[0].endswith(path) and k[2] == name]  # type: ignore[attr-defined]
-        cum = sum(stats.stats[k][3] for k in keys)  # type: ignore[attr-defined]
-        calls = sum(stats.stats[k][0] for k in keys)  # type: ignore[attr-defined]
+        table = _table(stats)
+        keys = [k for k in table if k[0].endswith(path) and k[2] == name]
+        cum = sum(table[k][3] for k in keys)
+        calls = sum(table[k][0] for k in keys)
         rows.append([label, f"{cum / per_update * 1000:.2f}", f"{calls / per_update:.2f}"])
     return rows
 
@@ -457,7 +471,7 @@ def _callers(stats: pstats.Stats, key: tuple[str, int, str], per_update: int, de
     chain = []
     seen = {key}
     for _ in range(depth):
-        callers = stats.stats[key][4]  # type: ignore[attr-defined]
+        callers = _table(stats)[key][4]
         if not callers:
             break
         key = max(callers, key=lambda k: callers[k][2])

@@ -75,7 +75,7 @@ DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
 async def build_city(db: Database, parents: int) -> None:
     """One launched school: `parents` families, plus the pupil who will miss a lesson."""
-    today = datetime.now(UTC).astimezone(Settings(_env_file=None).zone).date()  # type: ignore[call-arg]
+    today = datetime.now(UTC).astimezone(Settings(_env_file=None).zone).date()
     async with db.unit_of_work() as s:
         s.add(School(id="S", name="Ліцей №7", launched=True, timezone="Europe/Kyiv"))
         await s.flush()
@@ -147,8 +147,9 @@ async def fake_telegram(rate: float, log: Path) -> AsyncIterator[tuple[str, Path
         sys.executable, "-m", "tests.fakes.telegram_api", "--port", "0", "--token", TOKEN,
         "--rate", str(rate), "--per-chat", "1", "--log", str(log), cwd=ROOT,
         stdout=asyncio.subprocess.PIPE)
+    assert proc.stdout is not None  # stdout=PIPE
     try:
-        line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()  # type: ignore[union-attr]
+        line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
         if not line.startswith("READY"):
             raise RuntimeError("the fake Bot API did not start")
         yield line.split()[1], log
@@ -168,7 +169,7 @@ async def rejected_429(url: str) -> int:
 
 
 async def run(db: Database, args: argparse.Namespace, url: str, log: Path) -> None:
-    settings = Settings(_env_file=None, database_url=db.url, telegram_bot_token=TOKEN,  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, database_url=db.url, telegram_bot_token=TOKEN,
                         telegram_api_url=url, quiet_hours="", telegram_rate_per_second=args.rate)
     config = NotifyConfig.from_settings(settings, absence_interval=args.absence_interval)
     async with db.unit_of_work() as s:

@@ -112,7 +112,7 @@ async def measure(backend: Any, options: Options, idle: float, *, echo: bool = F
     from tests.fakes.telegram_api import FakeTelegramBotAPI
 
     memory = Memory("echo (bare aiogram)" if echo else backend.name)
-    chats = await link_parents(backend.url, options.parents) if not echo else None
+    chats = [] if echo else await link_parents(backend.url, options.parents)
     with tempfile.TemporaryDirectory(prefix="bench_memory_") as scratch:
         async with FakeTelegramBotAPI(TOKEN) as api:
             if echo:

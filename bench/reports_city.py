@@ -28,6 +28,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -93,10 +94,11 @@ async def add_bot_rows(database: Database) -> tuple[int, int]:
         await session.execute(update(Lesson).where(Lesson.topic.is_(None), Lesson.date <= TODAY)
                               .values(reminded_at=NOW))
     linked = [g for i, g in enumerate(guardians) if i % 3 != 2]
-    chats = [{"platform": "viber" if i % 4 == 0 else "telegram", "chat_id": f"bench-{i}",
-              "guardian_id": g, "active": i % 50 != 0, "language": "uk", "state": {},
-              "notify_grades": "off", "notify_homework": False, "notify_events": True,
-              "failed_link_attempts": 0, "created_at": NOW} for i, g in enumerate(linked)]
+    chats: list[dict[str, Any]] = [
+        {"platform": "viber" if i % 4 == 0 else "telegram", "chat_id": f"bench-{i}",
+         "guardian_id": g, "active": i % 50 != 0, "language": "uk", "state": {},
+         "notify_grades": "off", "notify_homework": False, "notify_events": True,
+         "failed_link_attempts": 0, "created_at": NOW} for i, g in enumerate(linked)]
     for start in range(0, len(chats), CHUNK):
         async with database.unit_of_work() as session:
             await session.execute(insert(Account), chats[start:start + CHUNK])

@@ -107,7 +107,7 @@ async def one_way(args: argparse.Namespace, label: str, broadcast: bool) -> dict
 
 async def deliver(db: Database, args: argparse.Namespace, label: str,
                   broadcast: bool) -> dict[str, object]:
-    settings = Settings(_env_file=None, database_url=db.url, quiet_hours="",  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, database_url=db.url, quiet_hours="",
                         viber_rate_per_second=args.rate)
     config = NotifyConfig.from_settings(settings, broadcast_announcements=broadcast)
     async with db.unit_of_work() as s:
