@@ -73,7 +73,7 @@ class _Compiled:
 
 def _row_type(name: str, keys: list[str]) -> type[Any]:
     """A namedtuple of the query's columns (`typing.NamedTuple` needs them written out)."""
-    return namedtuple(name, keys, rename=True)  # noqa: PYI024
+    return namedtuple(name, keys, rename=True)  # noqa: PYI024 - its fields are known at run time
 
 
 class Query:
