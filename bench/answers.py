@@ -103,7 +103,8 @@ TOKEN = "424242:answers-bench"
 FIRST_CHAT = 7_000_000
 SHOWN = frozenset({"sendMessage", "editMessageText", "sendDocument"})
 PRESS = "<press>"  # a step: press an inline button of the previous answer
-DONE_LINE = re.compile(r'request_id=tg-(\d+) msg="telegram update (\w+)')
+# the turn runner's one line per turn (bot/turns.py), or the older middleware's line
+DONE_LINE = re.compile(r'request_id=tg-(\d+) msg="(?:turn|telegram update) (\w+)')
 START_TIMEOUT = 120.0
 STOP_TIMEOUT = 30.0
 CLK_TCK = os.sysconf("SC_CLK_TCK")
