@@ -30,7 +30,7 @@ from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from school_bot.storage.db import Database, create_engine  # noqa: E402
-from school_bot.storage.demo_data import generate_demo_data  # noqa: E402
+from school_bot.storage.demo import generate_demo_data  # noqa: E402
 from school_bot.storage.ingest import ENTITIES, import_file  # noqa: E402
 from school_bot.storage.migrate import upgrade  # noqa: E402
 
