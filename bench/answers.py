@@ -30,7 +30,7 @@ behind a balancer need, and is not measured here.
 Latency is measured at the fake server: from the moment an update is queued for
 getUpdates to the moment the first message of the answer (sendMessage, or
 editMessageText for a button press) arrives there. A parent sends its next request
-only when the bot says the previous update is finished (its "telegram update handled"
+only when the bot says the previous update is finished (its "turn handled"
 log line on stderr; for the echo bot its one reply), so a long answer's later parts
 are never mistaken for the next answer.
 
@@ -103,8 +103,7 @@ TOKEN = "424242:answers-bench"
 FIRST_CHAT = 7_000_000
 SHOWN = frozenset({"sendMessage", "editMessageText", "sendDocument"})
 PRESS = "<press>"  # a step: press an inline button of the previous answer
-# the turn runner's one line per turn (bot/turns.py), or the older middleware's line
-DONE_LINE = re.compile(r'request_id=tg-(\d+) msg="(?:turn|telegram update) (\w+)')
+DONE_LINE = re.compile(r'request_id=tg-(\d+) msg="turn (\w+)')
 START_TIMEOUT = 120.0
 STOP_TIMEOUT = 30.0
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -112,7 +111,7 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 def sequence() -> tuple[str, ...]:
     """What each parent asks, in order: commands, menu labels (Ukrainian) and a press."""
-    from handlers.menu import labels
+    from school_bot.handlers.menu import labels
 
     uk = labels("uk")
     return ("/grades", PRESS, "/homework", uk["schedule"], uk["grades"], "/schedule",
@@ -131,8 +130,8 @@ async def link_parents(url: str, count: int) -> list[int]:
     """
     from sqlalchemy import insert, select
 
-    from storage.db import Database
-    from storage.models import (
+    from school_bot.storage.db import Database
+    from school_bot.storage.models import (
         Account,
         AccountGuardian,
         Guardian,
@@ -717,7 +716,7 @@ async def echo_bot(api_url: str, token: str) -> None:
     from aiogram.client.telegram import TelegramAPIServer
     from aiogram.types import Message
 
-    from bot.telegram.front_door import MAX_CONCURRENT_UPDATES, POLLING_TIMEOUT, REQUEST_TIMEOUT
+    from school_bot.bot.telegram.front_door import MAX_CONCURRENT_UPDATES, POLLING_TIMEOUT, REQUEST_TIMEOUT
 
     bot = Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(api_url),
                                             timeout=REQUEST_TIMEOUT))

@@ -85,7 +85,7 @@ _SHAPE = re.compile(r"\s+")
 def _count_reader_reads(counters: Counters, request_id: Any) -> None:
     """storage/fast.py: the reads of the process's reader (outside SQLAlchemy's events)
     count as statements too, shaped by the query's row name."""
-    from storage import fast
+    from school_bot.storage import fast
 
     for reader in (fast.SqliteReader, fast.PostgresReader):
         original = reader.fetch
@@ -110,7 +110,7 @@ def install_counters(counters: Counters) -> None:
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
 
-    from bot.logs import REQUEST_ID
+    from school_bot.bot.logs import REQUEST_ID
 
     def before(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
         conn.info.setdefault("bench_started", []).append(time.perf_counter())
@@ -180,7 +180,7 @@ def _what_if_i18n() -> None:
     """handlers/i18n.py: list the catalogs once instead of globbing locales/ per t()."""
     import functools
 
-    import handlers.i18n as i18n
+    import school_bot.shared.i18n as i18n
 
     i18n.domains = functools.lru_cache(maxsize=None)(i18n.domains)  # type: ignore[assignment]
 
@@ -195,7 +195,7 @@ def _what_if_generics() -> None:
 
 def _what_if_deferred() -> None:
     """storage/db.py: a plain (deferred) BEGIN instead of BEGIN IMMEDIATE on SQLite."""
-    import storage.db as db
+    import school_bot.storage.db as db
 
     db._begin_immediate = lambda conn: conn.exec_driver_sql("BEGIN")  # type: ignore[assignment]
 
@@ -204,7 +204,7 @@ def _what_if_serialize() -> None:
     """storage/db.py: SQLite units of work of this process queue on an asyncio.Lock."""
     from contextlib import asynccontextmanager
 
-    import storage.db as db
+    import school_bot.storage.db as db
 
     original = db.Database.unit_of_work
     locks: dict[int, asyncio.Lock] = {}
@@ -224,7 +224,7 @@ def _what_if_serialize() -> None:
 
 def _what_if_noping() -> None:
     """storage/db.py: no pool_pre_ping on PostgreSQL (a round trip at every checkout)."""
-    import storage.db as db
+    import school_bot.storage.db as db
 
     original = db.create_async_engine
 

@@ -45,19 +45,19 @@ import aiohttp  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from bot.telegram.front_door import build_bot  # noqa: E402
-from bot.telegram_delivery import TelegramDeliverer  # noqa: E402
-from notifications.announcements import create_announcement, operator  # noqa: E402
-from notifications.config import NotifyConfig  # noqa: E402
-from notifications.outbox import FINAL  # noqa: E402
-from notifications.service import NotificationService  # noqa: E402
-from storage.db import Database, create_engine  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
-from storage.models import (  # noqa: E402
+from school_bot.bot.telegram.front_door import build_bot  # noqa: E402
+from school_bot.bot.telegram_delivery import TelegramDeliverer  # noqa: E402
+from school_bot.notifications.announcements import create_announcement, operator  # noqa: E402
+from school_bot.notifications.config import NotifyConfig  # noqa: E402
+from school_bot.notifications.outbox import FINAL  # noqa: E402
+from school_bot.notifications.service import NotificationService  # noqa: E402
+from school_bot.storage.db import Database, create_engine  # noqa: E402
+from school_bot.storage.migrate import upgrade  # noqa: E402
+from school_bot.storage.models import (  # noqa: E402
     Account, Attendance, Guardian, GuardianStudent, Lesson, OutboxMessage, School, SchoolClass,
     Student,
 )
-from storage.settings import Settings  # noqa: E402
+from school_bot.shared.settings import Settings  # noqa: E402
 
 TOKEN = "777:broadcast-bench"
 FIRST_CHAT = 500_000

@@ -29,10 +29,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from storage.db import Database, create_engine  # noqa: E402
-from storage.demo_data import generate_demo_data  # noqa: E402
-from storage.ingest import ENTITIES, import_file  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
+from school_bot.storage.db import Database, create_engine  # noqa: E402
+from school_bot.storage.demo import generate_demo_data  # noqa: E402
+from school_bot.storage.ingest import ENTITIES, import_file  # noqa: E402
+from school_bot.storage.migrate import upgrade  # noqa: E402
 
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 GRADES_PER_DAY = 0.33  # 40,000 pupils x 80 school days x 0.33: about a million grades

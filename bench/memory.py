@@ -165,14 +165,14 @@ def anon():
 modules = json.load(sys.stdin)
 costs, seen, before = {}, set(), anon()
 costs['(interpreter)'] = before
-telegram = 'bot.telegram' in modules
+telegram = 'school_bot.bot.telegram' in modules
 for name in modules:
-    top = name.split('.')[0]
-    if (name.startswith('bot.telegram') or (telegram and top == 'aiogram')) \
-            and 'bot.telegram' not in sys.modules:
+    top = '.'.join(name.split('.')[:2]) if name.startswith('school_bot.') else name.split('.')[0]
+    if (name.startswith('school_bot.bot.telegram') or (telegram and top == 'aiogram')) \
+            and 'school_bot.bot.telegram' not in sys.modules:
         # the package's first act: importing aiogram, its models deferred (aiogram's
         # modules finish importing inside bot/telegram/aiogram_internals.py, before it)
-        name, top = 'bot.telegram', 'aiogram'
+        name, top = 'school_bot.bot.telegram', 'aiogram'
     try:
         importlib.import_module(name)
     except BaseException:

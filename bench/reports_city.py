@@ -4,7 +4,7 @@
     python bench/reports_city.py [--data FOLDER] [--schools 60] [--students 667] [--weeks 16]
     python bench/reports_city.py --db URL [--db URL]     # databases imported before
 
-Without --db: generates the city with storage.demo_data (or reuses --data), imports it
+Without --db: generates the city with storage.demo (or reuses --data), imports it
 with storage.ingest into a fresh SQLite file and, when a server answers at
 TEST_POSTGRES_URL (default: the local one), a freshly created PostgreSQL database; then
 adds what an import does not bring, the bot's own rows: chats for about two parents in
@@ -35,14 +35,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import func, insert, select, text, update  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from reports.render import render  # noqa: E402
-from reports.service import read_report  # noqa: E402
-from reports.spec import FORMATS, REPORTS, ReportRequest, ReportTable  # noqa: E402
-from storage.db import Database, create_engine  # noqa: E402
-from storage.demo_data import generate_demo_data  # noqa: E402
-from storage.ingest import import_folder  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
-from storage.models import Account, Guardian, Lesson, OutboxMessage, School  # noqa: E402
+from school_bot.reports.render import render  # noqa: E402
+from school_bot.reports.service import read_report  # noqa: E402
+from school_bot.reports.spec import FORMATS, REPORTS, ReportRequest, ReportTable  # noqa: E402
+from school_bot.storage.db import Database, create_engine  # noqa: E402
+from school_bot.storage.demo import generate_demo_data  # noqa: E402
+from school_bot.storage.ingest import import_folder  # noqa: E402
+from school_bot.storage.migrate import upgrade  # noqa: E402
+from school_bot.storage.models import Account, Guardian, Lesson, OutboxMessage, School  # noqa: E402
 
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 KYIV = ZoneInfo("Europe/Kyiv")

@@ -36,19 +36,19 @@ import aiohttp  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from bench.broadcast import drop_database, fresh_database  # noqa: E402
-from bot.viber.client import ViberClient  # noqa: E402
-from bot.viber.delivery import ViberDeliverer  # noqa: E402
-from bot.viber.files import FileStore  # noqa: E402
-from notifications.announcements import create_announcement, operator  # noqa: E402
-from notifications.config import NotifyConfig  # noqa: E402
-from notifications.outbox import FINAL, OutboxStatus  # noqa: E402
-from notifications.service import NotificationService  # noqa: E402
-from storage.db import Database  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
-from storage.models import (  # noqa: E402
+from school_bot.bot.viber.client import ViberClient  # noqa: E402
+from school_bot.bot.viber.delivery import ViberDeliverer  # noqa: E402
+from school_bot.bot.viber.files import FileStore  # noqa: E402
+from school_bot.notifications.announcements import create_announcement, operator  # noqa: E402
+from school_bot.notifications.config import NotifyConfig  # noqa: E402
+from school_bot.notifications.outbox import FINAL, OutboxStatus  # noqa: E402
+from school_bot.notifications.service import NotificationService  # noqa: E402
+from school_bot.storage.db import Database  # noqa: E402
+from school_bot.storage.migrate import upgrade  # noqa: E402
+from school_bot.storage.models import (  # noqa: E402
     Account, Guardian, GuardianStudent, OutboxMessage, School, SchoolClass, Student,
 )
-from storage.settings import Settings  # noqa: E402
+from school_bot.shared.settings import Settings  # noqa: E402
 from tests.fakes.viber_api import FakeViberAPI  # noqa: E402
 
 TOKEN = "445da6az1s345z78-dazcczb2542zv51a-e0vc5fva17480im9"

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.turns import TurnRunner
-from handlers.conversation import Conversation
-from handlers.events import Button, ChatRef, Incoming, Kind, Platform, Reply
-from storage.db import Database
+from school_bot.bot.turns import TurnRunner
+from school_bot.handlers.conversation import Conversation
+from school_bot.shared.events import Button, ChatRef, Incoming, Kind, Platform, Reply
+from school_bot.storage.db import Database
 
 
 @dataclass

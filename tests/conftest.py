@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from storage import speed_paths
-from storage.settings import SettingsError, load_settings
+from school_bot.storage import speed_paths
+from school_bot.shared.settings import SettingsError, load_settings
 
 # SPEED_PATHS=false python -m pytest: the whole suite on the libraries' public API only
 try:
@@ -28,10 +28,10 @@ try:
 except SettingsError:  # another setting is malformed: its own tests say so
     pass
 
-import bot.telegram  # noqa: E402,F401  (aiogram imported as the bot imports it)
-from storage.db import Database, create_engine  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
-from storage.models import Base  # noqa: E402
+import school_bot.bot.telegram  # noqa: E402,F401  (aiogram imported as the bot imports it)
+from school_bot.storage.db import Database, create_engine  # noqa: E402
+from school_bot.storage.migrate import upgrade  # noqa: E402
+from school_bot.storage.models import Base  # noqa: E402
 
 pytest_plugins = ["tests.pii_guard"]
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.app import extensions
-from handlers.conversation import Conversation
-from handlers.events import Platform
-from storage.db import Database
-from storage.settings import Settings
+from school_bot.bot.app import extensions
+from school_bot.handlers.conversation import Conversation
+from school_bot.shared.events import Platform
+from school_bot.storage.db import Database
+from school_bot.shared.settings import Settings
 from tests.chat_client import ChatClient
 from tests.school_factory import build_school, clock
 

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-OUR_PACKAGES = ("bot", "handlers", "notifications", "storage", "web", "reports", "run_bot")
+OUR_PACKAGES = ("school_bot", "run_bot")
 
 _PHONE = re.compile(r"(?<![\d*])(?:\+?38)?[\s(]*0\d{2}[)\s-]*\d{3}[\s-]*\d{2}[\s-]*\d{2}(?!\d)")
 _UPPER = "А-ЯІЇЄҐ"

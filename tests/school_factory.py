@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from storage.db import Database
-from storage.models import (
+from school_bot.storage.db import Database
+from school_bot.storage.models import (
     Attendance, Event, Grade, GradeChange, Guardian, GuardianStudent, Homework, Lesson, School,
     SchoolClass, Staff, Student,
 )

@@ -13,17 +13,17 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.app import extensions
-from bot.telegram.front_door import TelegramFrontDoor, build_bot
-from bot.telegram.webhook import WEBHOOK_PATH
-from bot.turns import TurnRunner
-from handlers.commands import command_list
-from handlers.conversation import Conversation
-from storage.db import Database
-from storage.settings import Settings
+from school_bot.bot.app import extensions
+from school_bot.bot.telegram.front_door import TelegramFrontDoor, build_bot
+from school_bot.bot.telegram.webhook import WEBHOOK_PATH
+from school_bot.bot.turns import TurnRunner
+from school_bot.handlers.commands import command_list
+from school_bot.handlers.conversation import Conversation
+from school_bot.storage.db import Database
+from school_bot.shared.settings import Settings
 from tests.fakes.telegram_api import FakeTelegramBotAPI, SentRequest
 from tests.school_factory import clock
-from web.app import build_web_app
+from school_bot.web.app import build_web_app
 
 TOKEN = "987654:telegram-e2e"
 SECRET = "s3cret_for-the-webhook"

@@ -26,7 +26,7 @@ from aiogram.methods import EditMessageText, SendMessage
 from aiogram.types import InlineKeyboardMarkup, Message
 from pydantic import BaseModel
 
-from bot.telegram.aiogram_internals import (
+from school_bot.bot.telegram.aiogram_internals import (
     TESTED_WITH,
     BotSession,
     EditReply,
@@ -34,8 +34,8 @@ from bot.telegram.aiogram_internals import (
     Shown,
     bot_session,
 )
-from bot.telegram.convert import reply_to_methods
-from handlers.events import Button, Reply
+from school_bot.bot.telegram.convert import reply_to_methods
+from school_bot.shared.events import Button, Reply
 from tests.shapes import changed
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,12 +47,12 @@ mode = sys.argv[1]
 out = {"updates": [], "methods": [], "models": {}}
 if mode == "eager":
     import aiogram, aiogram.types, aiogram.methods
-    from bot.telegram.aiogram_internals import aiogram_models
+    from school_bot.bot.telegram.aiogram_internals import aiogram_models
 else:
-    from storage import speed_paths
+    from school_bot.storage import speed_paths
     speed_paths.configure(mode == "deferred")
-    import bot.telegram
-    from bot.telegram.aiogram_internals import import_aiogram, aiogram_models
+    import school_bot.bot.telegram
+    from school_bot.bot.telegram.aiogram_internals import import_aiogram, aiogram_models
     out["deferred"] = import_aiogram()
     from aiogram.types import Update, Invoice
     out["built at import"] = [m.__name__ for m in (Update, Invoice) if m.__pydantic_complete__]

@@ -11,12 +11,12 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from bot.telegram.front_door import build_bot
-from bot.telegram_delivery import TelegramDeliverer
-from notifications.config import NotifyConfig
-from notifications.service import NotificationService
-from storage.db import Database
-from storage.models import Account, OutboxMessage
+from school_bot.bot.telegram.front_door import build_bot
+from school_bot.bot.telegram_delivery import TelegramDeliverer
+from school_bot.notifications.config import NotifyConfig
+from school_bot.notifications.service import NotificationService
+from school_bot.storage.db import Database
+from school_bot.storage.models import Account, OutboxMessage
 from tests.fakes.telegram_api import FakeTelegramBotAPI
 from tests.test_api_helpers import new_key, seed_school, serve, settings_for
 

@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import select
 
 import run_bot
-from storage import audit
-from storage.db import Database
-from storage.models import ApiKey, AuditEntry
+from school_bot.storage import audit
+from school_bot.storage.db import Database
+from school_bot.storage.models import ApiKey, AuditEntry
 from tests.test_api_helpers import school, serve
-from web.auth import hash_key
+from school_bot.web.auth import hash_key
 
 
 async def _run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], db: Database,

@@ -20,14 +20,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import String, select
 
-from storage import audit
-from storage.db import Database
-from storage.ingest.entities import ATTENDANCE_STATUSES, SPECS, STAFF_ROLES
-from storage.invites import CODE_PATTERN
-from storage.models import Attendance, Grade, Guardian, Lesson, School, Staff
-from storage.phones import normalize_phone
+from school_bot.storage import audit
+from school_bot.storage.db import Database
+from school_bot.storage.ingest.entities import ATTENDANCE_STATUSES, SPECS, STAFF_ROLES
+from school_bot.storage.invites import CODE_PATTERN
+from school_bot.storage.models import Attendance, Grade, Guardian, Lesson, School, Staff
+from school_bot.storage.phones import normalize_phone
 from tests.test_api_helpers import ApiServer, new_key, seed_school, serve
-from web.openapi import build_document
+from school_bot.web.openapi import build_document
 
 EXAMPLES = 80
 DOCUMENT = build_document()

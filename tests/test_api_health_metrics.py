@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from storage.db import Database
-from storage.models import Account, OutboxMessage
+from school_bot.storage.db import Database
+from school_bot.storage.models import Account, OutboxMessage
 from tests.test_api_helpers import new_key, school, serve
-from web.metrics import Metrics
+from school_bot.web.metrics import Metrics
 
 METRIC_NAMES = {"updates_handled", "handler_latency_seconds", "outbox_depth", "deliveries",
                 "ingest_records"}

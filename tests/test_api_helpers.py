@@ -15,13 +15,13 @@ from typing import Any
 from aiohttp import ClientSession, ClientTimeout, web
 from multidict import CIMultiDictProxy
 
-from storage.db import Database
-from storage.settings import Settings
-from web.api import register_api
-from web.app import RouteRegistrar, build_web_app
-from web.auth import FailedAuthLimiter, create_key
-from web.health import register_health
-from web.metrics import METRICS_KEY, Metrics, register_metrics
+from school_bot.storage.db import Database
+from school_bot.shared.settings import Settings
+from school_bot.web.api import register_api
+from school_bot.web.app import RouteRegistrar, build_web_app
+from school_bot.web.auth import FailedAuthLimiter, create_key
+from school_bot.web.health import register_health
+from school_bot.web.metrics import METRICS_KEY, Metrics, register_metrics
 
 
 def settings_for(database: Database, **overrides: Any) -> Settings:

@@ -9,9 +9,9 @@ import pytest
 from aiohttp import web
 from sqlalchemy import func, select
 
-from storage.db import Database
-from storage.models import ApiKey, AuditEntry, Grade, GradeChange, SchoolClass, Student
-from storage.settings import SettingsError, load_settings, parse_networks
+from school_bot.storage.db import Database
+from school_bot.storage.models import ApiKey, AuditEntry, Grade, GradeChange, SchoolClass, Student
+from school_bot.shared.settings import SettingsError, load_settings, parse_networks
 from tests.test_api_helpers import (
     ApiServer,
     grade,
@@ -24,8 +24,8 @@ from tests.test_api_helpers import (
     settings_for,
     student,
 )
-from web.auth import PREFIX_LENGTH, FailedAuthLimiter, generate_key, revoke_key
-from web.forwarded import client_address
+from school_bot.web.auth import PREFIX_LENGTH, FailedAuthLimiter, generate_key, revoke_key
+from school_bot.web.forwarded import client_address
 
 
 @pytest.fixture
@@ -304,11 +304,11 @@ async def test_through_a_trusted_proxy_each_client_is_limited_on_its_own(
                                    headers=_via_proxy(school_system, neighbour))
         assert forged.status == 429
         caplog.clear()
-        with caplog.at_level(logging.INFO, logger="web.access"):
+        with caplog.at_level(logging.INFO, logger="school_bot.web.access"):
             other = await server.post("schools", [], key=_wrong_key(),
                                       headers=_via_proxy(school_system))
         assert other.status == 401
-        (line,) = [r for r in caplog.records if r.name == "web.access"]
+        (line,) = [r for r in caplog.records if r.name == "school_bot.web.access"]
         assert f"remote={school_system}" in line.getMessage()
 
 
@@ -358,7 +358,7 @@ def test_the_failure_counts_stay_bounded() -> None:
 
 
 async def test_an_ipv6_client_is_limited_by_its_64_network() -> None:
-    from web.auth import client_bucket
+    from school_bot.web.auth import client_bucket
 
     assert client_bucket("2001:db8::1") == client_bucket("2001:db8::ffff:1") == "2001:db8::/64"
     assert client_bucket("::ffff:10.0.0.1") == "10.0.0.1"
@@ -382,11 +382,11 @@ async def test_one_access_line_per_request_without_bodies_or_personal_data(
         server: ApiServer, department_key: str, caplog: pytest.LogCaptureFixture) -> None:
     await seed_school(server, department_key, "1")
     caplog.clear()
-    with caplog.at_level(logging.DEBUG, logger="web.access"):
+    with caplog.at_level(logging.DEBUG, logger="school_bot.web.access"):
         answer = await server.post("guardians", [guardian("1-G2", "1-S1", "050 765 43 21")],
                                    key=department_key, headers={"X-Request-Id": "sync-abc-000001"})
     assert answer.status == 200
-    (line,) = [r for r in caplog.records if r.name == "web.access"]
+    (line,) = [r for r in caplog.records if r.name == "school_bot.web.access"]
     message = line.getMessage()
     assert "request_id=sync-abc-000001" in message and "status=200" in message
     assert "route=/api/v1/{entity}" in message and "entity=guardians" in message

@@ -8,9 +8,9 @@ import jsonschema
 import pytest
 from openapi_spec_validator import validate
 
-from storage.db import Database
-from storage.ingest import ENTITIES
-from storage.ingest.entities import SPECS
+from school_bot.storage.db import Database
+from school_bot.storage.ingest import ENTITIES
+from school_bot.storage.ingest.entities import SPECS
 from tests.test_api_helpers import (
     ApiServer,
     grade,
@@ -23,7 +23,7 @@ from tests.test_api_helpers import (
     staff,
     student,
 )
-from web.openapi import unknown_parsers
+from school_bot.web.openapi import unknown_parsers
 
 STATUS_CODES = {"200", "400", "401", "403", "404", "413", "422", "429"}
 

@@ -13,9 +13,9 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy import text
 
-from handlers.i18n import t
-from storage.db import Database
-from storage.invites import issue_code
+from school_bot.shared.i18n import t
+from school_bot.storage.db import Database
+from school_bot.storage.invites import issue_code
 from tests.school_factory import PHONES, build_school
 from tests.telegram_harness import telegram_rig, texts
 from tests.viber_harness import ViberRig, viber_rig

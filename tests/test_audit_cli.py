@@ -20,9 +20,9 @@ import pytest
 from _pytest.capture import CaptureFixture
 from sqlalchemy import delete, select, text, update
 
-from storage import audit
-from storage.db import Database
-from storage.models import AuditEntry
+from school_bot.storage import audit
+from school_bot.storage.db import Database
+from school_bot.storage.models import AuditEntry
 from run_bot import main
 
 ROOT = Path(__file__).resolve().parents[1]

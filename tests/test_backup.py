@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from storage.db import Database
-from storage.models import School
+from school_bot.storage.db import Database
+from school_bot.storage.models import School
 
 ROOT = Path(__file__).resolve().parents[1]
 

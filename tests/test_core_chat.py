@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from handlers.events import Kind
-from handlers.text import split_text
-from storage.db import Database
-from storage.models import Account, Guardian, Homework
+from school_bot.shared.events import Kind
+from school_bot.handlers.text import split_text
+from school_bot.storage.db import Database
+from school_bot.storage.models import Account, Guardian, Homework
 from tests.core_support import chat, linked, school_and_core
 from tests.school_factory import PHONES, TOMORROW
 

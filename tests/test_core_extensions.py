@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from sqlalchemy import event
 
-from handlers.conversation import Conversation
-from handlers.events import Button, Reply
-from handlers.extensions import Extension
-from handlers.turn import Turn
-from storage.db import Database
-from storage.settings import Settings
+from school_bot.handlers.conversation import Conversation
+from school_bot.shared.events import Button, Reply
+from school_bot.handlers.extensions import Extension
+from school_bot.handlers.turn import Turn
+from school_bot.storage.db import Database
+from school_bot.shared.settings import Settings
 from tests.chat_client import ChatClient
 from tests.core_support import linked, school_and_core
 from tests.school_factory import PHONES, build_school, clock

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from handlers import i18n
-from handlers.commands import command_list
-from handlers.i18n_tools import compiled, problems
-from handlers.menu import command_for_label, labels
+from school_bot.shared import i18n
+from school_bot.handlers.commands import command_list
+from school_bot.shared.i18n_tools import compiled, problems
+from school_bot.handlers.menu import command_for_label, labels
 
 ROOT = Path(__file__).resolve().parents[1]
 MESSENGER_LIBRARIES = {"aiogram", "viberbot", "aiohttp", "telegram"}
@@ -66,6 +66,6 @@ def _imports(path: Path) -> list[str]:
 
 def test_nothing_under_handlers_imports_a_messenger_library() -> None:
     offenders = [f"{path.relative_to(ROOT)}: {name}"
-                 for path in sorted((ROOT / "handlers").rglob("*.py"))
+                 for path in sorted((ROOT / "school_bot" / "handlers").rglob("*.py"))
                  for name in _imports(path) if name.split(".")[0] in MESSENGER_LIBRARIES]
     assert offenders == []

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from handlers.events import Platform
-from storage.db import Database
-from storage.invites import issue_code
-from storage.models import Account, AuditEntry, InviteCode, LaunchWaiter
+from school_bot.shared.events import Platform
+from school_bot.storage.db import Database
+from school_bot.storage.invites import issue_code
+from school_bot.storage.models import Account, AuditEntry, InviteCode, LaunchWaiter
 from tests.core_support import chat, linked, school_and_core
 from tests.school_factory import NOW, PHONES
 

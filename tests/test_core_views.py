@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from handlers import settings_view
-from handlers.events import ChatRef, Incoming, Kind, Platform
-from handlers.router import view_asked
-from storage.db import Database
+from school_bot.handlers import settings_view
+from school_bot.shared.events import ChatRef, Incoming, Kind, Platform
+from school_bot.handlers.router import view_asked
+from school_bot.storage.db import Database
 from tests.core_support import linked, school_and_core
 from tests.school_factory import PHONES
 

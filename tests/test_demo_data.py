@@ -12,7 +12,7 @@ from pathlib import Path
 import phonenumbers
 import pytest
 
-from storage.demo_data import (
+from school_bot.storage.demo import (
     BOYS,
     GIRLS,
     OPERATOR_CODES,
@@ -21,7 +21,7 @@ from storage.demo_data import (
     generate_demo_data,
     main,
 )
-from storage.phones import normalize_phone
+from school_bot.storage.phones import normalize_phone
 
 TODAY = date(2024, 10, 16)  # a Wednesday
 FILES = ("schools.csv", "classes.csv", "staff.csv", "students.csv", "guardians.csv",

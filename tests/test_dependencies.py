@@ -11,8 +11,8 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from bot.telegram import aiogram_internals
-from storage import sqlalchemy_internals
+from school_bot.bot.telegram import aiogram_internals
+from school_bot.storage import sqlalchemy_internals
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCK = ROOT / "requirements.lock"

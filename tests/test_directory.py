@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select, update
 
-from storage.db import Database
-from storage.erasure import erase_person
-from storage.models import (
+from school_bot.storage.db import Database
+from school_bot.storage.erasure import erase_person
+from school_bot.storage.models import (
     Account,
     AuditEntry,
     Guardian,

@@ -7,11 +7,11 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from storage import audit
-from storage.db import Database
-from storage.erasure import erase_person
-from storage.invites import find_usable, issue_code
-from storage.models import (
+from school_bot.storage import audit
+from school_bot.storage.db import Database
+from school_bot.storage.erasure import erase_person
+from school_bot.storage.invites import find_usable, issue_code
+from school_bot.storage.models import (
     Account, Guardian, GuardianStudent, InviteCode, OutboxMessage, School, SchoolClass, Staff, Student,
     utc_now,
 )

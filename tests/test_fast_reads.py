@@ -14,12 +14,12 @@ from sqlalchemy import func, literal_column, select
 
 import asyncpg
 
-from handlers import diary
-from handlers.family import ACCOUNT_AND_FAMILY, read_account_and_family
-from storage.accounts import find_account
-from storage.db import Database, Reads
-from storage.fast import PostgresReader, Query, rows
-from storage.models import Account, Attendance, Grade, School, Student
+from school_bot.handlers import diary
+from school_bot.handlers.family import ACCOUNT_AND_FAMILY, read_account_and_family
+from school_bot.storage.accounts import find_account
+from school_bot.storage.db import Database, Reads
+from school_bot.storage.fast import PostgresReader, Query, rows
+from school_bot.storage.models import Account, Attendance, Grade, School, Student
 from tests.core_support import linked, school_and_core
 from tests.school_factory import PHONES, TODAY
 
@@ -234,7 +234,7 @@ async def test_answers_go_on_after_the_server_drops_every_connection(
     dropper = threading.Thread(target=asyncio.run, args=(drop_all(),))
     dropper.start()
     dropper.join()
-    with caplog.at_level("WARNING", logger="storage.fast"):
+    with caplog.at_level("WARNING", logger="school_bot.storage.fast"):
         assert "5 оцінок" in (await bondar.send("/grades"))[0].text
         await bondar.press("Домашнє завдання")
         assert bondar.last_text and "Математика" in bondar.last_text

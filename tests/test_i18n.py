@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from handlers import i18n
-from handlers.i18n_tools import DOMAINS, LOCALES_DIR, problems, sources
+from school_bot.shared import i18n
+from school_bot.shared.i18n_tools import DOMAINS, LOCALES_DIR, problems, sources
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,7 +43,7 @@ def test_locale_hints_are_normalised() -> None:
 
 def test_nothing_under_handlers_imports_a_messenger_library() -> None:
     offenders = []
-    for path in (ROOT / "handlers").rglob("*.py"):
+    for path in (ROOT / "school_bot" / "handlers").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else [])

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from storage import audit
-from storage.db import Database
-from storage.demo_data import generate_demo_data
-from storage.ingest import import_folder
-from storage.models import (
+from school_bot.storage import audit
+from school_bot.storage.db import Database
+from school_bot.storage.demo import generate_demo_data
+from school_bot.storage.ingest import import_folder
+from school_bot.storage.models import (
     Attendance,
     AuditEntry,
     Event,
@@ -374,7 +374,7 @@ async def test_a_first_load_that_meets_a_stored_record_falls_back_to_comparing(
     folder = tmp_path / "data"
     write(folder, "schools.csv", "school_id,name\nS1,A\n")
     await import_folder(db, folder, actor="test")
-    monkeypatch.setattr("storage.ingest.pipeline.Ingestor.table_is_empty",
+    monkeypatch.setattr("school_bot.storage.ingest.pipeline.Ingestor.table_is_empty",
                         lambda self, session: _true())
     write(folder, "schools.csv", "school_id,name\nS2,B\nS1,A\n")
     report = await import_folder(db, folder, actor="test")

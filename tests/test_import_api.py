@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from storage.db import Database
-from storage.ingest import ENTITIES, ForeignSchoolRecord, IngestResult, Rejection, ingest
-from storage.invites import normalize_code
-from storage.models import (
+from school_bot.storage.db import Database
+from school_bot.storage.ingest import ENTITIES, ForeignSchoolRecord, IngestResult, Rejection, ingest
+from school_bot.storage.invites import normalize_code
+from school_bot.storage.models import (
     AuditEntry,
     ConsentRecord,
     Event,

@@ -18,13 +18,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from storage import audit
-from storage.db import Database
-from storage.ingest import import_folder, ingest
-from storage.ingest import fields as f
-from storage.ingest.csv_folder import _read_chunks
-from storage.models import Attendance, AuditEntry, Grade, GradeChange, Lesson
-from storage.phones import InvalidPhone, normalize_phone
+from school_bot.storage import audit
+from school_bot.storage.db import Database
+from school_bot.storage.ingest import import_folder, ingest
+from school_bot.storage.ingest import fields as f
+from school_bot.storage.ingest.csv_folder import _read_chunks
+from school_bot.storage.models import Attendance, AuditEntry, Grade, GradeChange, Lesson
+from school_bot.storage.phones import InvalidPhone, normalize_phone
 
 from tests.test_import import base_folder, write
 
@@ -237,7 +237,7 @@ async def test_a_resync_that_changes_a_few_rows_takes_the_usual_rules(db: Databa
 
 
 async def test_chunks_of_a_big_file_are_committed_and_audited_each(db: Database, tmp_path: Path) -> None:
-    from storage.ingest import import_file
+    from school_bot.storage.ingest import import_file
 
     await import_folder(db, base_folder(tmp_path / "data"), actor="test")
     header = "grade_id,student_id,subject,date,value\n"

@@ -12,12 +12,12 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from storage import audit
-from storage.db import Database
-from storage.invites import (
+from school_bot.storage import audit
+from school_bot.storage.db import Database
+from school_bot.storage.invites import (
     CODE_PATTERN, code_problem, find_usable, hash_code, looks_like_code, new_code, normalize_code,
 )
-from storage.models import AuditEntry, Guardian, GuardianStudent, InviteCode, SchoolClass, Student
+from school_bot.storage.models import AuditEntry, Guardian, GuardianStudent, InviteCode, SchoolClass, Student
 from tests.school_factory import build_school
 
 ROOT = Path(__file__).resolve().parents[1]

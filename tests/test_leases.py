@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from storage.db import Database
-from storage.leases import acquire, release
-from storage.models import utc_now
+from school_bot.storage.db import Database
+from school_bot.storage.leases import acquire, release
+from school_bot.storage.models import utc_now
 
 TTL = timedelta(seconds=10)
 

@@ -24,10 +24,10 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from notifications.announcements import create_announcement, operator
-from notifications.service import LEASE
-from storage.db import Database
-from storage.models import Lease, OutboxMessage
+from school_bot.notifications.announcements import create_announcement, operator
+from school_bot.notifications.service import LEASE
+from school_bot.storage.db import Database
+from school_bot.storage.models import Lease, OutboxMessage
 from tests.test_notify_support import SchoolWorld, many_families
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from handlers.events import Platform
-from notifications.announcements import (
+from school_bot.shared.events import Platform
+from school_bot.notifications.announcements import (
     Author,
     NotAllowed,
     authorize,
@@ -22,9 +22,9 @@ from notifications.announcements import (
     progress,
     staff_author,
 )
-from notifications.jobs.reports import announcement_reports
-from storage.db import Database
-from storage.models import Account, Announcement, AuditEntry, Lesson, OutboxMessage, School, Staff
+from school_bot.notifications.jobs.reports import announcement_reports
+from school_bot.storage.db import Database
+from school_bot.storage.models import Account, Announcement, AuditEntry, Lesson, OutboxMessage, School, Staff
 from tests.chat_client import ChatClient
 from tests.core_support import conversation
 from tests.test_notify_support import SCHOOL_DAY, Clock, SchoolWorld, job_context, kyiv, outbox

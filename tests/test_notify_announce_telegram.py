@@ -8,10 +8,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.telegram.front_door import build_bot
-from bot.telegram_delivery import TelegramDeliverer
-from notifications.service import NotificationService
-from storage.models import Account
+from school_bot.bot.telegram.front_door import build_bot
+from school_bot.bot.telegram_delivery import TelegramDeliverer
+from school_bot.notifications.service import NotificationService
+from school_bot.storage.models import Account
 from tests.fakes.telegram_api import SentRequest
 from tests.telegram_harness import telegram_rig
 from tests.test_notify_support import SchoolWorld, config

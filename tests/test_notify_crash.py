@@ -21,9 +21,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from notifications.announcements import create_announcement, operator
-from storage.db import Database
-from storage.models import Account, OutboxMessage
+from school_bot.notifications.announcements import create_announcement, operator
+from school_bot.storage.db import Database
+from school_bot.storage.models import Account, OutboxMessage
 from tests.test_notify_support import SchoolWorld, many_families
 
 ROOT = Path(__file__).resolve().parent.parent

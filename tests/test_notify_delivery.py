@@ -15,14 +15,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from bot.telegram.front_door import build_bot
-from bot.telegram_delivery import TelegramDeliverer
-from handlers.events import Reply
-from notifications.dispatcher import Dispatcher, pause_platform
-from notifications.outbox import Notification, Priority, enqueue, enqueue_many
-from notifications.service import NotificationService
-from storage.db import Database
-from storage.models import Account, DeliveryPause, OutboxMessage
+from school_bot.bot.telegram.front_door import build_bot
+from school_bot.bot.telegram_delivery import TelegramDeliverer
+from school_bot.shared.events import Reply
+from school_bot.notifications.dispatcher import Dispatcher, pause_platform
+from school_bot.notifications.outbox import Notification, Priority, enqueue, enqueue_many
+from school_bot.notifications.service import NotificationService
+from school_bot.storage.db import Database
+from school_bot.storage.models import Account, DeliveryPause, OutboxMessage
 from tests.fakes.telegram_api import FakeTelegramBotAPI
 from tests.test_notify_support import (
     SCHOOL_DAY,

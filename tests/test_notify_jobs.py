@@ -10,13 +10,13 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 
-from notifications.jobs.absences import absence_alerts
-from notifications.jobs.events import event_notifications
-from notifications.jobs.grades import grade_digests, grade_notifications
-from notifications.jobs.homework import homework_for_tomorrow
-from notifications.jobs.launch import launch_news
-from notifications.jobs.teachers import diary_reminders, director_summaries
-from storage.models import Attendance, Event, Grade, GradeChange, Homework, LaunchWaiter, Lesson
+from school_bot.notifications.jobs.absences import absence_alerts
+from school_bot.notifications.jobs.events import event_notifications
+from school_bot.notifications.jobs.grades import grade_digests, grade_notifications
+from school_bot.notifications.jobs.homework import homework_for_tomorrow
+from school_bot.notifications.jobs.launch import launch_news
+from school_bot.notifications.jobs.teachers import diary_reminders, director_summaries
+from school_bot.storage.models import Attendance, Event, Grade, GradeChange, Homework, LaunchWaiter, Lesson
 from tests.test_notify_support import (
     SCHOOL_DAY,
     Clock,

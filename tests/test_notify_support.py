@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from notifications.config import NotifyConfig
-from notifications.jobs.common import JobContext
-from storage.db import Database
-from storage.models import (
+from school_bot.notifications.config import NotifyConfig
+from school_bot.notifications.jobs.common import JobContext
+from school_bot.storage.db import Database
+from school_bot.storage.models import (
     Account,
     Attendance,
     Grade,
@@ -26,7 +26,7 @@ from storage.models import (
     Staff,
     Student,
 )
-from storage.settings import Settings
+from school_bot.shared.settings import Settings
 
 KYIV = ZoneInfo("Europe/Kyiv")
 # Wednesday 12 March 2025, 10:00 in Kyiv: a school day, outside quiet hours

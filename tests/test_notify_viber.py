@@ -19,20 +19,20 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
-from bot.viber.client import ViberClient
-from bot.viber.delivery import ViberDeliverer
-from bot.viber.files import FileStore
-from notifications.announcements import Author, create_announcement, operator
-from notifications.dispatcher import Dispatcher
-from notifications.jobs.housekeeping import forget_early_receipts
-from notifications.jobs.reports import announcement_reports
-from notifications.outbox import DUE, FINAL, OutboxStatus
-from notifications.service import NotificationService
-from reports.queries import run_report
-from reports.spec import ReportRequest
-from storage.db import Database
-from storage.migrate import downgrade, upgrade
-from storage.models import (
+from school_bot.bot.viber.client import ViberClient
+from school_bot.bot.viber.delivery import ViberDeliverer
+from school_bot.bot.viber.files import FileStore
+from school_bot.notifications.announcements import Author, create_announcement, operator
+from school_bot.notifications.dispatcher import Dispatcher
+from school_bot.notifications.jobs.housekeeping import forget_early_receipts
+from school_bot.notifications.jobs.reports import announcement_reports
+from school_bot.notifications.outbox import DUE, FINAL, OutboxStatus
+from school_bot.notifications.service import NotificationService
+from school_bot.reports.queries import run_report
+from school_bot.reports.spec import ReportRequest
+from school_bot.storage.db import Database
+from school_bot.storage.migrate import downgrade, upgrade
+from school_bot.storage.models import (
     Account,
     Announcement,
     EarlyReceipt,

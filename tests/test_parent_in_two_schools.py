@@ -16,16 +16,16 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot.telegram.front_door import build_bot
-from bot.telegram_delivery import TelegramDeliverer
-from notifications.config import NotifyConfig
-from notifications.service import NotificationService
-from storage.db import Database
-from storage.erasure import erase_person
-from storage.ingest import import_folder
-from storage.invites import issue_code
-from storage.models import Account, AccountGuardian, AuditEntry, Guardian, OutboxMessage
-from handlers import directory_buttons
+from school_bot.bot.telegram.front_door import build_bot
+from school_bot.bot.telegram_delivery import TelegramDeliverer
+from school_bot.notifications.config import NotifyConfig
+from school_bot.notifications.service import NotificationService
+from school_bot.storage.db import Database
+from school_bot.storage.erasure import erase_person
+from school_bot.storage.ingest import import_folder
+from school_bot.storage.invites import issue_code
+from school_bot.storage.models import Account, AccountGuardian, AuditEntry, Guardian, OutboxMessage
+from school_bot.handlers import directory_buttons
 from tests.fakes.telegram_api import SentRequest
 from tests.telegram_harness import TelegramRig, keyboard_of, telegram_rig, texts
 from tests.viber_harness import viber_rig

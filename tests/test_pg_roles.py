@@ -18,10 +18,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from run_bot import main
-from storage import audit
-from storage.db import Database
-from storage.migrate import alembic_config, upgrade
-from storage.pg_roles import check_role, grant_statements
+from school_bot.storage import audit
+from school_bot.storage.db import Database
+from school_bot.storage.migrate import alembic_config, upgrade
+from school_bot.storage.pg_roles import check_role, grant_statements
 
 INSUFFICIENT_PRIVILEGE = "42501"
 

@@ -12,11 +12,11 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
-from bot.delivery import payload_to_reply
-from handlers.events import Reply
-from storage.db import Database
-from storage.erasure import erase_person
-from storage.models import Account, AccountGuardian, AuditEntry, DirectoryBlock, OutboxMessage, RelayMessage
+from school_bot.shared.delivery import payload_to_reply
+from school_bot.shared.events import Reply
+from school_bot.storage.db import Database
+from school_bot.storage.erasure import erase_person
+from school_bot.storage.models import Account, AccountGuardian, AuditEntry, DirectoryBlock, OutboxMessage, RelayMessage
 from tests.chat_client import ChatClient
 from tests.core_support import linked
 from tests.school_factory import PHONES, clock

@@ -18,12 +18,12 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from reports.queries import run_report
-from reports.service import read_report, render_file
-from reports.spec import ReportRequest
+from school_bot.reports.queries import run_report
+from school_bot.reports.service import read_report, render_file
+from school_bot.reports.spec import ReportRequest
 from run_bot import main
-from storage.db import Database
-from storage.models import (
+from school_bot.storage.db import Database
+from school_bot.storage.models import (
     Account,
     Attendance,
     AuditEntry,

@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import load_workbook
 
-from reports.queries import COLUMNS
-from reports.charts import chart_for
-from reports.render import render
-from reports.spec import ReportRequest, ReportTable
+from school_bot.reports.queries import COLUMNS
+from school_bot.reports.charts import chart_for
+from school_bot.reports.render import render
+from school_bot.reports.spec import ReportRequest, ReportTable
 
 KYIV = ZoneInfo("Europe/Kyiv")
 NOW = datetime(2025, 3, 14, 12, 0, tzinfo=KYIV)

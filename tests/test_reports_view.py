@@ -9,11 +9,11 @@ from datetime import datetime
 from openpyxl import load_workbook
 from sqlalchemy import func, select, update
 
-from handlers.conversation import Conversation
-from handlers.reports_view import ReportsExtension
-from storage.db import Database
-from storage.models import Account, AuditEntry, Staff
-from storage.settings import Settings
+from school_bot.handlers.conversation import Conversation
+from school_bot.handlers.reports_view import ReportsExtension
+from school_bot.storage.db import Database
+from school_bot.storage.models import Account, AuditEntry, Staff
+from school_bot.shared.settings import Settings
 from tests.chat_client import ChatClient
 from tests.test_reports import NOW, build_city, city  # noqa: F401 - the fixture
 

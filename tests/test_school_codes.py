@@ -23,15 +23,15 @@ from pathlib import Path
 import aiohttp
 from sqlalchemy import func, select, update
 
-from bot.viber.client import ViberClient
-from bot.viber.delivery import ViberDeliverer
-from bot.viber.files import FileStore
-from notifications.dispatcher import Dispatcher
-from notifications.jobs.teachers import diary_reminders
-from storage.db import Database
-from storage.ingest import import_folder
-from storage.invites import find_usable, hash_code
-from storage.models import Account, InviteCode, utc_now
+from school_bot.bot.viber.client import ViberClient
+from school_bot.bot.viber.delivery import ViberDeliverer
+from school_bot.bot.viber.files import FileStore
+from school_bot.notifications.dispatcher import Dispatcher
+from school_bot.notifications.jobs.teachers import diary_reminders
+from school_bot.storage.db import Database
+from school_bot.storage.ingest import import_folder
+from school_bot.storage.invites import find_usable, hash_code
+from school_bot.storage.models import Account, InviteCode, utc_now
 from tests.telegram_harness import telegram_rig, texts
 from tests.test_api_helpers import new_key, serve
 from tests.test_notify_support import SCHOOL_DAY, Clock, config, job_context, kyiv, settings

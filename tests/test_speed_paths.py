@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.gc_freeze import freeze_start_up
+from school_bot.bot.gc_freeze import freeze_start_up
 from run_bot import main
-from storage import speed_paths
-from storage.settings import load_settings
+from school_bot.storage import speed_paths
+from school_bot.shared.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from handlers.family import read_account_and_family
-from storage.db import Database
-from storage.fast import attach, holds_connection, loaded
-from storage.models import Account, AccountGuardian, School
-from storage.sqlalchemy_internals import TESTED_WITH, close_idle, is_loaded, loaded_instance
+from school_bot.handlers.family import read_account_and_family
+from school_bot.storage.db import Database
+from school_bot.storage.fast import attach, holds_connection, loaded
+from school_bot.storage.models import Account, AccountGuardian, School
+from school_bot.storage.sqlalchemy_internals import TESTED_WITH, close_idle, is_loaded, loaded_instance
 from tests.core_support import linked, school_and_core
 from tests.school_factory import PHONES
 from tests.shapes import changed

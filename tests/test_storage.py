@@ -6,11 +6,11 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
-from storage import audit
-from storage.db import Database, create_engine
-from storage.invites import hash_code, issue_code
-from storage.migrate import downgrade, drift, upgrade
-from storage.models import Guardian, InviteCode, School, Staff, utc_now
+from school_bot.storage import audit
+from school_bot.storage.db import Database, create_engine
+from school_bot.storage.invites import hash_code, issue_code
+from school_bot.storage.migrate import downgrade, drift, upgrade
+from school_bot.storage.models import Guardian, InviteCode, School, Staff, utc_now
 
 
 async def test_migrations_apply_on_empty_database_and_match_models(db: Database) -> None:

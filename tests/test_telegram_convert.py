@@ -19,7 +19,7 @@ from aiogram.types import (
     Update,
 )
 
-from bot.telegram.convert import (
+from school_bot.bot.telegram.convert import (
     MAX_TEXT,
     callback_to_incoming,
     membership_to_incoming,
@@ -27,8 +27,8 @@ from bot.telegram.convert import (
     parse_command,
     reply_to_methods,
 )
-from bot.telegram.aiogram_internals import BotSession
-from handlers.events import Button, ChatRef, Kind, OutFile, Platform, Reply
+from school_bot.bot.telegram.aiogram_internals import BotSession
+from school_bot.shared.events import Button, ChatRef, Kind, OutFile, Platform, Reply
 from tests.fakes.telegram_api import FakeTelegramBotAPI
 
 CHAT = 5001

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.logs import bound_request_id, mask_phones, setup_logging
-from storage.settings import Settings
+from school_bot.bot.logs import bound_request_id, mask_phones, setup_logging
+from school_bot.shared.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 

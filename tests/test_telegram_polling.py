@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select, text
 
-from handlers.i18n import t
-from storage.db import Database
-from storage.models import Account, Homework
+from school_bot.shared.i18n import t
+from school_bot.storage.db import Database
+from school_bot.storage.models import Account, Homework
 from tests.fakes.telegram_api import SentRequest
 from tests.school_factory import PHONES, TOMORROW, build_school
 from tests.telegram_harness import TelegramRig, keyboard_of, telegram_rig, texts
@@ -181,3 +181,15 @@ async def test_a_failure_in_the_core_gets_an_apology_not_silence(sqlite_db_url: 
             assert reply.text == t("en", "error.apology")
     finally:
         await database.dispose()
+
+
+async def test_each_update_is_one_turn_logged_once_after_its_answer(
+    rig: TelegramRig, caplog: pytest.LogCaptureFixture
+) -> None:
+    await _linked(rig, KOVAL, PHONES.koval)
+    caplog.clear()
+    with caplog.at_level("INFO", logger="school_bot.bot.turns"):
+        answer = await rig.chat(KOVAL).send("/grades")
+    turns = [r.getMessage() for r in caplog.records if r.name == "school_bot.bot.turns"]
+    assert len(turns) == 1 and turns[0].startswith("turn handled platform=telegram kind=command")
+    assert answer  # and the answer had gone out before the turn was logged as done

@@ -14,9 +14,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.app import run
-from bot.cli import run_command
-from storage.settings import Settings
+from school_bot.bot.app import run
+from school_bot.cli.run import run_command
+from school_bot.shared.settings import Settings
 from tests.fakes.telegram_api import FakeTelegramBotAPI
 from tests.pii_guard import find_personal_data
 

@@ -8,8 +8,8 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from storage.db import Database
-from storage.models import Account
+from school_bot.storage.db import Database
+from school_bot.storage.models import Account
 from tests.school_factory import build_school
 from tests.telegram_harness import SECRET, TelegramRig, telegram_rig, texts
 

@@ -3,9 +3,9 @@ part, inline buttons as `btn:` replies, the share-phone button with API version 
 
 from __future__ import annotations
 
-from bot.viber.convert import MAX_TEXT, keyboard, to_messages
-from bot.viber.webhook import signature_ok
-from handlers.events import Button, Reply
+from school_bot.bot.viber.convert import MAX_TEXT, keyboard, to_messages
+from school_bot.bot.viber.webhook import signature_ok
+from school_bot.shared.events import Button, Reply
 
 
 def test_a_long_answer_is_split_and_keeps_its_keyboard_on_the_last_part() -> None:

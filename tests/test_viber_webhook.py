@@ -9,11 +9,12 @@ import json
 import sqlite3
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
-from storage.db import Database
-from storage.invites import issue_code
-from storage.models import (
+from school_bot.storage.db import Database
+from school_bot.storage.invites import issue_code
+from school_bot.storage.models import (
     Account, Grade, Guardian, GuardianStudent, OutboxMessage, ProcessedCallback, School,
     SchoolClass, Student, utc_now,
 )
@@ -219,7 +220,7 @@ async def _link(rig, user: str, code: str, language: str) -> None:  # type: igno
 
 
 async def test_every_menu_answer_works_on_viber_in_both_languages(db: Database) -> None:
-    from handlers.menu import labels
+    from school_bot.handlers.menu import labels
 
     codes = await _family(db)
     async with viber_rig(db) as rig:
@@ -264,3 +265,21 @@ async def test_a_viber_parent_gets_answers_while_another_process_holds_the_write
             assert "2" in "\n".join(answer)
     finally:
         await db.dispose()
+
+
+async def test_a_viber_message_is_one_turn_and_a_repeat_is_not_handled_again(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    codes = await _family(db)
+    async with viber_rig(db) as rig:
+        await rig.share_phone(USER, PHONE)
+        await rig.say(USER, codes["G1"])
+        caplog.clear()
+        with caplog.at_level("INFO", logger="school_bot.bot.turns"):
+            event = rig.api.message_text(USER, "/grades", token=777001)
+            first = await rig.callback(event)
+            repeat = await rig.callback(event)  # Viber retries what it got no 200 for
+    turns = [r.getMessage() for r in caplog.records if r.name == "school_bot.bot.turns"]
+    assert [t.split(" ms=")[0] for t in turns] == [
+        "turn handled platform=viber kind=command", "turn repeated platform=viber kind=command"]
+    assert first[0] == repeat[0] == 200 and "duplicate" in repeat[1]

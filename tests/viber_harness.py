@@ -11,16 +11,16 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.app import extensions
-from bot.turns import TurnRunner
-from bot.viber.client import ViberClient
-from bot.viber.files import FileStore
-from bot.viber.webhook import ROUTE, ViberWebhook
-from handlers.conversation import Conversation
-from storage.db import Database
-from storage.settings import Settings
+from school_bot.bot.app import extensions
+from school_bot.bot.turns import TurnRunner
+from school_bot.bot.viber.client import ViberClient
+from school_bot.bot.viber.files import FileStore
+from school_bot.bot.viber.webhook import ROUTE, ViberWebhook
+from school_bot.handlers.conversation import Conversation
+from school_bot.storage.db import Database
+from school_bot.shared.settings import Settings
 from tests.fakes.viber_api import FakeViberAPI
-from web.app import build_web_app
+from school_bot.web.app import build_web_app
 
 TOKEN = "4453b6ac12345678-e02c5f12174805f9-daec9cbb5448c51f"
 

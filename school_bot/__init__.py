@@ -1,0 +1,1 @@
+"""The parents' bot of a city's Online School (README.md)."""

@@ -1,0 +1,193 @@
+"""Pure converters between aiogram's types and the core's neutral ones.
+
+Telegram → `Incoming`: a message (command, contact, text, anything else), an inline
+button press, the user blocking the bot. `Reply` → the Bot API calls that show it:
+`reply_to_methods` is the one rendering of a reply, used for answers and for the
+outbox's notifications alike. Nothing here talks to the network.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from aiogram.enums import ChatMemberStatus, ChatType, ParseMode
+from aiogram.methods import SendDocument, TelegramMethod
+from aiogram.types import BufferedInputFile, CallbackQuery, ChatMemberUpdated, Message
+
+from school_bot.bot.telegram.aiogram_internals import answer_methods
+from school_bot.shared.events import ChatRef, Incoming, Kind, Platform, Reply
+from school_bot.handlers.text import split_text
+
+MAX_TEXT = 4096
+MAX_CAPTION = 1024
+CONTACT_BUTTON_FALLBACK = "📱"
+
+# A keyboard as the Bot API reads it (`reply_markup`). The answers build it as plain
+# JSON: as aiogram models, a grades answer's dozen buttons took 60 µs to validate and as
+# long again to serialize, a tenth of the bot's CPU per answer; tests/test_telegram_convert
+# checks the JSON against aiogram's own serialization of the same keyboards. The answer
+# methods (`answer_methods`) carry it as it is, or aiogram's validate it into its models.
+Markup = dict[str, Any]
+
+
+def chat_ref(chat_id: int | str) -> ChatRef:
+    return ChatRef(Platform.TELEGRAM, str(chat_id))
+
+
+# ---------------------------------------------------------------- Telegram → Incoming
+
+
+def message_to_incoming(message: Message) -> Incoming:
+    """A message → COMMAND, CONTACT, TEXT or OTHER (stickers, photos, voice, ...)."""
+    sender = message.from_user
+    common = {
+        "chat": chat_ref(message.chat.id),
+        "language_hint": sender.language_code if sender else None,
+        "private_chat": message.chat.type == ChatType.PRIVATE,
+    }
+    if message.contact is not None:
+        own = (sender is not None and message.contact.user_id is not None
+               and message.contact.user_id == sender.id)
+        return Incoming(kind=Kind.CONTACT, contact_phone=message.contact.phone_number,
+                        contact_is_own=own, **common)
+    text = message.text
+    if text is None:
+        return Incoming(kind=Kind.OTHER, **common)
+    if text.startswith("/") and len(text) > 1:
+        command, argument = parse_command(text)
+        return Incoming(kind=Kind.COMMAND, command=command, text=argument,
+                        payload=argument if command == "start" else None, **common)
+    return Incoming(kind=Kind.TEXT, text=text, **common)
+
+
+def parse_command(text: str) -> tuple[str, str | None]:
+    """`/Grades@school_bot  next week` → ("grades", "next week")."""
+    head, _, rest = text[1:].partition(" ")
+    name = head.split("@", 1)[0].lower()
+    argument = rest.strip()
+    return name, argument or None
+
+
+def callback_to_incoming(query: CallbackQuery) -> Incoming:
+    """An inline button press → BUTTON with the (client-controlled) callback data."""
+    message = query.message
+    chat = message.chat if message is not None else None
+    return Incoming(
+        chat=chat_ref(chat.id if chat is not None else query.from_user.id),
+        kind=Kind.BUTTON,
+        payload=query.data or "",
+        language_hint=query.from_user.language_code,
+        private_chat=chat is None or chat.type == ChatType.PRIVATE,
+    )
+
+
+def membership_to_incoming(event: ChatMemberUpdated) -> Incoming | None:
+    """The user blocked the bot in a private chat → UNSUBSCRIBED; other changes → None."""
+    if event.chat.type != ChatType.PRIVATE:
+        return None
+    if event.new_chat_member.status != ChatMemberStatus.KICKED:
+        return None
+    return Incoming(chat=chat_ref(event.chat.id), kind=Kind.UNSUBSCRIBED,
+                    language_hint=event.from_user.language_code)
+
+
+# ---------------------------------------------------------------- Reply → Bot API calls
+
+
+def to_html(text: str) -> str:
+    """The core writes plain text (Viber shows it as is); Telegram gets it HTML-escaped."""
+    return html.escape(text, quote=False)
+
+
+def inline_markup(reply: Reply) -> Markup | None:
+    """The buttons under the message."""
+    if not reply.buttons:
+        return None
+    return {"inline_keyboard": [[{"text": b.label, "callback_data": b.payload} for b in row]
+                                for row in reply.buttons if row]}
+
+
+def keyboard_markup(reply: Reply) -> Markup | None:
+    """The keyboard under the input field: share-my-phone, the menu, or its removal."""
+    if reply.request_contact:
+        label = reply.contact_button_label or CONTACT_BUTTON_FALLBACK
+        return {"keyboard": [[{"text": label, "request_contact": True}]],
+                "resize_keyboard": True, "one_time_keyboard": True}
+    if reply.menu:
+        return {"keyboard": [[{"text": label} for label in row] for row in reply.menu if row],
+                "resize_keyboard": True}
+    if reply.remove_menu or reply.menu == []:
+        return {"remove_keyboard": True}
+    return None
+
+
+def _under_the_input_field(markup: Markup | None) -> bool:
+    return markup is not None and "inline_keyboard" not in markup
+
+
+def reply_to_methods(
+    chat_id: int | str, reply: Reply, *, edit_message_id: int | None = None
+) -> list[TelegramMethod]:  # type: ignore[type-arg]
+    """The calls that show `reply` in `chat_id`, in order.
+
+    The text is split to 4,096 characters at line boundaries, then the file follows.
+    A reply keyboard goes on the first message, inline buttons on the last; a single
+    message with both keeps the inline buttons, unless the reply asks for the phone
+    (then the share-my-phone button wins). With `reply.edit` and `edit_message_id`
+    (the message whose inline button was pressed) the first part edits that message
+    instead of arriving as a new one; an edit cannot carry a reply keyboard, so a reply
+    with one is sent anew.
+    """
+    chunks = [part for part in split_text(reply.text, MAX_TEXT) if part.strip()] if reply.text else []
+    caption = _caption(reply)
+    if reply.file is not None and reply.file.caption and caption is None:
+        chunks.append(reply.file.caption)  # too long for a caption: sent as a message
+    count = len(chunks) + (reply.file is not None)
+    markups = _place_markups(count, inline_markup(reply), keyboard_markup(reply),
+                             prefer_keyboard=reply.request_contact)
+    editing = (reply.edit and edit_message_id is not None and bool(chunks)
+               and not _under_the_input_field(markups[0]))
+    send, edit = answer_methods()
+    methods: list[TelegramMethod] = []  # type: ignore[type-arg]
+    for n, chunk in enumerate(chunks):
+        if n == 0 and editing:
+            methods.append(edit(chat_id=chat_id, message_id=edit_message_id,
+                                text=to_html(chunk), parse_mode=ParseMode.HTML,
+                                reply_markup=markups[0]))
+        else:
+            methods.append(send(chat_id=chat_id, text=to_html(chunk),
+                                parse_mode=ParseMode.HTML, reply_markup=markups[n]))
+    if reply.file is not None:
+        methods.append(SendDocument(
+            chat_id=chat_id,
+            document=BufferedInputFile(reply.file.content, filename=reply.file.filename),
+            caption=to_html(caption) if caption else None,
+            parse_mode=ParseMode.HTML if caption else None,
+            reply_markup=markups[-1],
+        ))
+    return methods
+
+
+def _place_markups(
+    count: int, inline: Markup | None, keyboard: Markup | None,
+    *, prefer_keyboard: bool,
+) -> list[Markup | None]:
+    """The markup of each of `count` messages: the keyboard first, the inline buttons last."""
+    if count == 0:
+        return [None]
+    markups: list[Markup | None] = [None] * count
+    if count == 1 and inline is not None and keyboard is not None:
+        markups[0] = keyboard if prefer_keyboard else inline
+        return markups
+    markups[0] = keyboard
+    if inline is not None:
+        markups[-1] = inline
+    return markups
+
+
+def _caption(reply: Reply) -> str | None:
+    caption = reply.file.caption if reply.file is not None else None
+    if caption and len(caption) <= MAX_CAPTION:
+        return caption
+    return None

@@ -1,0 +1,182 @@
+"""Telegram in a running program: the bot, its dispatcher, polling or the webhook.
+
+`build_bot` points aiogram at TELEGRAM_API_URL with a timeout on every call;
+`build_dispatcher` wires the same router and middlewares for production and tests;
+`TelegramFrontDoor` starts and stops receiving updates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
+from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
+from aiogram.types import BotCommand, Update
+
+from school_bot.bot.telegram.aiogram_internals import bot_session, build
+from school_bot.bot.telegram.middlewares import ApologyMiddleware, InFlight, UpdateContextMiddleware
+from school_bot.bot.telegram.router import build_router
+from school_bot.bot.telegram.webhook import WEBHOOK_PATH, webhook_registrar
+from school_bot.bot.turns import TurnRunner
+from school_bot.shared.settings import Settings
+from school_bot.web.app import RouteRegistrar
+
+log = logging.getLogger("school_bot.bot.telegram")
+
+REQUEST_TIMEOUT = 20.0   # seconds for any Bot API call (getUpdates adds its own wait)
+POLLING_TIMEOUT = 25     # seconds a getUpdates call may be held by Telegram
+DRAIN_TIMEOUT = 15.0     # seconds a stop waits for updates being handled
+MAX_CONCURRENT_UPDATES = 16  # updates handled at once while polling (each holds a DB session)
+COMMAND_LOCALES = ("uk", "en")
+CommandList = Callable[[str], list[tuple[str, str]]]
+
+
+class StartupError(Exception):
+    """Telegram cannot be started; the message is one line for the operator."""
+
+
+def build_bot(settings: Settings, *, timeout: float = REQUEST_TIMEOUT) -> Bot:
+    if settings.telegram_bot_token is None:
+        raise StartupError("TELEGRAM_BOT_TOKEN is not set")
+    server = TelegramAPIServer.from_base(settings.telegram_api_url)
+    # aiogram's models may be built on first use (bot.telegram.aiogram_internals):
+    # these, which every bot process uses, now rather than on the first parent's answer
+    build(Update, SendMessage, EditMessageText, AnswerCallbackQuery)
+    return Bot(settings.telegram_bot_token.get_secret_value(),
+               session=bot_session(api=server, timeout=timeout))
+
+
+def build_dispatcher(turns: TurnRunner, *, inflight: InFlight | None = None) -> Dispatcher:
+    """The dispatcher with its middlewares (outermost first) and the turn runner."""
+    dispatcher = Dispatcher(name="telegram")
+    dispatcher.update.outer_middleware(UpdateContextMiddleware(inflight or InFlight()))
+    dispatcher.update.outer_middleware(ApologyMiddleware(turns))
+    dispatcher.workflow_data.update(turns=turns)
+    dispatcher.include_router(build_router())
+    return dispatcher
+
+
+class TelegramFrontDoor:
+    """Receives updates by long polling (the default) or through the webhook route."""
+
+    def __init__(self, bot: Bot, dispatcher: Dispatcher, settings: Settings, *,
+                 command_list: CommandList | None = None, inflight: InFlight | None = None,
+                 polling_timeout: int = POLLING_TIMEOUT) -> None:
+        self.bot = bot
+        self.dispatcher = dispatcher
+        self._settings = settings
+        self._command_list = command_list
+        self._inflight = inflight or InFlight()
+        self._polling_timeout = polling_timeout
+        self._polling: asyncio.Task[None] | None = None
+
+    @classmethod
+    def assemble(cls, bot: Bot, turns: TurnRunner, settings: Settings, *,
+                 command_list: CommandList | None = None,
+                 polling_timeout: int = POLLING_TIMEOUT) -> TelegramFrontDoor:
+        """The production wiring (the composition root and the tests both use it)."""
+        inflight = InFlight()
+        dispatcher = build_dispatcher(turns, inflight=inflight)
+        return cls(bot, dispatcher, settings, command_list=command_list, inflight=inflight,
+                   polling_timeout=polling_timeout)
+
+    @property
+    def inflight(self) -> InFlight:
+        return self._inflight
+
+    @property
+    def webhook_mode(self) -> bool:
+        return self._settings.telegram_mode == "webhook"
+
+    @property
+    def polling_task(self) -> asyncio.Task[None] | None:
+        """The polling loop (None in webhook mode): the program stops if it ends."""
+        return self._polling
+
+    def registrars(self) -> list[RouteRegistrar]:
+        if not self.webhook_mode:
+            return []
+        return [webhook_registrar(self.bot, self.dispatcher, _secret(self._settings))]
+
+    async def start(self) -> None:
+        me = await self._call("getMe", self.bot.get_me())
+        await self.set_commands()
+        allowed = self.dispatcher.resolve_used_update_types()
+        if self.webhook_mode:
+            await self._start_webhook(allowed)
+        else:
+            await self._call("deleteWebhook", self.bot.delete_webhook(drop_pending_updates=False))
+            self._polling = asyncio.create_task(self.dispatcher.start_polling(
+                self.bot, handle_signals=False, close_bot_session=False,
+                allowed_updates=allowed, polling_timeout=self._polling_timeout,
+                tasks_concurrency_limit=MAX_CONCURRENT_UPDATES,
+            ), name="telegram-polling")
+        log.info("telegram started bot=@%s mode=%s", me.username, self._settings.telegram_mode)
+
+    async def stop(self) -> None:
+        task = self._polling
+        if task is not None and not task.done():
+            try:
+                await self.dispatcher.stop_polling()
+            except RuntimeError:  # the task has not begun polling yet
+                task.cancel()
+            await asyncio.wait([task])
+        if task is not None and not task.cancelled() and task.exception() is not None:
+            log.error("telegram polling had failed error=%s", type(task.exception()).__name__)
+        await self._inflight.drain(DRAIN_TIMEOUT)
+        log.info("telegram stopped")
+
+    async def set_commands(self) -> None:
+        """The command menu in Ukrainian, English, and the default language for the rest."""
+        if self._command_list is None:
+            return
+        languages = [(lang, lang) for lang in COMMAND_LOCALES]
+        languages.append((None, self._settings.default_locale))
+        for language_code, locale in languages:
+            commands = [BotCommand(command=name, description=text)
+                        for name, text in self._command_list(locale)]
+            try:
+                await self.bot.set_my_commands(commands, language_code=language_code)
+            except TelegramAPIError as exc:  # the menu is a convenience; the bot still works
+                log.warning("setMyCommands failed language=%s error=%s",
+                            language_code or "default", type(exc).__name__)
+
+    async def _start_webhook(self, allowed: list[str]) -> None:
+        base = self._settings.webhook_base_url
+        if not base:
+            log.info("webhook mode without WEBHOOK_BASE_URL: serving %s, setWebhook left to "
+                     "the operator", WEBHOOK_PATH)
+            return
+        url = base.rstrip("/") + WEBHOOK_PATH
+        await self._call("setWebhook", self.bot.set_webhook(
+            url, secret_token=_secret(self._settings), allowed_updates=allowed,
+            drop_pending_updates=False,
+        ))
+
+    async def _call(self, what: str, call: Any) -> Any:
+        try:
+            return await call
+        except TelegramUnauthorizedError as exc:
+            raise StartupError("the Bot API refused TELEGRAM_BOT_TOKEN (401 Unauthorized)") from exc
+        except TelegramAPIError as exc:
+            raise StartupError(
+                f"Telegram {what} failed at {self._settings.telegram_api_url}: "
+                f"{type(exc).__name__}") from exc
+
+
+def check_telegram_settings(settings: Settings) -> str | None:
+    """One line saying what is wrong with the Telegram settings, or None."""
+    if settings.telegram_mode == "webhook" and not _secret(settings):
+        return ("TELEGRAM_MODE=webhook needs TELEGRAM_WEBHOOK_SECRET (1-256 of A-Z a-z 0-9 _ -): "
+                "without it anyone could post updates")
+    return None
+
+
+def _secret(settings: Settings) -> str:
+    secret = settings.telegram_webhook_secret
+    return secret.get_secret_value() if secret is not None else ""
