@@ -30,7 +30,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from school_bot.storage.db import Database, create_engine
-from school_bot.storage.demo_data import generate_demo_data
+from school_bot.storage.demo import generate_demo_data
 from school_bot.storage.ingest import ENTITIES, import_file
 from school_bot.storage.migrate import upgrade
 

@@ -4,7 +4,7 @@
     python bench/reports_city.py [--data FOLDER] [--schools 60] [--students 667] [--weeks 16]
     python bench/reports_city.py --db URL [--db URL]     # databases imported before
 
-Without --db: generates the city with storage.demo_data (or reuses --data), imports it
+Without --db: generates the city with storage.demo (or reuses --data), imports it
 with storage.ingest into a fresh SQLite file and, when a server answers at
 TEST_POSTGRES_URL (default: the local one), a freshly created PostgreSQL database; then
 adds what an import does not bring, the bot's own rows: chats for about two parents in
@@ -40,7 +40,7 @@ from school_bot.reports.render import render
 from school_bot.reports.service import read_report
 from school_bot.reports.spec import FORMATS, REPORTS, ReportRequest, ReportTable
 from school_bot.storage.db import Database, create_engine
-from school_bot.storage.demo_data import generate_demo_data
+from school_bot.storage.demo import generate_demo_data
 from school_bot.storage.ingest import import_folder
 from school_bot.storage.migrate import upgrade
 from school_bot.storage.models import Account, Guardian, Lesson, OutboxMessage, School

@@ -12,7 +12,7 @@ from pathlib import Path
 import phonenumbers
 import pytest
 
-from school_bot.storage.demo_data import (
+from school_bot.storage.demo import (
     BOYS,
     GIRLS,
     OPERATOR_CODES,

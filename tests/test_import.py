@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from school_bot.storage import audit
 from school_bot.storage.db import Database
-from school_bot.storage.demo_data import generate_demo_data
+from school_bot.storage.demo import generate_demo_data
 from school_bot.storage.ingest import import_folder
 from school_bot.storage.models import (
     Attendance,

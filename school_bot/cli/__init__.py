@@ -22,7 +22,7 @@ COMMAND_MODULES = (
     "school_bot.cli.data",
     "school_bot.cli.backup",
     "school_bot.cli.audit",
-    "school_bot.storage.pg_roles",
+    "school_bot.cli.roles",
     "school_bot.cli.report",
     "school_bot.cli.invites",
     "school_bot.cli.erase",

@@ -84,7 +84,7 @@ def run_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_demo_data(args: argparse.Namespace, settings: Settings) -> int:
-    from school_bot.storage.demo_data import generate_demo_data
+    from school_bot.storage.demo import generate_demo_data
 
     async def _go() -> None:
         database = await _migrated(settings)

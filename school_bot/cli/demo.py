@@ -60,7 +60,7 @@ async def demo_parent_phone(database: Database, folder: Path) -> str | None:
     async with database.unit_of_work() as session:
         schools = await session.scalar(select(func.count()).select_from(School))
     if not schools:
-        from school_bot.storage.demo_data import generate_demo_data
+        from school_bot.storage.demo import generate_demo_data
         from school_bot.storage.ingest import import_folder
 
         summary = generate_demo_data(folder)
