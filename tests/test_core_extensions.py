@@ -6,14 +6,14 @@ from __future__ import annotations
 from sqlalchemy import event
 
 from school_bot.handlers.conversation import Conversation
-from school_bot.shared.events import Button, Reply
 from school_bot.handlers.extensions import Extension
 from school_bot.handlers.turn import Turn
-from school_bot.storage.db import Database
+from school_bot.shared.events import Button, Reply
 from school_bot.shared.settings import Settings
-from tests.chat_client import ChatClient
-from tests.core_support import linked, school_and_core
-from tests.school_factory import PHONES, build_school, clock
+from school_bot.storage.db import Database
+from tests.support.chat_client import ChatClient
+from tests.support.core import linked, school_and_core
+from tests.support.small_school import PHONES, clock, small_school
 
 
 class Directory(Extension):
@@ -44,7 +44,7 @@ class Directory(Extension):
 
 
 async def test_an_extension_gets_its_command_buttons_text_and_settings_entry(db: Database) -> None:
-    await build_school(db)
+    await small_school(db)
     settings = Settings(_env_file=None, database_url=db.url)  # type: ignore[call-arg]
     core = Conversation(settings, clock=clock, extensions=[Directory()])
     parent = ChatClient(db, core)

@@ -15,10 +15,16 @@ from sqlalchemy import func, select
 from school_bot.storage import audit
 from school_bot.storage.db import Database
 from school_bot.storage.invites import (
-    CODE_PATTERN, code_problem, find_usable, hash_code, looks_like_code, new_code, normalize_code,
+    CODE_PATTERN,
+    code_problem,
+    find_usable,
+    hash_code,
+    looks_like_code,
+    new_code,
+    normalize_code,
 )
 from school_bot.storage.models import AuditEntry, Guardian, GuardianStudent, InviteCode, SchoolClass, Student
-from tests.school_factory import build_school
+from tests.support.small_school import small_school
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -68,7 +74,7 @@ def _rows(out: Path) -> list[dict[str, str]]:
 
 
 async def test_codes_for_consenting_guardians_with_printable_sheets(db: Database, tmp_path: Path) -> None:
-    await build_school(db)
+    await small_school(db)
     done = _invites(db.url, tmp_path, "--school", "sch-1")
     assert done.returncode == 0, done.stderr
     rows = _rows(tmp_path)
@@ -95,7 +101,7 @@ async def test_codes_for_consenting_guardians_with_printable_sheets(db: Database
 
 
 async def test_a_second_run_skips_guardians_with_codes_and_reissue_invalidates(db: Database, tmp_path: Path) -> None:
-    await build_school(db)
+    await small_school(db)
     first = _rows(tmp_path / "a") if _invites(db.url, tmp_path / "a", "--school", "sch-1").returncode == 0 else []
     assert first
     again = _invites(db.url, tmp_path / "b", "--school", "sch-1")

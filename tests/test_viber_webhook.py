@@ -14,32 +14,25 @@ from sqlalchemy import func, select
 
 from school_bot.storage.db import Database
 from school_bot.storage.invites import issue_code
-from school_bot.storage.models import (
-    Account, Grade, Guardian, GuardianStudent, OutboxMessage, ProcessedCallback, School,
-    SchoolClass, Student, utc_now,
-)
-from tests.viber_harness import viber_rig
+from school_bot.storage.models import Account, OutboxMessage, ProcessedCallback, utc_now
+from tests.support.viber_rig import viber_rig
+from tests.support.world import World, grade, guardian, school, school_class, student
 
 PHONE = "+380671234567"
 USER = "viber-user-1"
 
 
 async def _family(db: Database, *, launched: bool = True) -> dict[str, str]:
+    """Two families of class 7-А, a grade each today; their guardians' invitation codes."""
+    await World(db).add(
+        school("S1", "Ліцей №1", launched=launched), school_class("C1", "S1", "7-А"),
+        student("P1", "C1", "Бондар Марія Олегівна"), student("P2", "C1", "Гнатюк Петро Іванович"),
+        guardian("G1", "Бондар Олег Петрович", PHONE, children=["P1"]),
+        guardian("G2", "Гнатюк Іван Сергійович", "+380931112233", children=["P2"]),
+        grade("GR1", "P1", "Математика", 11, date.today()),
+        grade("GR2", "P2", "Математика", 4, date.today()))
     async with db.unit_of_work() as s:
-        s.add(School(id="S1", name="Ліцей №1", launched=launched))
-        s.add(SchoolClass(id="C1", school_id="S1", name="7-А"))
-        s.add_all([Student(id="P1", class_id="C1", full_name="Бондар Марія Олегівна"),
-                   Student(id="P2", class_id="C1", full_name="Гнатюк Петро Іванович")])
-        s.add_all([Guardian(id="G1", full_name="Бондар Олег Петрович", phone=PHONE, consent=True),
-                   Guardian(id="G2", full_name="Гнатюк Іван Сергійович", phone="+380931112233",
-                            consent=True)])
-        await s.flush()
-        s.add_all([GuardianStudent(guardian_id="G1", student_id="P1"),
-                   GuardianStudent(guardian_id="G2", student_id="P2")])
-        s.add(Grade(id="GR1", student_id="P1", subject="Математика", date=date.today(), value=11))
-        s.add(Grade(id="GR2", student_id="P2", subject="Математика", date=date.today(), value=4))
-        codes = {"G1": await issue_code(s, "G1"), "G2": await issue_code(s, "G2")}
-    return codes
+        return {"G1": await issue_code(s, "G1"), "G2": await issue_code(s, "G2")}
 
 
 async def _accounts(db: Database) -> list[Account]:
@@ -126,10 +119,9 @@ async def test_used_and_expired_codes_are_refused(db: Database) -> None:
         await rig.say("viber-user-2", codes["G1"])  # reused
     async with db.unit_of_work() as s:
         second = await s.scalar(select(Account).where(Account.chat_id == "viber-user-2"))
-        assert second is not None and not second.linked
-        s.add(Guardian(id="G3", full_name="Кравець Ніна Олексіївна", phone="+380501234567", consent=True))
-        await s.flush()
-        s.add(GuardianStudent(guardian_id="G3", student_id="P1"))
+    assert second is not None and not second.linked
+    await World(db).add(guardian("G3", "Кравець Ніна Олексіївна", "+380501234567", children=["P1"]))
+    async with db.unit_of_work() as s:
         expired = await issue_code(s, "G3", lifetime=timedelta(seconds=-1))
     async with viber_rig(db) as rig:
         await rig.share_phone("viber-user-3", "+380501234567")

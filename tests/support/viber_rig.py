@@ -17,10 +17,10 @@ from school_bot.bot.viber.client import ViberClient
 from school_bot.bot.viber.files import FileStore
 from school_bot.bot.viber.webhook import ROUTE, ViberWebhook
 from school_bot.handlers.conversation import Conversation
-from school_bot.storage.db import Database
 from school_bot.shared.settings import Settings
-from tests.fakes.viber_api import FakeViberAPI
+from school_bot.storage.db import Database
 from school_bot.web.app import build_web_app
+from tests.fakes.viber_api import FakeViberAPI
 
 TOKEN = "4453b6ac12345678-e02c5f12174805f9-daec9cbb5448c51f"
 
