@@ -20,10 +20,10 @@ import pytest
 from _pytest.capture import CaptureFixture
 from sqlalchemy import delete, select, text, update
 
+from run_bot import main
 from school_bot.storage import audit
 from school_bot.storage.db import Database
 from school_bot.storage.models import AuditEntry
-from run_bot import main
 
 ROOT = Path(__file__).resolve().parents[1]
 AUDIT = AuditEntry.__table__

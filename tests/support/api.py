@@ -83,7 +83,7 @@ async def serve(database: Database, settings: Settings | None = None, *,
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    port = runner.addresses[0][1]
     try:
         async with ClientSession(timeout=ClientTimeout(total=60)) as client:
             yield ApiServer(f"http://127.0.0.1:{port}", client, app)

@@ -71,7 +71,8 @@ class SchoolWorld(World):
         student_id, guardian_id, chat_id = f"P{n}", f"G{n}", self.next_chat()
         linked = account(str(chat_id), guardians=[guardian_id], active=active, language=language,
                          **chat_settings)
-        await self.add(student(student_id, class_id or self.class_id, f"Шевченко Олена Тарасівна{n}"),
+        await self.add(student(student_id, class_id or self.class_id,
+                               f"Шевченко Олена Тарасівна{n}"),
                        guardian(guardian_id, f"Шевченко Тарас Григорович{n}", f"+38050{n:07d}",
                                 consent=consent, children=[student_id]),
                        linked)

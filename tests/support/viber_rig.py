@@ -76,7 +76,7 @@ async def viber_rig(database: Database, **settings: Any) -> AsyncIterator[ViberR
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        port = runner.addresses[0][1]
         try:
             yield ViberRig(api, f"http://127.0.0.1:{port}{ROUTE}", database, client)
         finally:

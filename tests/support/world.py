@@ -5,8 +5,8 @@ Each word makes the rows of one thing and returns them: `school`, `school_class`
 `staff`, `student`, `guardian` (with the links to its children), `lesson`, `grade`,
 `grade_change`, `attendance`, `homework`, `event`, `account` (a messenger chat, linked to
 guardians or staff) and `notification` (an outbox row). `World(db).add(...)` writes any
-mix of them in one unit of work, each table after the tables it refers to; a word's rows
-can also go to a session of one's own (`session.add_all(...)`).
+mix of them in one unit of work, each table after the tables it refers to
+(`insert(session, ...)` does the same in a unit of work of one's own).
 
 The named worlds are made with it: the small school of the core's tests
 (small_school.py), one school with families on demand (school_world.py), the reports'
