@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from school_bot.storage import speed_paths
 from school_bot.shared.settings import SettingsError, load_settings
+from school_bot.storage import speed_paths
 
 # SPEED_PATHS=false python -m pytest: the whole suite on the libraries' public API only
 try:
@@ -32,8 +32,9 @@ import school_bot.bot.telegram  # noqa: E402,F401  (aiogram imported as the bot 
 from school_bot.storage.db import Database, create_engine  # noqa: E402
 from school_bot.storage.migrate import upgrade  # noqa: E402
 from school_bot.storage.models import Base  # noqa: E402
+from tests.support.city import build_city  # noqa: E402
 
-pytest_plugins = ["tests.pii_guard"]
+pytest_plugins = ["tests.support.pii_guard"]
 
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 BACKENDS = ["sqlite", "postgresql"]
@@ -160,3 +161,10 @@ def each_path(request: pytest.FixtureRequest) -> Iterator[bool]:
     """The test runs with the speed paths on and with the libraries' public API only
     (SPEED_PATHS=false); aiogram's import, decided once per process, stays as it was."""
     yield from _switched(request.param)
+
+
+@pytest.fixture
+async def city(db: Database) -> Database:
+    """The reports' small city (tests/support/city.py) in the test's database."""
+    await build_city(db)
+    return db

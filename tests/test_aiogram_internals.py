@@ -36,7 +36,7 @@ from school_bot.bot.telegram.aiogram_internals import (
 )
 from school_bot.bot.telegram.convert import reply_to_methods
 from school_bot.shared.events import Button, Reply
-from tests.shapes import changed
+from tests.support.shapes import changed
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULE = "bot/telegram/aiogram_internals.py"

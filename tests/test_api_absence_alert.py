@@ -1,8 +1,8 @@
 """End to end: an absence posted by the school system reaches the parent's Telegram chat.
 
-The ingest API (real HTTP), the notification jobs and the outbox dispatcher (D's
-`NotificationService`, its scheduler running), the Telegram deliverer (C's) and the
-fake Bot API server (real HTTP): nothing of ours is replaced.
+The ingest API (real HTTP), the notification jobs and the outbox dispatcher (the
+`NotificationService`, its scheduler running), the Telegram deliverer and the fake Bot
+API server (real HTTP): nothing of ours is replaced.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from school_bot.bot.telegram_delivery import TelegramDeliverer
 from school_bot.notifications.config import NotifyConfig
 from school_bot.notifications.service import NotificationService
 from school_bot.storage.db import Database
-from school_bot.storage.models import Account, OutboxMessage
+from school_bot.storage.models import OutboxMessage
 from tests.fakes.telegram_api import FakeTelegramBotAPI
-from tests.test_api_helpers import new_key, seed_school, serve, settings_for
+from tests.support.api import new_key, seed_school, serve, settings_for
+from tests.support.world import World, account
 
 TOKEN = "4242:absence-e2e"
 PARENT_CHAT = 7001
@@ -26,9 +27,8 @@ PARENT_CHAT = 7001
 
 async def _link_parent(db: Database, guardian_id: str) -> None:
     """The state a parent is in after sharing their phone in Telegram."""
-    async with db.unit_of_work() as session:
-        session.add(Account(platform="telegram", chat_id=str(PARENT_CHAT), language="uk",
-                            guardian_ids=[guardian_id], linked_at=datetime.now(UTC)))
+    await World(db).add(account(str(PARENT_CHAT), guardians=[guardian_id], language="uk",
+                                linked_at=datetime.now(UTC)))
 
 
 async def test_an_absence_posted_through_the_api_reaches_the_linked_parent(db: Database) -> None:

@@ -11,8 +11,8 @@ import run_bot
 from school_bot.storage import audit
 from school_bot.storage.db import Database
 from school_bot.storage.models import ApiKey, AuditEntry
-from tests.test_api_helpers import school, serve
 from school_bot.web.auth import hash_key
+from tests.support.api import school, serve
 
 
 async def _run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], db: Database,

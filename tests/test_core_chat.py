@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from school_bot.shared.events import Kind
 from school_bot.handlers.text import split_text
+from school_bot.shared.events import Kind
 from school_bot.storage.db import Database
-from school_bot.storage.models import Account, Guardian, Homework
-from tests.core_support import chat, linked, school_and_core
-from tests.school_factory import PHONES, TOMORROW
+from school_bot.storage.models import Account, Guardian
+from tests.support.core import chat, linked, school_and_core
+from tests.support.small_school import PHONES, TOMORROW
+from tests.support.world import World, homework
 
 
 async def test_settings_change_language_notifications_and_quiet_hours(db: Database) -> None:
@@ -54,9 +55,9 @@ async def test_forget_me_erases_the_parent_and_says_what_was_erased(db: Database
 
 async def test_a_long_answer_is_split_at_line_breaks_to_the_adapters_limit(db: Database) -> None:
     core = await school_and_core(db)
-    async with db.unit_of_work() as s:
-        s.add(Homework(id="hw-long", class_id="cls-5a", subject="Математика", due_date=TOMORROW,
-                       text="\n".join(f"Вправа {n}: задачі зі збірника, с. {n + 10}" for n in range(300))))
+    await World(db).add(homework(
+        "hw-long", "cls-5a", "Математика", TOMORROW,
+        "\n".join(f"Вправа {n}: задачі зі збірника, с. {n + 10}" for n in range(300))))
     parent = await linked(db, core, PHONES.bondar)
     parent.max_text_length = 4096
     await parent.send("/homework")

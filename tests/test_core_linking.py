@@ -10,8 +10,8 @@ from school_bot.shared.events import Platform
 from school_bot.storage.db import Database
 from school_bot.storage.invites import issue_code
 from school_bot.storage.models import Account, AuditEntry, InviteCode, LaunchWaiter
-from tests.core_support import chat, linked, school_and_core
-from tests.school_factory import NOW, PHONES
+from tests.support.core import chat, linked, school_and_core
+from tests.support.small_school import NOW, PHONES
 
 
 async def _account(db: Database, chat_id: str = "100", platform: str = "telegram") -> Account | None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from school_bot.handlers import settings_view
-from school_bot.shared.events import ChatRef, Incoming, Kind, Platform
 from school_bot.handlers.router import view_asked
+from school_bot.shared.events import ChatRef, Incoming, Kind, Platform
 from school_bot.storage.db import Database
-from tests.core_support import linked, school_and_core
-from tests.school_factory import PHONES
+from tests.support.core import linked, school_and_core
+from tests.support.small_school import PHONES
 
 
 async def test_grades_use_real_plural_forms(db: Database) -> None:

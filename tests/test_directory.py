@@ -1,83 +1,31 @@
 """The class directory: off by default, only one's own class, names and never a phone.
 
 Driven through the real conversation core (the production extensions), on SQLite and
-PostgreSQL. Class 5-А of the factory's school, plus class 6-Б (same school) with the
-parent Ткач Юлія, whom the parents of 5-А must never see or reach.
+PostgreSQL. Class 5-А of the small school, plus class 6-Б (same school) with the
+parent Ткач Юлія, whom the parents of 5-А must never see or reach
+(tests/support/directory.py).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from school_bot.storage.db import Database
 from school_bot.storage.erasure import erase_person
-from school_bot.storage.models import (
-    Account,
-    AuditEntry,
-    Guardian,
-    GuardianStudent,
-    RelayMessage,
-    School,
-    SchoolClass,
-    Staff,
-    Student,
+from school_bot.storage.models import AuditEntry, Guardian, RelayMessage, School, Student
+from tests.support.core import chat as chat_with
+from tests.support.core import linked
+from tests.support.directory import (
+    CHAT,
+    assert_no_secrets,
+    directory_school,
+    everything,
+    parent,
+    turn_off,
+    turn_on,
 )
-from tests.chat_client import ChatClient
-from tests.core_support import chat, linked, school_and_core
-from tests.school_factory import PHONES
-
-OTHER_PHONE = "+380501110010"
-CHAT = {"koval": "7730001", "bondar": "7730002", "other": "7730003", "teacher": "7730004"}
-SECRETS = [*(p for p in vars(PHONES).values()), OTHER_PHONE, *CHAT.values()]
-SECRETS += [phone[3:] for phone in SECRETS if phone.startswith("+380")]  # 0501110001
-
-
-async def directory_school(db: Database):  # type: ignore[no-untyped-def]
-    """The factory's school, a second class 6-Б, and t-moroz as 5-А's homeroom teacher."""
-    core = await school_and_core(db)
-    async with db.unit_of_work() as s:
-        s.add(SchoolClass(id="cls-6b", school_id="sch-1", name="6-Б"))
-        s.add(Guardian(id="g-other", full_name="Ткач Юлія Миколаївна", phone=OTHER_PHONE, consent=True))
-        await s.flush()
-        s.add(Student(id="st-other", class_id="cls-6b", full_name="Ткач Денис Олегович"))
-        await s.flush()
-        s.add(GuardianStudent(guardian_id="g-other", student_id="st-other"))
-        await s.execute(update(SchoolClass).where(SchoolClass.id == "cls-5a")
-                        .values(homeroom_teacher_id="t-moroz"))
-    return core
-
-
-async def parent(db: Database, core, who: str) -> ChatClient:  # type: ignore[no-untyped-def]
-    phone = {"koval": PHONES.koval, "bondar": PHONES.bondar, "other": OTHER_PHONE,
-             "teacher": PHONES.teacher_parent}[who]
-    return await linked(db, core, phone, CHAT[who])
-
-
-async def turn_on(client: ChatClient) -> None:
-    await client.send("/settings")
-    await client.press("👥 Довідник класу")
-    assert "Видно моєму класу: вимкнено" in client.last_text
-    await client.press("Видно моєму класу: вимкнено")
-    assert "Видно моєму класу: увімкнено" in client.last_text
-
-
-async def turn_off(client: ChatClient) -> None:
-    await client.send("/settings")
-    await client.press("👥 Довідник класу")
-    await client.press("Видно моєму класу: увімкнено")
-    assert "Видно моєму класу: вимкнено" in client.last_text
-
-
-def everything(client: ChatClient) -> str:
-    """All a parent was shown: the texts, the buttons' labels and their payloads."""
-    parts = [r.text for r in client.replies]
-    parts += [f"{b.label} {b.payload}" for b in client.buttons]
-    return "\n".join(parts)
-
-
-def assert_no_secrets(text: str) -> None:
-    leaked = [secret for secret in SECRETS if secret in text]
-    assert leaked == [], leaked
+from tests.support.small_school import PHONES
+from tests.support.world import World, account, guardian, staff
 
 
 async def audit_actions(db: Database, entity_id: str) -> list[str]:
@@ -171,7 +119,7 @@ async def test_a_parent_of_another_class_is_never_listed_and_a_forged_button_rea
         await bondar.press_payload(f"dir:w:{target}")
         assert bondar.last_text.startswith("Спершу увімкніть довідник класу")
 
-    stranger = chat(db, core, "7730099")  # a chat that is not linked at all
+    stranger = chat_with(db, core, "7730099")  # a chat that is not linked at all
     await stranger.press_payload("dir:w:g-koval")
     assert "Коваль" not in stranger.last_text
 
@@ -201,17 +149,16 @@ async def test_an_unlaunched_school_gives_no_directory_and_no_messages(db: Datab
     koval, bondar = await parent(db, core, "koval"), await parent(db, core, "bondar")
     await turn_on(koval)
     await turn_on(bondar)
-    async with db.unit_of_work() as s:  # Мельник's school (7-Б) has not launched
-        await s.execute(update(Guardian).where(Guardian.id == "g-melnyk").values(directory_opt_in=True))
-        s.add(Account(platform="telegram", chat_id="7730005", guardian_ids=["g-melnyk"], state={}))
-    melnyk = chat(db, core, "7730005")
+    world = World(db)  # Мельник's school (7-Б) has not launched
+    await world.change(Guardian, "g-melnyk", directory_opt_in=True)
+    await world.add(account("7730005", guardians=["g-melnyk"], state={}))
+    melnyk = chat_with(db, core, "7730005")
     await melnyk.send("/directory")
     assert melnyk.last_text == "До цього чату не прив’язано учнів, чия школа вже працює з ботом."
     await melnyk.press_payload("dir:c:st-maria")
     assert "Мельник" not in melnyk.last_text
 
-    async with db.unit_of_work() as s:  # and 5-А's school is taken back to "not launched"
-        await s.execute(update(School).where(School.id == "sch-1").values(launched=False))
+    await world.change(School, "sch-1", launched=False)  # and 5-А's school: "not launched"
     await bondar.press_payload("dir:w:g-koval")
     assert bondar.last_text == "Цієї людини (вже) немає у вашому довіднику класу."
     await bondar.press_payload("dir:c")
@@ -220,8 +167,7 @@ async def test_an_unlaunched_school_gives_no_directory_and_no_messages(db: Datab
 
 async def test_a_parent_with_children_in_two_classes_picks_the_class(db: Database) -> None:
     core = await directory_school(db)
-    async with db.unit_of_work() as s:
-        await s.execute(update(Student).where(Student.id == "st-petro").values(class_id="cls-6b"))
+    await World(db).change(Student, "st-petro", class_id="cls-6b")
     koval, other = await parent(db, core, "koval"), await parent(db, core, "other")
     await turn_on(koval)
     await turn_on(other)
@@ -237,9 +183,7 @@ async def test_a_parent_with_children_in_two_classes_picks_the_class(db: Databas
 
 async def test_the_directory_is_for_parents_only(db: Database) -> None:
     core = await directory_school(db)
-    async with db.unit_of_work() as s:
-        s.add(Staff(id="t-lys", school_id="sch-1", full_name="Лис Марта Іванівна",
-                    phone="+380501110011", role="teacher", consent=True))
+    await World(db).add(staff("t-lys", "sch-1", "Лис Марта Іванівна", phone="+380501110011"))
     teacher = await linked(db, core, "+380501110011", "7730006")
     assert "👥 Мій клас" not in teacher.menu
     await teacher.send("/directory")
@@ -271,12 +215,10 @@ async def test_erasing_a_parent_takes_them_off_every_list_and_deletes_their_mess
 async def test_a_parent_with_a_long_id_is_named_by_a_short_hash_in_buttons(db: Database) -> None:
     core = await directory_school(db)
     long_id = "g-" + "ч" * 30  # 62 bytes: too long for a 64-byte payload with its prefix
-    async with db.unit_of_work() as s:
-        s.add(Guardian(id=long_id, full_name="Лис Галина Петрівна", phone="+380501110012",
-                       consent=True, directory_opt_in=True))
-        await s.flush()
-        s.add(GuardianStudent(guardian_id=long_id, student_id="st-sofia"))
-        s.add(Account(platform="viber", chat_id="7730009", guardian_ids=[long_id], state={}))
+    await World(db).add(
+        guardian(long_id, "Лис Галина Петрівна", "+380501110012", directory_opt_in=True,
+                 children=["st-sofia"]),
+        account("7730009", platform="viber", guardians=[long_id], state={}))
     bondar = await parent(db, core, "bondar")
     await turn_on(bondar)
     await bondar.send("/directory")

@@ -12,8 +12,22 @@ from school_bot.storage.db import Database
 from school_bot.storage.erasure import erase_person
 from school_bot.storage.invites import find_usable, issue_code
 from school_bot.storage.models import (
-    Account, Guardian, GuardianStudent, InviteCode, OutboxMessage, School, SchoolClass, Staff, Student,
+    Account,
+    Guardian,
+    GuardianStudent,
+    InviteCode,
+    OutboxMessage,
     utc_now,
+)
+from tests.support.world import (
+    World,
+    account,
+    guardian,
+    notification,
+    school,
+    school_class,
+    staff,
+    student,
 )
 
 PHONE = "+380501112233"
@@ -21,19 +35,15 @@ NAME = "Ткаченко Оксана Петрівна"
 
 
 async def _family(db: Database) -> None:
-    async with db.unit_of_work() as s:
-        s.add(School(id="S1", name="Ліцей №1", launched=True))
-        s.add(SchoolClass(id="C1", school_id="S1", name="5-А"))
-        s.add(Student(id="P1", class_id="C1", full_name="Ткаченко Іван Андрійович"))
-        s.add(Guardian(id="G1", full_name=NAME, phone=PHONE, consent=True))
-        await s.flush()
-        s.add(GuardianStudent(guardian_id="G1", student_id="P1"))
-        account = Account(platform="telegram", chat_id="777", guardian_ids=["G1"])
-        s.add(account)
-        s.add(InviteCode(guardian_id="G1", code_hash="ab" * 32, expires_at=utc_now() + timedelta(days=3)))
-        await s.flush()
-        s.add(OutboxMessage(account_id=account.id, kind="absence", priority=0,
-                            dedupe_key="absence:x", payload={"text": "hi"}))
+    """A guardian with a child, a chat, an invitation code and a message queued."""
+    world, chat = World(db), account("777", guardians=["G1"])
+    await world.add(
+        school("S1", "Ліцей №1"), school_class("C1", "S1", "5-А"),
+        student("P1", "C1", "Ткаченко Іван Андрійович"),
+        guardian("G1", NAME, PHONE, children=["P1"]), chat,
+        InviteCode(guardian_id="G1", code_hash="ab" * 32, expires_at=utc_now() + timedelta(days=3)))
+    await world.add(notification(chat.id, "absence", "absence:x", priority=0,
+                                 payload={"text": "hi"}))
 
 
 async def test_erasure_removes_name_phone_chats_codes_and_queue(db: Database) -> None:
@@ -57,10 +67,8 @@ async def test_erasure_removes_name_phone_chats_codes_and_queue(db: Database) ->
 
 async def test_erasing_a_staff_member_deletes_their_codes_only(db: Database) -> None:
     await _family(db)
+    await World(db).add(staff("T1", "S1", "Коваль Ірина Петрівна", phone="+380675554434"))
     async with db.unit_of_work() as s:
-        s.add(Staff(id="T1", school_id="S1", full_name="Коваль Ірина Петрівна",
-                    phone="+380675554434", role="teacher", consent=True))
-        await s.flush()
         teachers = await issue_code(s, staff_id="T1")
     async with db.unit_of_work() as s:
         report = await erase_person(s, "staff", "T1", actor="test", reason="consent withdrawn")

@@ -413,7 +413,7 @@ async def test_viber_receiver_status_and_receipts_before_the_answer(viber: FakeV
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    port = runner.addresses[0][1]
     try:
         viber.receipts_url = f"http://127.0.0.1:{port}/viber"
         viber.receipts = ("delivered", "seen")

@@ -9,10 +9,9 @@ import threading
 from datetime import UTC, date, datetime
 from typing import Any
 
+import asyncpg
 import pytest
 from sqlalchemy import func, literal_column, select
-
-import asyncpg
 
 from school_bot.handlers import diary
 from school_bot.handlers.family import ACCOUNT_AND_FAMILY, read_account_and_family
@@ -20,12 +19,13 @@ from school_bot.storage.accounts import find_account
 from school_bot.storage.db import Database, Reads
 from school_bot.storage.fast import PostgresReader, Query, rows
 from school_bot.storage.models import Account, Attendance, Grade, School, Student
-from tests.core_support import linked, school_and_core
-from tests.school_factory import PHONES, TODAY
+from tests.support.core import linked, school_and_core
+from tests.support.small_school import PHONES, TODAY
+from tests.support.world import grade
 
 FIRST, LAST = date(2026, 11, 1), date(2026, 11, 30)
 
-# Every query of the answer path, with values that find rows in tests/school_factory.py.
+# Every query of the answer path, with values that find rows in tests/support/small_school.py.
 CASES: list[tuple[Query, dict[str, Any]]] = [
     (diary.GRADES_ALL, {"student_id": "st-olha"}),
     (diary.GRADES_RECENT, {"student_id": "st-ivan", "limit": 3}),
@@ -58,8 +58,7 @@ async def test_each_query_reads_what_the_orm_reads(db: Database, reads: Reads) -
 async def test_a_unit_of_work_reads_its_own_unflushed_writes(db: Database) -> None:
     await school_and_core(db)
     async with db.unit_of_work() as session:
-        session.add(Grade(id="gr-new", student_id="st-olha", subject="Фізика", value=11,
-                          date=TODAY))
+        session.add(grade("gr-new", "st-olha", "Фізика", 11, TODAY))
         shown = await diary.grades(session, "st-olha")
         assert [g.value for g in shown if g.subject == "Фізика"] == [11]
         await session.rollback()

@@ -34,16 +34,10 @@ from school_bot.storage.models import (
     Staff,
     Student,
 )
+from tests.support.school_files import LESSONS, SCHOOLS, base_folder, write
 
 ROOT = Path(__file__).resolve().parents[1]
 TODAY = date(2025, 3, 14)
-
-
-def write(folder: Path, name: str, text: str, *, bom: bool = False) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode())
-    return path
 
 
 async def count(db: Database, model: type) -> int:
@@ -96,25 +90,6 @@ async def test_consent_no_keeps_the_link_but_no_name_or_phone(db: Database, demo
             assert guardian is not None and not guardian.consent
             assert guardian.full_name is None and guardian.phone is None
             assert await s.get(GuardianStudent, (row["guardian_id"], row["student_id"])) is not None
-
-
-# ---------------------------------------------------------------- a small hand-made folder
-
-SCHOOLS = "school_id,name,launched,timezone\nS1,Ліцей №1,yes,Europe/Kyiv\nS2,Гімназія №2,no,\n"
-CLASSES = "class_id,school_id,name,homeroom_teacher_id\nC1,S1,5-А,T1\nC2,S2,6-Б,\n"
-STUDENTS = ("student_id,class_id,full_name\nP1,C1,Коваленко Іван Петрович\n"
-            "P2,C1,Бондар Олена Іванівна\nP3,C2,Мельник Андрій Олегович\n")
-LESSONS = ("lesson_id,class_id,subject,teacher_id,date,starts_at,ends_at,number,topic\n"
-           "L1,C1,Математика,T1,2025-03-10,08:30,09:15,1,Дроби\n"
-           "L2,C1,Історія,T2,2025-03-10,09:25,10:10,2,\n")
-
-
-def base_folder(folder: Path) -> Path:
-    write(folder, "schools.csv", SCHOOLS)
-    write(folder, "classes.csv", CLASSES)
-    write(folder, "students.csv", STUDENTS)
-    write(folder, "lessons.csv", LESSONS)
-    return folder
 
 
 async def test_bad_rows_are_reported_by_file_and_line_and_good_rows_kept(db: Database, tmp_path: Path) -> None:

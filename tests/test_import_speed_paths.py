@@ -20,13 +20,12 @@ from sqlalchemy import select
 
 from school_bot.storage import audit
 from school_bot.storage.db import Database
-from school_bot.storage.ingest import import_folder, ingest
 from school_bot.storage.ingest import fields as f
+from school_bot.storage.ingest import import_folder, ingest
 from school_bot.storage.ingest.csv_folder import _read_chunks
 from school_bot.storage.models import Attendance, AuditEntry, Grade, GradeChange, Lesson
 from school_bot.storage.phones import InvalidPhone, normalize_phone
-
-from tests.test_import import base_folder, write
+from tests.support.school_files import base_folder, write
 
 
 def _csv_module_rows(text: str) -> list[tuple[int, list[str]]]:

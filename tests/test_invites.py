@@ -15,10 +15,16 @@ from sqlalchemy import func, select
 from school_bot.storage import audit
 from school_bot.storage.db import Database
 from school_bot.storage.invites import (
-    CODE_PATTERN, code_problem, find_usable, hash_code, looks_like_code, new_code, normalize_code,
+    CODE_PATTERN,
+    code_problem,
+    find_usable,
+    hash_code,
+    looks_like_code,
+    new_code,
+    normalize_code,
 )
-from school_bot.storage.models import AuditEntry, Guardian, GuardianStudent, InviteCode, SchoolClass, Student
-from tests.school_factory import build_school
+from school_bot.storage.models import AuditEntry, InviteCode
+from tests.support.small_school import small_school
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -68,22 +74,23 @@ def _rows(out: Path) -> list[dict[str, str]]:
 
 
 async def test_codes_for_consenting_guardians_with_printable_sheets(db: Database, tmp_path: Path) -> None:
-    await build_school(db)
+    await small_school(db)
     done = _invites(db.url, tmp_path, "--school", "sch-1")
     assert done.returncode == 0, done.stderr
     rows = _rows(tmp_path)
-    assert rows and all(r["Код"] for r in rows)
-    async with db.unit_of_work() as s:
-        consenting = set((await s.scalars(
-            select(Guardian.id).join(GuardianStudent).join(Student).join(SchoolClass)
-            .where(SchoolClass.school_id == "sch-1", Guardian.consent.is_(True),
-                   Guardian.phone.is_not(None)))).all())
-        refused = await s.get(Guardian, "g-noconsent")
-    assert len({r["Код"] for r in rows}) == len(consenting) >= 2
-    assert refused is not None and not refused.consent
-    assert all(r["Батьки / опікун"] for r in rows)
-    assert all(r["Telegram"].startswith("https://t.me/school_bot?start=") for r in rows)
-    assert all(r["Viber"].startswith("viber://pa?chatURI=schoolbot&context=") for r in rows)
+    # a row per pupil and consenting guardian; Шевчук Анна (no consent) gets no code
+    assert sorted((r["Клас"], r["Учень"], r["Батьки / опікун"]) for r in rows) == [
+        ("5-А", "Бондар Іван Сергійович", "Бондар Ірина Петрівна"),
+        ("5-А", "Коваль Ольга Андріївна", "Коваль Олена Василівна"),
+        ("5-А", "Коваль Петро Андрійович", "Коваль Олена Василівна"),
+        ("5-А", "Мороз Тарас Олегович", "Мороз Оксана Іванівна")]
+    code_of = {r["Батьки / опікун"]: r["Код"] for r in rows}  # one code a guardian
+    assert len(set(code_of.values())) == 3 and all(looks_like_code(c) for c in code_of.values())
+    koval = code_of["Коваль Олена Василівна"]  # one code for both her children
+    assert {r["Код"] for r in rows if r["Учень"].startswith("Коваль")} == {koval}
+    for r in rows:  # the deep links carry the row's own code
+        assert r["Telegram"] == "https://t.me/school_bot?start=" + r["Код"].replace("-", "")
+        assert r["Viber"] == "viber://pa?chatURI=schoolbot&context=" + r["Код"].replace("-", "")
     page = next(tmp_path.glob("*.html")).read_text(encoding="utf-8")
     assert "<svg" in page and rows[0]["Код"] in page
     async with db.unit_of_work() as s:
@@ -95,9 +102,10 @@ async def test_codes_for_consenting_guardians_with_printable_sheets(db: Database
 
 
 async def test_a_second_run_skips_guardians_with_codes_and_reissue_invalidates(db: Database, tmp_path: Path) -> None:
-    await build_school(db)
-    first = _rows(tmp_path / "a") if _invites(db.url, tmp_path / "a", "--school", "sch-1").returncode == 0 else []
-    assert first
+    await small_school(db)
+    assert _invites(db.url, tmp_path / "a", "--school", "sch-1").returncode == 0
+    first = _rows(tmp_path / "a")
+    assert len(first) == 4
     again = _invites(db.url, tmp_path / "b", "--school", "sch-1")
     assert again.returncode == 0 and "0 codes" in again.stdout
     assert _invites(db.url, tmp_path / "c", "--school", "sch-1", "--reissue").returncode == 0

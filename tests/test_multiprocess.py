@@ -21,14 +21,13 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
-import pytest
 from sqlalchemy import func, select
 
 from school_bot.notifications.announcements import create_announcement, operator
 from school_bot.notifications.service import LEASE
 from school_bot.storage.db import Database
 from school_bot.storage.models import Lease, OutboxMessage
-from tests.test_notify_support import SchoolWorld, many_families
+from tests.support.school_world import SchoolWorld, many_families
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "6161:city"
@@ -92,9 +91,9 @@ async def _lease_pid(db: Database) -> int:
 
 
 async def test_two_workers_two_web_processes_a_killed_worker_and_one_copy_each(
-        db: Database, db_url: str, tmp_path: Path) -> None:
-    if db_url.startswith("sqlite"):
-        pytest.skip("several processes on one database is the PostgreSQL shape (docs/deploy.md)")
+        pg_db: Database, postgres_url: str, tmp_path: Path) -> None:
+    """Several processes on one database is the PostgreSQL shape (docs/deploy.md)."""
+    db, db_url = pg_db, postgres_url
     world = await SchoolWorld(db).build()
     chats = await many_families(db, CHATS)
     log = tmp_path / "telegram.jsonl"

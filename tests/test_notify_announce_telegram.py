@@ -11,10 +11,11 @@ from typing import Any
 from school_bot.bot.telegram.front_door import build_bot
 from school_bot.bot.telegram_delivery import TelegramDeliverer
 from school_bot.notifications.service import NotificationService
-from school_bot.storage.models import Account
 from tests.fakes.telegram_api import SentRequest
-from tests.telegram_harness import telegram_rig
-from tests.test_notify_support import SchoolWorld, config
+from tests.support.notify import config
+from tests.support.school_world import SchoolWorld
+from tests.support.telegram_rig import telegram_rig
+from tests.support.world import account
 
 DIRECTOR_CHAT = 900
 
@@ -39,9 +40,8 @@ async def test_a_director_announces_to_a_class_and_gets_the_report(db) -> None:
     parents = [await world.family(n) for n in (1, 2)]
     await world.add_class("C5B", "5-Б")
     other_class = await world.family(3, class_id="C5B")
-    async with db.unit_of_work() as s:
-        s.add(Account(platform="telegram", chat_id=str(DIRECTOR_CHAT), staff_id="D1",
-                      language="uk", linked_at=datetime.now(UTC)))
+    await world.add(account(str(DIRECTOR_CHAT), staff_id="D1", language="uk",
+                         linked_at=datetime.now(UTC)))
 
     async with telegram_rig(db) as rig:
         director = rig.chat(DIRECTOR_CHAT)
@@ -51,7 +51,7 @@ async def test_a_director_announces_to_a_class_and_gets_the_report(db) -> None:
         preview = await director.send("Завтра екскурсія до музею, збір о 9:00")
         assert "2 отримувачі" in shown(preview) and "Завтра екскурсія" in shown(preview)
         queued = await director.press(buttons(preview)["✅ Надіслати"])
-        assert "на шляху" in shown(queued) or "надсилається" in shown(queued)
+        assert "надсилається 2 отримувачам" in shown(queued)
 
         settings = rig.settings.model_copy(update={"quiet_hours": ""})
         bot = build_bot(settings, timeout=5.0)

@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from school_bot.notifications.announcements import create_announcement, operator
 from school_bot.storage.db import Database
 from school_bot.storage.models import Account, OutboxMessage
-from tests.test_notify_support import SchoolWorld, many_families
+from tests.support.school_world import SchoolWorld, many_families
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "5151:crash-resume"

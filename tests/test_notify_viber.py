@@ -32,18 +32,12 @@ from school_bot.reports.queries import run_report
 from school_bot.reports.spec import ReportRequest
 from school_bot.storage.db import Database
 from school_bot.storage.migrate import downgrade, upgrade
-from school_bot.storage.models import (
-    Account,
-    Announcement,
-    EarlyReceipt,
-    Guardian,
-    GuardianStudent,
-    OutboxMessage,
-    Student,
-)
+from school_bot.storage.models import Account, Announcement, EarlyReceipt, OutboxMessage
 from tests.fakes.viber_api import FakeViberAPI, ViberSentRequest
-from tests.test_notify_support import KYIV, Clock, SchoolWorld, config, job_context, settings
-from tests.viber_harness import TOKEN, ViberRig, viber_rig
+from tests.support.notify import KYIV, Clock, config, job_context, settings
+from tests.support.school_world import SchoolWorld
+from tests.support.viber_rig import TOKEN, ViberRig, viber_rig
+from tests.support.world import World, account, guardian, notification, student
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXT = "Завтра батьківські збори о 18:00"
@@ -57,15 +51,12 @@ def viber_user(n: int) -> str:
 async def viber_parents(db: Database, count: int, *, english: set[int] = frozenset()) -> list[str]:
     """`count` consenting guardians of class 7-А, each with a linked Viber chat."""
     users = [viber_user(n) for n in range(count)]
-    async with db.unit_of_work() as s:
-        s.add_all(Student(id=f"VP{n}", class_id="C7A", full_name=f"Учень{n} Олена")
-                  for n in range(count))
-        s.add_all(Guardian(id=f"VG{n}", consent=True) for n in range(count))
-        await s.flush()
-        s.add_all(GuardianStudent(guardian_id=f"VG{n}", student_id=f"VP{n}") for n in range(count))
-        s.add_all(Account(platform="viber", chat_id=user, guardian_ids=[f"VG{n}"],
-                          language="en" if n in english else "uk", linked_at=datetime.now(UTC))
-                  for n, user in enumerate(users))
+    await World(db).add(
+        [student(f"VP{n}", "C7A", f"Учень{n} Олена") for n in range(count)],
+        [guardian(f"VG{n}", children=[f"VP{n}"]) for n in range(count)],
+        [account(user, platform="viber", guardians=[f"VG{n}"],
+              language="en" if n in english else "uk", linked_at=datetime.now(UTC))
+         for n, user in enumerate(users)])
     return users
 
 
@@ -181,11 +172,10 @@ async def test_700_viber_parents_get_the_announcement_in_3_broadcast_calls(
 async def test_copies_in_two_languages_go_in_two_broadcasts_and_replies_one_by_one(
         db: Database, viber: tuple[FakeViberAPI, ViberClient]) -> None:
     api, client = viber
-    await SchoolWorld(db).build()
+    world = await SchoolWorld(db).build()
     users = await viber_parents(db, 5, english={3})
-    async with db.unit_of_work() as s:
-        director = Account(platform="viber", chat_id=DIRECTOR, staff_id="D1", language="uk")
-        s.add(director)
+    director = account(DIRECTOR, platform="viber", staff_id="D1", language="uk")
+    await world.add(director)
     ann = await announce(db, Author(actor="staff:D1", role="director", school_id="S1",
                                     staff_id="D1", account_id=director.id))
     assert ann.recipients == 5
@@ -235,12 +225,11 @@ async def _late(rig: ViberRig, event: str, user: str, announcement_id: int) -> N
 
 async def test_receipts_before_and_after_the_send_leave_outcomes_to_the_dispatcher(
         db: Database, db_url: str) -> None:
-    await SchoolWorld(db).build()
+    world = await SchoolWorld(db).build()
     users = await viber_parents(db, 5, english={3})
     refused = users[2]                          # the app refuses to show the message
-    async with db.unit_of_work() as s:
-        s.add(Account(platform="viber", chat_id=DIRECTOR, staff_id="D1", language="uk",
-                      linked_at=datetime.now(UTC)))
+    await world.add(account(DIRECTOR, platform="viber", staff_id="D1", language="uk",
+                         linked_at=datetime.now(UTC)))
     async with viber_rig(db) as rig:
         # Viber's receipts come before the answer to each send: delivered, or failed
         rig.api.receipts_url, rig.api.fails_on_phone = rig.url, {refused}
@@ -305,8 +294,8 @@ async def test_an_early_receipt_whose_send_is_never_recorded_is_forgotten_later(
         await rig.callback(rig.api.delivered(user, 555))  # nothing in flight: an answer's
         async with db.unit_of_work() as s:
             account_id = await s.scalar(select(Account.id).where(Account.chat_id == user))
-            s.add(OutboxMessage(account_id=account_id, kind="announcement", dedupe_key="x",
-                                payload={"text": TEXT}, status=OutboxStatus.SENDING))
+            s.add(notification(account_id, "announcement", "x", payload={"text": TEXT},
+                               status=OutboxStatus.SENDING))
         await rig.callback(rig.api.delivered(user, 777))  # its send's answer was lost
     async with db.unit_of_work() as s:
         [kept] = (await s.scalars(select(EarlyReceipt))).all()

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from school_bot.bot.telegram.front_door import build_bot
 from school_bot.bot.telegram_delivery import TelegramDeliverer
+from school_bot.handlers import directory_buttons
 from school_bot.notifications.config import NotifyConfig
 from school_bot.notifications.service import NotificationService
 from school_bot.storage.db import Database
@@ -25,10 +26,9 @@ from school_bot.storage.erasure import erase_person
 from school_bot.storage.ingest import import_folder
 from school_bot.storage.invites import issue_code
 from school_bot.storage.models import Account, AccountGuardian, AuditEntry, Guardian, OutboxMessage
-from school_bot.handlers import directory_buttons
 from tests.fakes.telegram_api import SentRequest
-from tests.telegram_harness import TelegramRig, keyboard_of, telegram_rig, texts
-from tests.viber_harness import viber_rig
+from tests.support.telegram_rig import TelegramRig, keyboard_of, telegram_rig, texts
+from tests.support.viber_rig import viber_rig
 
 FATHER = 8101
 VIBER_FATHER = "father-on-viber=="

@@ -26,9 +26,10 @@ from school_bot.storage.pg_roles import check_role, grant_statements
 INSUFFICIENT_PRIVILEGE = "42501"
 
 
-def pg_only(db: Database) -> None:
-    if db.sqlite:
-        pytest.skip("roles and grants are PostgreSQL's; SQLite has none (docs/postgres-roles.md)")
+@pytest.fixture
+def db(pg_db: Database) -> Database:
+    """Roles and grants are PostgreSQL's; SQLite has none (docs/postgres-roles.md)."""
+    return pg_db
 
 
 async def drop_role(db: Database, role: str) -> None:
@@ -40,7 +41,6 @@ async def drop_role(db: Database, role: str) -> None:
 @pytest.fixture
 async def app_role(db: Database, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Database]:
     """A role made by the `db-roles` command, and a connection pool logged in as it."""
-    pg_only(db)
     role = f"test_app_{uuid.uuid4().hex[:10]}"
     monkeypatch.setenv("DATABASE_URL", db.url)
     status = await asyncio.to_thread(main, ["db-roles", "--app-role", role])
@@ -92,7 +92,6 @@ async def test_the_app_role_keeps_ordinary_rights_and_can_start(db: Database, ap
 
 async def test_the_trigger_binds_a_role_that_holds_the_rights(db: Database) -> None:
     """Defence in depth: even a (non-superuser) role granted UPDATE and DELETE is refused."""
-    pg_only(db)
     role = f"test_owner_{uuid.uuid4().hex[:10]}"
     async with db.unit_of_work() as session:
         await audit.record(session, actor="system", action="test")
@@ -116,7 +115,6 @@ async def test_the_trigger_binds_a_role_that_holds_the_rights(db: Database) -> N
 
 
 async def test_the_check_refuses_a_superuser_as_the_app_role(db: Database) -> None:
-    pg_only(db)
     async with db.engine.connect() as conn:
         superuser = await conn.scalar(text("SELECT current_user"))
         check = await check_role(conn, superuser)

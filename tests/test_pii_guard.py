@@ -1,6 +1,6 @@
 """The log guard itself must catch what it is there to catch."""
 
-from tests.pii_guard import find_personal_data
+from tests.support.pii_guard import find_personal_data
 
 
 def test_unmasked_phones_in_every_spelling_are_found() -> None:

@@ -9,18 +9,23 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-
 from sqlalchemy import func, select, update
 
 from school_bot.shared.delivery import payload_to_reply
 from school_bot.shared.events import Reply
 from school_bot.storage.db import Database
 from school_bot.storage.erasure import erase_person
-from school_bot.storage.models import Account, AccountGuardian, AuditEntry, DirectoryBlock, OutboxMessage, RelayMessage
-from tests.chat_client import ChatClient
-from tests.core_support import linked
-from tests.school_factory import PHONES, clock
-from tests.test_directory import (
+from school_bot.storage.models import (
+    Account,
+    AccountGuardian,
+    AuditEntry,
+    DirectoryBlock,
+    OutboxMessage,
+    RelayMessage,
+)
+from tests.support.chat_client import ChatClient
+from tests.support.core import linked
+from tests.support.directory import (
     CHAT,
     assert_no_secrets,
     directory_school,
@@ -29,6 +34,8 @@ from tests.test_directory import (
     turn_off,
     turn_on,
 )
+from tests.support.small_school import PHONES, clock
+from tests.support.world import World, account
 
 
 async def two_parents(db: Database):  # type: ignore[no-untyped-def]
@@ -71,9 +78,8 @@ async def press_on(client: ChatClient, row: OutboxMessage, label: str) -> None:
 async def test_a_message_reaches_every_chat_of_the_other_parent_with_a_name_and_no_phone(
         db: Database) -> None:
     core, koval, bondar = await two_parents(db)
-    async with db.unit_of_work() as s:  # Коваль Олена has a second chat (the console)
-        s.add(Account(platform="console", chat_id="7730008", guardian_ids=["g-koval"], language="en",
-                      state={}))
+    await World(db).add(  # Коваль Олена has a second chat (the console)
+        account("7730008", platform="console", guardians=["g-koval"], language="en", state={}))
     await bondar.send("/directory")
     await bondar.press("✉️ Написати: Коваль Олена")
     assert "Кому: Коваль Олена (діти: Ольга, Петро)" in bondar.last_text

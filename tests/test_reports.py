@@ -1,149 +1,29 @@
-"""The four reports' figures on a small city whose every count is known, on both databases.
+"""The four reports' figures on the small city whose every count is known
+(tests/support/city.py, the `city` fixture), on both databases.
 
 School A has classes 5-А (three pupils), 10-А (one) and 11-А (none); school B has 7-Б.
 "Now" is Friday 14 March 2025, 12:00 in Kyiv. Every expected figure below is counted by
-hand from `build_city`; the comments say which rows make it.
+hand from the city's rows; the comments say which rows make it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
-from datetime import UTC, date, datetime, time
+from datetime import date
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from run_bot import main
 from school_bot.reports.queries import run_report
 from school_bot.reports.service import read_report, render_file
 from school_bot.reports.spec import ReportRequest
-from run_bot import main
 from school_bot.storage.db import Database
-from school_bot.storage.models import (
-    Account,
-    Attendance,
-    AuditEntry,
-    Guardian,
-    GuardianStudent,
-    Lesson,
-    OutboxMessage,
-    School,
-    SchoolClass,
-    Staff,
-    Student,
-)
-
-KYIV = ZoneInfo("Europe/Kyiv")
-NOW = datetime(2025, 3, 14, 12, 0, tzinfo=KYIV)
-GUARDIAN_NAMES = ("Шевченко Тарас Григорович", "Франко Іван Якович", "Косач Лариса Петрівна",
-                  "Стус Василь Семенович", "Теліга Олена Іванівна")
-GUARDIAN_PHONES = ("+380501112201", "+380501112202", "+380501112203", "+380501112204", "+380501112205")
-
-
-def utc(day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2025, 3, day, hour, minute, tzinfo=UTC)
-
-
-async def build_city(session: AsyncSession) -> None:
-    session.add_all([School(id="sa", name="Школа А", launched=True),
-                     School(id="sb", name="Школа Б", launched=True)])
-    await session.flush()
-    session.add_all([SchoolClass(id="a5", school_id="sa", name="5-А"),
-                     SchoolClass(id="a10", school_id="sa", name="10-А"),
-                     SchoolClass(id="a11", school_id="sa", name="11-А"),
-                     SchoolClass(id="b7", school_id="sb", name="7-Б"),
-                     Staff(id="t1", school_id="sa", full_name="Коваль Ірина Петрівна", role="teacher",
-                           consent=True),
-                     Staff(id="t2", school_id="sa", full_name="Мельник Олег Іванович", role="teacher",
-                           consent=True),
-                     Staff(id="t3", school_id="sb", full_name="Бойко Анна Сергіївна", role="teacher",
-                           consent=True)])
-    await session.flush()
-    session.add_all([Student(id=f"p{n}", class_id=c, full_name=f"Учень {n}")
-                     for n, c in ((1, "a5"), (2, "a5"), (3, "a5"), (4, "a10"), (5, "b7"))])
-    session.add_all([Guardian(id=f"g{n}", full_name=GUARDIAN_NAMES[n - 1], phone=GUARDIAN_PHONES[n - 1],
-                              consent=n != 3) for n in range(1, 6)])
-    await session.flush()
-    session.add_all([GuardianStudent(guardian_id=g, student_id=p) for g, p in (
-        ("g1", "p1"), ("g1", "p5"),                  # g1: a child in each school
-        ("g2", "p1"), ("g2", "p2"),                  # g2: two children in 5-А (counted once there)
-        ("g3", "p3"),                                # g3: no consent
-        ("g4", "p2"), ("g4", "p4"),                  # g4: 5-А and 10-А
-        ("g5", "p5"))])
-    accounts = {
-        "g1_tg": Account(platform="telegram", chat_id="101", guardian_ids=["g1"]),
-        "g2_vb": Account(platform="viber", chat_id="vb-102", guardian_ids=["g2"]),
-        "g2_tg": Account(platform="telegram", chat_id="102", guardian_ids=["g2"]),
-        "g4_tg": Account(platform="telegram", chat_id="104", guardian_ids=["g4"], active=False),  # blocked us
-        "g4_console": Account(platform="console", chat_id="c104", guardian_ids=["g4"]),
-        "g5_tg": Account(platform="telegram", chat_id="105", guardian_ids=["g5"]),
-        "t1_tg": Account(platform="telegram", chat_id="201", staff_id="t1"),
-    }
-    session.add_all(accounts.values())
-    await session.flush()
-
-    def lesson(key: str, cls: str, teacher: str, day: date, start: time, topic: str | None = "Тема",
-               reminded: bool = False) -> Lesson:
-        end = time(start.hour, 45) if start.minute == 0 else time(start.hour + 1, start.minute - 15)
-        return Lesson(id=key, class_id=cls, subject="Математика", teacher_id=teacher, date=day,
-                      starts_at=start, ends_at=end, topic=topic,
-                      reminded_at=utc(day.day, 12) if reminded else None)
-
-    morning, afternoon = time(8, 30), time(13, 0)
-    session.add_all([
-        lesson("L1", "a5", "t1", date(2025, 3, 10), morning, "Дроби"),
-        lesson("L2", "a5", "t1", date(2025, 3, 11), morning, None, reminded=True),
-        lesson("L3", "a10", "t1", date(2025, 3, 12), morning, "   ", reminded=True),  # a blank topic
-        lesson("L4", "a5", "t1", date(2025, 3, 14), morning, "Відсотки"),  # today, over by noon
-        lesson("L5", "a5", "t1", date(2025, 3, 14), afternoon, "Не почався"),  # today, not yet
-        lesson("L6", "a5", "t1", date(2025, 3, 7), morning),  # the week before
-        lesson("L7", "a10", "t2", date(2025, 3, 13), morning),
-        lesson("L8", "b7", "t3", date(2025, 3, 13), morning),
-        lesson("L9", "a5", "t9", date(2025, 3, 10), afternoon),  # a teacher the staff list lacks
-        lesson("L10", "a5", "t1", date(2025, 3, 17), morning),  # next Monday
-        lesson("L11", "a10", "t2", date(2025, 3, 16), morning),  # a Sunday: still ISO week 11
-        lesson("L12", "a10", "t2", date(2025, 3, 17), morning),  # Monday: ISO week 12
-    ])
-    await session.flush()
-    session.add_all([Attendance(student_id=p, lesson_id=lid, status=s) for lid, p, s in (
-        ("L6", "p1", "absent"), ("L6", "p2", "late"), ("L6", "p3", "present"),
-        ("L1", "p1", "absent"), ("L1", "p2", "excused"), ("L1", "p3", "present"),
-        ("L2", "p1", "absent"), ("L2", "p2", "present"), ("L2", "p3", "late"),
-        ("L4", "p1", "present"), ("L9", "p1", "present"),
-        ("L8", "p5", "absent"), ("L11", "p4", "excused"), ("L12", "p4", "late"))])
-
-    def out(n: int, account: str, kind: str, status: str, at: datetime, *, delivered: bool = False,
-            seen: bool = False, receipt_error: str | None = None) -> OutboxMessage:
-        return OutboxMessage(account_id=accounts[account].id, kind=kind, dedupe_key=f"k{n}", payload={},
-                             status=status, created_at=at, next_attempt_at=at,
-                             delivered_at=at if delivered else None, seen_at=at if seen else None,
-                             receipt_error=receipt_error)
-
-    session.add_all([
-        out(1, "g1_tg", "absence", "sent", utc(9, 23)),  # 01:00 on the 10th in Kyiv: inside
-        out(2, "g2_vb", "absence", "sent", utc(11, 8), delivered=True),
-        out(3, "g2_vb", "absence", "sent", utc(11, 8), delivered=True, seen=True),
-        out(4, "g4_tg", "absence", "blocked", utc(12, 8)),
-        out(5, "g2_tg", "grades", "queued", utc(12, 9)),
-        out(6, "g2_tg", "grades", "sending", utc(12, 9)),
-        out(7, "g2_tg", "grades", "retry", utc(12, 9)),
-        out(8, "g2_tg", "grades", "dead", utc(12, 9)),
-        out(9, "t1_tg", "diary_reminder", "sent", utc(12, 10)),
-        out(10, "g5_tg", "absence", "sent", utc(13, 8)),  # school B only
-        out(11, "g1_tg", "absence", "sent", utc(9, 21, 30)),  # 23:30 on the 9th in Kyiv: outside
-        out(12, "g2_vb", "absence", "sent", utc(11, 9), receipt_error="message validation failed"),
-    ])
-
-
-@pytest.fixture
-async def city(db: Database) -> Database:
-    async with db.unit_of_work() as session:
-        await build_city(session)
-    return db
+from school_bot.storage.models import AuditEntry
+from tests.support.city import GUARDIAN_NAMES, GUARDIAN_PHONES, KYIV, NOW
 
 
 def request(report: str, school: str | None, start: date = date(2025, 3, 10),

@@ -4,35 +4,29 @@ nobody else gets one, and the right is checked again on every press."""
 from __future__ import annotations
 
 import io
-from datetime import datetime
 
 from openpyxl import load_workbook
 from sqlalchemy import func, select, update
 
 from school_bot.handlers.conversation import Conversation
 from school_bot.handlers.reports_view import ReportsExtension
-from school_bot.storage.db import Database
-from school_bot.storage.models import Account, AuditEntry, Staff
 from school_bot.shared.settings import Settings
-from tests.chat_client import ChatClient
-from tests.test_reports import NOW, build_city, city  # noqa: F401 - the fixture
+from school_bot.storage.db import Database
+from school_bot.storage.models import AuditEntry, Staff
+from tests.support.chat_client import ChatClient
+from tests.support.city import clock
+from tests.support.world import World, account, staff
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-def clock() -> datetime:
-    return NOW
-
-
 async def add_staff_chats(database: Database) -> None:
-    async with database.unit_of_work() as session:
-        session.add_all([
-            Staff(id="d1", school_id="sa", full_name="Директорка Школи А", role="director", consent=True),
-            Staff(id="dep", school_id="sa", full_name="Управління Освіти", role="department", consent=True),
-        ])
-        await session.flush()
-        session.add_all([Account(platform="telegram", chat_id="301", staff_id="d1", language="uk"),
-                         Account(platform="telegram", chat_id="302", staff_id="dep", language="en")])
+    """The city's director of school A and the education department, each with a chat."""
+    await World(database).add(
+        staff("d1", "sa", "Директорка Школи А", role="director"),
+        staff("dep", "sa", "Управління Освіти", role="department"),
+        account("301", staff_id="d1", language="uk"),
+        account("302", staff_id="dep", language="en"))
 
 
 async def chats(database: Database) -> dict[str, ChatClient]:

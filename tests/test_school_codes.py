@@ -32,10 +32,10 @@ from school_bot.storage.db import Database
 from school_bot.storage.ingest import import_folder
 from school_bot.storage.invites import find_usable, hash_code
 from school_bot.storage.models import Account, InviteCode, utc_now
-from tests.telegram_harness import telegram_rig, texts
-from tests.test_api_helpers import new_key, serve
-from tests.test_notify_support import SCHOOL_DAY, Clock, config, job_context, kyiv, settings
-from tests.viber_harness import TOKEN, ViberRig, viber_rig
+from tests.support.api import new_key, serve
+from tests.support.notify import SCHOOL_DAY, Clock, config, job_context, kyiv, settings
+from tests.support.telegram_rig import telegram_rig, texts
+from tests.support.viber_rig import TOKEN, ViberRig, viber_rig
 
 ROOT = Path(__file__).resolve().parents[1]
 OLENA, IVAN, TARAS, IRYNA = "+380501234567", "+380931112233", "+380675554433", "+380675554434"

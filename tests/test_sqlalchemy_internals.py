@@ -17,9 +17,9 @@ from school_bot.storage.db import Database
 from school_bot.storage.fast import attach, holds_connection, loaded
 from school_bot.storage.models import Account, AccountGuardian, School
 from school_bot.storage.sqlalchemy_internals import TESTED_WITH, close_idle, is_loaded, loaded_instance
-from tests.core_support import linked, school_and_core
-from tests.school_factory import PHONES
-from tests.shapes import changed
+from tests.support.core import linked, school_and_core
+from tests.support.shapes import changed
+from tests.support.small_school import PHONES
 
 MODULE = "storage/sqlalchemy_internals.py"
 

@@ -10,7 +10,8 @@ from school_bot.storage import audit
 from school_bot.storage.db import Database, create_engine
 from school_bot.storage.invites import hash_code, issue_code
 from school_bot.storage.migrate import downgrade, drift, upgrade
-from school_bot.storage.models import Guardian, InviteCode, School, Staff, utc_now
+from school_bot.storage.models import InviteCode, utc_now
+from tests.support.world import World, guardian, school, staff
 
 
 async def test_migrations_apply_on_empty_database_and_match_models(db: Database) -> None:
@@ -58,11 +59,9 @@ async def test_audit_chain_detects_a_deleted_entry(db: Database) -> None:
 
 
 async def test_staff_codes_revision_keeps_guardian_codes_and_gives_a_code_one_person(db: Database) -> None:
+    await World(db).add(school("S1", "Ліцей №1", launched=False), guardian("G1"),
+                        staff("T1", "S1", None))
     async with db.unit_of_work() as s:
-        s.add(School(id="S1", name="Ліцей №1"))
-        s.add(Guardian(id="G1", consent=True))
-        s.add(Staff(id="T1", school_id="S1", role="teacher", consent=True))
-        await s.flush()
         parents = await issue_code(s, "G1")
         await issue_code(s, staff_id="T1")
     await downgrade(db.engine, "0002")  # staff codes cannot exist there: they go

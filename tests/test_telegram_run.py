@@ -18,7 +18,7 @@ from school_bot.bot.app import run
 from school_bot.cli.run import run_command
 from school_bot.shared.settings import Settings
 from tests.fakes.telegram_api import FakeTelegramBotAPI
-from tests.pii_guard import find_personal_data
+from tests.support.pii_guard import find_personal_data
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "31337:run-test"

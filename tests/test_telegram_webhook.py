@@ -10,15 +10,15 @@ from sqlalchemy import func, select
 
 from school_bot.storage.db import Database
 from school_bot.storage.models import Account
-from tests.school_factory import build_school
-from tests.telegram_harness import SECRET, TelegramRig, telegram_rig, texts
+from tests.support.small_school import small_school
+from tests.support.telegram_rig import SECRET, TelegramRig, telegram_rig, texts
 
 CHAT = 5301
 
 
 @pytest.fixture
 async def rig(db: Database) -> AsyncIterator[TelegramRig]:
-    await build_school(db)
+    await small_school(db)
     async with telegram_rig(db, webhook=True, webhook_base_url="https://bot.school.example.org") as running:
         yield running
 

@@ -1,7 +1,5 @@
-"""What the API tests share: the real web app served on 127.0.0.1, a client, keys, data.
-
-No tests here; the test modules import these helpers.
-"""
+"""What the API tests share: the real web app served on 127.0.0.1, a client, keys, and
+records as the school system posts them (`seed_school`: a small school through the API)."""
 
 from __future__ import annotations
 
@@ -15,13 +13,13 @@ from typing import Any
 from aiohttp import ClientSession, ClientTimeout, web
 from multidict import CIMultiDictProxy
 
-from school_bot.storage.db import Database
 from school_bot.shared.settings import Settings
+from school_bot.storage.db import Database
 from school_bot.web.api import register_api
 from school_bot.web.app import RouteRegistrar, build_web_app
 from school_bot.web.auth import FailedAuthLimiter, create_key
 from school_bot.web.health import register_health
-from school_bot.web.metrics import METRICS_KEY, Metrics, register_metrics
+from school_bot.web.metrics import METRICS_KEY, Metrics
 
 
 def settings_for(database: Database, **overrides: Any) -> Settings:
@@ -85,7 +83,7 @@ async def serve(database: Database, settings: Settings | None = None, *,
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    port = runner.addresses[0][1]
     try:
         async with ClientSession(timeout=ClientTimeout(total=60)) as client:
             yield ApiServer(f"http://127.0.0.1:{port}", client, app)

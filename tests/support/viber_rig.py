@@ -17,10 +17,10 @@ from school_bot.bot.viber.client import ViberClient
 from school_bot.bot.viber.files import FileStore
 from school_bot.bot.viber.webhook import ROUTE, ViberWebhook
 from school_bot.handlers.conversation import Conversation
-from school_bot.storage.db import Database
 from school_bot.shared.settings import Settings
-from tests.fakes.viber_api import FakeViberAPI
+from school_bot.storage.db import Database
 from school_bot.web.app import build_web_app
+from tests.fakes.viber_api import FakeViberAPI
 
 TOKEN = "4453b6ac12345678-e02c5f12174805f9-daec9cbb5448c51f"
 
@@ -76,7 +76,7 @@ async def viber_rig(database: Database, **settings: Any) -> AsyncIterator[ViberR
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        port = runner.addresses[0][1]
         try:
             yield ViberRig(api, f"http://127.0.0.1:{port}{ROUTE}", database, client)
         finally:

@@ -1,6 +1,6 @@
 """A running Telegram front door for tests: the real aiogram Bot and Dispatcher, wired
 as `run` wires them, talking HTTP to the fake Bot API on 127.0.0.1, with the real core
-(on the school factory's fixed clock) and database. `await chat.send("/grades")`
+(on the small school's fixed clock) and database. `await chat.send("/grades")`
 returns the requests the bot made to that chat in answer.
 """
 
@@ -19,11 +19,11 @@ from school_bot.bot.telegram.webhook import WEBHOOK_PATH
 from school_bot.bot.turns import TurnRunner
 from school_bot.handlers.commands import command_list
 from school_bot.handlers.conversation import Conversation
-from school_bot.storage.db import Database
 from school_bot.shared.settings import Settings
-from tests.fakes.telegram_api import FakeTelegramBotAPI, SentRequest
-from tests.school_factory import clock
+from school_bot.storage.db import Database
 from school_bot.web.app import build_web_app
+from tests.fakes.telegram_api import FakeTelegramBotAPI, SentRequest
+from tests.support.small_school import clock
 
 TOKEN = "987654:telegram-e2e"
 SECRET = "s3cret_for-the-webhook"

@@ -1,4 +1,6 @@
-"""Helpers for the core's tests: the production Conversation on a built school."""
+"""The core's tests' way in: the production Conversation (with the production
+extensions, on the small school's clock), the small school built under it, and chat
+clients talking to it (`linked`: one that has shared a phone and got the menu)."""
 
 from __future__ import annotations
 
@@ -7,10 +9,10 @@ from typing import Any
 from school_bot.bot.app import extensions
 from school_bot.handlers.conversation import Conversation
 from school_bot.shared.events import Platform
-from school_bot.storage.db import Database
 from school_bot.shared.settings import Settings
-from tests.chat_client import ChatClient
-from tests.school_factory import build_school, clock
+from school_bot.storage.db import Database
+from tests.support.chat_client import ChatClient
+from tests.support.small_school import clock, small_school
 
 
 def conversation(db: Database, **settings: Any) -> Conversation:
@@ -19,7 +21,7 @@ def conversation(db: Database, **settings: Any) -> Conversation:
 
 
 async def school_and_core(db: Database) -> Conversation:
-    await build_school(db)
+    await small_school(db)
     return conversation(db)
 
 
