@@ -4,12 +4,12 @@
 
 NAME is one of: import, broadcast, viber, reports, answers, memory (in that order).
 
-* import    - bench/import_city.py (engineer A): first load and re-sync, SQLite and PostgreSQL;
-* broadcast - bench/broadcast.py (engineer D): an announcement at 30 messages/s, on SQLite
+* import    - bench/import_city.py: first load and re-sync, SQLite and PostgreSQL;
+* broadcast - bench/broadcast.py: an announcement at 30 messages/s, on SQLite
               and on PostgreSQL;
 * viber     - bench/viber_broadcast.py: an announcement to 3,000 Viber parents in
               broadcast_message calls and one by one (calls, seconds), on both databases;
-* reports   - bench/reports_city.py (engineer G): every report, city-wide and one school;
+* reports   - bench/reports_city.py: every report, city-wide and one school;
 * answers   - bench/answers.py: parents' requests end to end, ours vs a bare aiogram bot,
               with a profile of where an answer's time goes;
 * memory    - bench/memory.py: RSS of `run_bot.py run` idle and under the answers load.
@@ -134,7 +134,7 @@ def _shape_args(city: City) -> list[str]:
 
 def bench_import(plan: Plan) -> Figures:
     folder = city_folder(plan.city, plan.root)
-    output, problem = run_script("import (bench/import_city.py, engineer A)",
+    output, problem = run_script("import (bench/import_city.py)",
                                  ["bench/import_city.py", "--data", str(folder), *_shape_args(plan.city)],
                                  plan.limit)
     figures: Figures = []
@@ -156,7 +156,7 @@ def bench_broadcast(plan: Plan) -> Figures:
     parents = ["--parents", "600"] if plan.quick else []
     figures: Figures = []
     for backend, extra in (("SQLite", []), ("PostgreSQL", ["--postgres"])):
-        output, problem = run_script(f"broadcast on {backend} (bench/broadcast.py, engineer D)",
+        output, problem = run_script(f"broadcast on {backend} (bench/broadcast.py)",
                                      ["bench/broadcast.py", *parents, *extra], plan.limit)
         found: Figures = []
         for pattern, name in ((r"achieved rate / limit\s+(.+?)\s+\(goal", "rate ÷ limit"),
@@ -203,7 +203,7 @@ def reports_day() -> date:
 def bench_reports(plan: Plan) -> Figures:
     folder = city_folder(replace(plan.city, today=reports_day()), plan.root)
     repeat = ["--repeat", "1"] if plan.quick else []
-    output, problem = run_script("reports (bench/reports_city.py, engineer G)",
+    output, problem = run_script("reports (bench/reports_city.py)",
                                  ["bench/reports_city.py", "--data", str(folder), *_shape_args(plan.city),
                                   *repeat], plan.limit)
     figures: Figures = []
