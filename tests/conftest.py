@@ -9,6 +9,7 @@ half of the suite skips with the reason.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import uuid
@@ -23,16 +24,15 @@ from school_bot.shared.settings import SettingsError, load_settings
 from school_bot.storage import speed_paths
 
 # SPEED_PATHS=false python -m pytest: the whole suite on the libraries' public API only
-try:
+with contextlib.suppress(SettingsError):  # another setting is malformed: its own tests say so
     speed_paths.configure(load_settings(_env_file=None).speed_paths)
-except SettingsError:  # another setting is malformed: its own tests say so
-    pass
 
-import school_bot.bot.telegram  # noqa: E402,F401  (aiogram imported as the bot imports it)
-from school_bot.storage.db import Database, create_engine  # noqa: E402
-from school_bot.storage.migrate import upgrade  # noqa: E402
-from school_bot.storage.models import Base  # noqa: E402
-from tests.support.city import build_city  # noqa: E402
+# After the switch: aiogram's models are deferred (or not) as aiogram is imported
+import school_bot.bot.telegram  # noqa: F401  (aiogram imported as the bot imports it)
+from school_bot.storage.db import Database, create_engine
+from school_bot.storage.migrate import upgrade
+from school_bot.storage.models import Base
+from tests.support.city import build_city
 
 pytest_plugins = ["tests.support.pii_guard"]
 
@@ -80,7 +80,7 @@ def postgres_url() -> Iterator[str]:
     name = f"test_bot_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     try:
         asyncio.run(asyncio.wait_for(_create_pg_database(admin, name), 10))
-    except (OSError, asyncio.TimeoutError, Exception) as exc:  # noqa: BLE001 - any failure means "absent"
+    except Exception as exc:  # noqa: BLE001 - any failure to create it means "absent"
         reason = f"PostgreSQL not reachable at {make_url(admin).render_as_string()}: {exc}"
         if os.environ.get("REQUIRE_POSTGRES"):
             pytest.fail(reason)  # CI promises both databases; a silent skip would hide it

@@ -247,5 +247,5 @@ def test_with_the_speed_paths_off_answers_are_aiograms_own_methods_and_session(
     else:
         assert (type(sent), type(edit), type(session)) == (SendMessage, EditMessageText,
                                                            AiohttpSession)
-        assert isinstance(sent.reply_markup, InlineKeyboardMarkup)
+        assert isinstance(sent, SendMessage) and isinstance(sent.reply_markup, InlineKeyboardMarkup)
         assert sent.reply_markup.inline_keyboard[0][1].callback_data == "g:w:ab:w"

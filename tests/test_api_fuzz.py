@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import AsyncIterator
 from datetime import date, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -103,7 +104,7 @@ def _id_values(entity: str, column: str) -> st.SearchStrategy[Any]:
     if column in spec.refs:
         known = st.sampled_from(STORED_IDS[spec.refs[column]])
     elif column in spec.key:
-        known = st.sampled_from(STORED_IDS.get(entity, []) + ["f1", "f2", "f3"])
+        known = st.sampled_from([*STORED_IDS.get(entity, []), "f1", "f2", "f3"])
     else:
         known = st.sampled_from(KNOWN_IDS)
     return st.integers(0, 9).flatmap(lambda n: IDS if n == 0 else known)
@@ -154,28 +155,29 @@ async def stored_garbage(db: Database) -> list[str]:
     async with db.sessions() as session:
         for spec in SPECS.values():
             table = spec.model.__table__
-            strings = [c for c in table.columns if isinstance(c.type, String) and c.type.length]
+            lengths = {c: c.type.length for c in table.columns
+                       if isinstance(c.type, String) and c.type.length}
+            strings = list(lengths)
             for row in (await session.execute(select(*strings))).all():
                 for column, value in zip(strings, row, strict=True):
-                    if value is not None and (len(value) > column.type.length or "\x00" in value):
+                    if value is not None and (len(value) > lengths[column] or "\x00" in value):
                         problems.append(f"{table.name}.{column.name} {value[:20]!r}")
                     if column.primary_key and (not value or value != value.strip()):
                         problems.append(f"{table.name}.{column.name} id {value!r}")
-        for model in (Guardian, Staff):
-            for person in (await session.scalars(select(model))).all():
-                if person.phone is not None and normalize_phone(person.phone) != person.phone:
-                    problems.append(f"{model.__tablename__} phone not E.164")
-                if not person.consent and (person.phone or person.full_name):
-                    problems.append(f"{model.__tablename__} {person.id}: personal data without consent")
-        for role in (await session.scalars(select(Staff.role))).all():
-            if role not in STAFF_ROLES:
-                problems.append(f"staff role {role!r}")
-        for value in (await session.scalars(select(Grade.value))).all():
-            if not 1 <= value <= 12:
-                problems.append(f"grade {value}")
-        for status in (await session.scalars(select(Attendance.status))).all():
-            if status not in ATTENDANCE_STATUSES:
-                problems.append(f"attendance {status!r}")
+        people: list[Guardian | Staff] = [*(await session.scalars(select(Guardian))).all(),
+                                          *(await session.scalars(select(Staff))).all()]
+        for person in people:
+            if person.phone is not None and normalize_phone(person.phone) != person.phone:
+                problems.append(f"{person.__tablename__} phone not E.164")
+            if not person.consent and (person.phone or person.full_name):
+                problems.append(f"{person.__tablename__} {person.id}: personal data without consent")
+        roles = (await session.scalars(select(Staff.role))).all()
+        problems.extend(f"staff role {role!r}" for role in roles if role not in STAFF_ROLES)
+        grades = (await session.scalars(select(Grade.value))).all()
+        problems.extend(f"grade {value}" for value in grades if not 1 <= value <= 12)
+        statuses = (await session.scalars(select(Attendance.status))).all()
+        problems.extend(f"attendance {status!r}" for status in statuses
+                        if status not in ATTENDANCE_STATUSES)
         for starts, ends in (await session.execute(select(Lesson.starts_at, Lesson.ends_at))).all():
             if not (isinstance(starts, time) and isinstance(ends, time) and starts < ends):
                 problems.append(f"lesson {starts}-{ends}")
@@ -191,7 +193,7 @@ async def stored_garbage(db: Database) -> list[str]:
 
 
 @pytest.fixture
-async def fuzzed(db: Database):  # type: ignore[no-untyped-def]
+async def fuzzed(db: Database) -> AsyncIterator[tuple[ApiServer, str, str]]:
     department = await new_key(db, None)
     async with serve(db) as server:
         await seed_school(server, department, "1")

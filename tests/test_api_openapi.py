@@ -34,14 +34,14 @@ async def document(db: Database) -> dict[str, Any]:
         answer = await server.get("/api/v1/openapi.json")
     assert answer.status == 200
     assert answer.headers["Content-Type"].startswith("application/json")
-    return answer.body  # type: ignore[no-any-return]
+    return answer.body
 
 
 def _record_schema(document: dict[str, Any], entity: str) -> dict[str, Any]:
     body = document["paths"][f"/api/v1/{entity}"]["post"]["requestBody"]
     items = body["content"]["application/json"]["schema"]["items"]
     name = items["$ref"].rsplit("/", 1)[-1]
-    return document["components"]["schemas"][name]  # type: ignore[no-any-return]
+    return document["components"]["schemas"][name]
 
 
 def _validator(document: dict[str, Any], schema: dict[str, Any]) -> jsonschema.Validator:

@@ -58,10 +58,9 @@ async def test_a_failed_viber_turn_is_apologised_for_in_the_accounts_language(
 
 
 async def test_a_failed_viber_turn_without_an_account_follows_the_messenger(db: Database) -> None:
-    async with viber_rig(db) as rig:
-        async with _table_gone(db, "accounts"):
-            english = await rig.say("viber-new-1", "Привіт", language="en")
-            unknown = await rig.say("viber-new-2", "Hallo", language="de")
+    async with viber_rig(db) as rig, _table_gone(db, "accounts"):
+        english = await rig.say("viber-new-1", "Привіт", language="en")
+        unknown = await rig.say("viber-new-2", "Hallo", language="de")
     assert english == [t("en", "error.apology")]
     assert unknown == [t("uk", "error.apology")]  # DEFAULT_LOCALE
 

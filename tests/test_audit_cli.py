@@ -15,10 +15,11 @@ import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from _pytest.capture import CaptureFixture
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import Executable, delete, select, text, update
 
 from run_bot import main
 from school_bot.storage import audit
@@ -60,14 +61,14 @@ async def write_chain(database: Database, count: int = 5) -> None:
                                entity_id=f"g{n}", details={"n": n, "коментар": "виправлено"})
 
 
-async def tamper(database: Database, *statements) -> None:  # type: ignore[no-untyped-def]
+async def tamper(database: Database, *statements: Executable) -> None:
     """Statements straight to the database, as someone with a SQL console would."""
     async with database.engine.begin() as conn:
         for statement in statements:
             await conn.execute(statement)
 
 
-async def row(database: Database, entry_id: int) -> dict[str, object]:
+async def row(database: Database, entry_id: int) -> dict[str, Any]:
     async with database.engine.connect() as conn:
         found = (await conn.execute(select(AUDIT).where(AUDIT.c.id == entry_id))).mappings().one()
     return dict(found)
@@ -142,7 +143,8 @@ async def test_two_swapped_entries_are_named(db: Database) -> None:
     assert_broken_at(await run_cli(db, "audit", "verify"), 2, "reordered")
 
 
-async def test_a_well_forged_entry_appended_behind_the_heads_back_is_named(db: Database, in_process: Runner) -> None:
+async def test_a_well_forged_entry_appended_behind_the_heads_back_is_named(
+        db: Database, in_process: Runner) -> None:
     await write_chain(db, 5)
     forged = AuditEntry(**{k: v for k, v in (await row(db, 5)).items() if k != "hash"})
     forged.id, forged.prev_hash, forged.entity_id = 6, (await row(db, 5))["hash"], "g99"

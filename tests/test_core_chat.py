@@ -47,7 +47,8 @@ async def test_forget_me_erases_the_parent_and_says_what_was_erased(db: Database
     async with db.unit_of_work() as s:
         guardian = await s.get(Guardian, "g-bondar")
         accounts = await s.scalar(select(func.count()).select_from(Account))
-    assert guardian is not None and (guardian.full_name, guardian.phone, guardian.consent) == (None, None, False)
+    assert guardian is not None
+    assert (guardian.full_name, guardian.phone, guardian.consent) == (None, None, False)
     assert accounts == 0
     await parent.share_contact(PHONES.bondar)
     assert "адміністратора" in parent.last_text

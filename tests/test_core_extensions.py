@@ -52,7 +52,7 @@ class Directory(Extension):
 
 async def test_an_extension_gets_its_command_buttons_text_and_settings_entry(db: Database) -> None:
     await small_school(db)
-    settings = Settings(_env_file=None, database_url=db.url)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, database_url=db.url)
     core = Conversation(settings, clock=clock, extensions=[Directory()])
     parent = ChatClient(db, core)
     await parent.share_contact(PHONES.bondar)

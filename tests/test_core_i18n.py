@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from school_bot.shared import i18n
 from school_bot.handlers.commands import command_list
-from school_bot.shared.i18n_tools import compiled, problems
 from school_bot.handlers.menu import command_for_label, labels
+from school_bot.shared import i18n
+from school_bot.shared.i18n_tools import compiled, problems
 
 ROOT = Path(__file__).resolve().parents[1]
 MESSENGER_LIBRARIES = {"aiogram", "viberbot", "aiohttp", "telegram"}

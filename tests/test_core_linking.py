@@ -14,10 +14,13 @@ from tests.support.core import chat, linked, school_and_core
 from tests.support.small_school import NOW, PHONES
 
 
-async def _account(db: Database, chat_id: str = "100", platform: str = "telegram") -> Account | None:
+async def _account(db: Database, chat_id: str = "100", platform: str = "telegram") -> Account:
+    """The chat's account (every chat that spoke to the bot has one)."""
     async with db.unit_of_work() as s:
-        return await s.scalar(select(Account).where(Account.chat_id == chat_id,
-                                                    Account.platform == platform))
+        account = await s.scalar(select(Account).where(Account.chat_id == chat_id,
+                                                       Account.platform == platform))
+    assert account is not None, (platform, chat_id)
+    return account
 
 
 async def test_start_greets_in_the_users_language_and_asks_for_the_phone(db: Database) -> None:
@@ -36,7 +39,7 @@ async def test_own_contact_of_a_consenting_parent_links_and_is_audited(db: Datab
     await parent.share_contact("050 111 00 01")  # any common spelling
     assert "під'єднано" in parent.last_text and "Оцінки" in parent.menu
     account = await _account(db)
-    assert account is not None and list(account.guardian_ids) == ["g-koval"] and account.staff_id is None
+    assert list(account.guardian_ids) == ["g-koval"] and account.staff_id is None
     async with db.unit_of_work() as s:
         entry = await s.scalar(select(AuditEntry).where(AuditEntry.action == "account.linked"))
     assert entry is not None and entry.entity_id == str(account.id)
@@ -50,7 +53,7 @@ async def test_unknown_number_no_consent_and_unlaunched_school_get_the_same_answ
         visitor = chat(db, core, f"visitor-{n}")
         await visitor.share_contact(phone)
         answers.append(visitor.replies)
-        assert not (await _account(db, f"visitor-{n}")).linked  # type: ignore[union-attr]
+        assert not (await _account(db, f"visitor-{n}")).linked
     assert answers[0] == answers[1] == answers[2]
     assert "адміністратора" in answers[0][0].text
     async with db.unit_of_work() as s:
@@ -67,7 +70,7 @@ async def test_a_forwarded_contact_or_a_typed_number_is_refused_with_the_reason(
     assert "кнопкою" in parent.last_text
     await parent.send("050 111 00 01")  # digits alone could be a code too: tried, then the same answer
     assert "кнопкою" in parent.last_text
-    assert not (await _account(db)).linked  # type: ignore[union-attr]
+    assert not (await _account(db)).linked
 
 
 async def test_five_failures_within_an_hour_lock_the_chat(db: Database) -> None:
@@ -77,7 +80,7 @@ async def test_five_failures_within_an_hour_lock_the_chat(db: Database) -> None:
         await prober.share_contact(PHONES.unknown)
     await prober.share_contact(PHONES.koval)
     assert "Забагато спроб" in prober.last_text
-    assert not (await _account(db)).linked  # type: ignore[union-attr]
+    assert not (await _account(db)).linked
 
 
 async def test_a_deep_link_code_links_once_and_only_while_valid(db: Database) -> None:
@@ -89,14 +92,14 @@ async def test_a_deep_link_code_links_once_and_only_while_valid(db: Database) ->
                         .values(expires_at=NOW - timedelta(minutes=1)))
     first, second, third = chat(db, core, "1"), chat(db, core, "2"), chat(db, core, "3")
     await first.send(f"/start {code.replace('-', '')}")
-    assert list((await _account(db, "1")).guardian_ids) == ["g-koval"]  # type: ignore[union-attr]
+    assert list((await _account(db, "1")).guardian_ids) == ["g-koval"]
     await second.send(code)  # reused
     await third.send(f"/start {expired}")
     for reply in (second, third):
         assert "код не діє" in reply.last_text
     await third.send("AAAA-BBBB-CC")  # made up
     assert "код не діє" in third.last_text
-    assert (await _account(db, "3")).failed_link_attempts == 2  # type: ignore[union-attr]
+    assert (await _account(db, "3")).failed_link_attempts == 2
 
 
 async def test_viber_needs_the_contact_and_the_guardians_own_code(db: Database) -> None:
@@ -106,14 +109,14 @@ async def test_viber_needs_the_contact_and_the_guardians_own_code(db: Database) 
     viber = chat(db, core, "v-1", platform=Platform.VIBER)
     await viber.share_contact(PHONES.koval, own=False)
     assert "код запрошення" in viber.last_text
-    assert not (await _account(db, "v-1", "viber")).linked  # type: ignore[union-attr]
+    assert not (await _account(db, "v-1", "viber")).linked
     await viber.send(theirs)
     assert "код не діє" in viber.last_text
     async with db.unit_of_work() as s:
         locked = await s.scalar(select(InviteCode).where(InviteCode.guardian_id == "g-bondar"))
     assert locked is not None and locked.failed_attempts == 1
     await viber.send(mine)
-    assert list((await _account(db, "v-1", "viber")).guardian_ids) == ["g-koval"]  # type: ignore[union-attr]
+    assert list((await _account(db, "v-1", "viber")).guardian_ids) == ["g-koval"]
 
 
 async def test_viber_code_first_then_the_contact(db: Database) -> None:
@@ -125,14 +128,14 @@ async def test_viber_code_first_then_the_contact(db: Database) -> None:
     assert viber.last_reply.request_contact
     await viber.started()  # "subscribed" does not forget the code
     await viber.share_contact(PHONES.bondar)
-    assert list((await _account(db, "v-2", "viber")).guardian_ids) == ["g-bondar"]  # type: ignore[union-attr]
+    assert list((await _account(db, "v-2", "viber")).guardian_ids) == ["g-bondar"]
 
 
 async def test_a_teacher_who_is_also_a_parent_is_linked_as_both(db: Database) -> None:
     core = await school_and_core(db)
     both = await linked(db, core, PHONES.teacher_parent)
     account = await _account(db)
-    assert account is not None and (list(account.guardian_ids), account.staff_id) == (["g-moroz"], "t-moroz")
+    assert (list(account.guardian_ids), account.staff_id) == (["g-moroz"], "t-moroz")
     await both.send("/grades")
     assert "Тарас" in both.last_text and "Фізкультура" in both.last_text
 
@@ -142,7 +145,7 @@ async def test_unlink_detaches_the_chat_and_is_audited(db: Database) -> None:
     parent = await linked(db, core, PHONES.bondar)
     await parent.send("/unlink")
     assert "від'єднано" in parent.last_text and parent.last_reply.remove_menu
-    assert not (await _account(db)).linked  # type: ignore[union-attr]
+    assert not (await _account(db)).linked
     await parent.send("/grades")
     assert "Біологія" not in parent.last_text and parent.last_reply.request_contact
     async with db.unit_of_work() as s:

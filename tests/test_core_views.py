@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from school_bot.handlers import settings_view
 from school_bot.handlers.router import view_asked
 from school_bot.shared.events import ChatRef, Incoming, Kind, Platform
@@ -91,7 +93,7 @@ async def test_what_is_read_as_a_view_is_answered_with_that_view(db: Database) -
     await bondar.send("/grades")
     heading = bondar.last_text.split(",")[0]          # "Іван (5-А): оцінки"
     week = next(b.payload for b in bondar.buttons if b.payload.endswith(":w"))
-    cases: list[tuple[Kind, dict[str, str], str | None]] = [
+    cases: list[tuple[Kind, dict[str, Any], str | None]] = [
         (Kind.COMMAND, {"command": "grades"}, "g"),
         (Kind.TEXT, {"text": "Оцінки"}, "g"),
         (Kind.TEXT, {"text": "Rating"}, "r"),              # a label of the other language

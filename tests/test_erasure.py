@@ -98,9 +98,11 @@ async def test_the_erase_command_erases_by_id_and_says_what(db: Database, db_url
 
     await _family(db)
     root = Path(__file__).resolve().parents[1]
-    run = lambda *a: subprocess.run(  # noqa: E731
-        [sys.executable, str(root / "run_bot.py"), "erase", *a], capture_output=True, text=True,
-        env={**os.environ, "DATABASE_URL": db_url}, timeout=120, cwd=root)
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(root / "run_bot.py"), "erase", *args], capture_output=True,
+            text=True, env={**os.environ, "DATABASE_URL": db_url}, timeout=120, cwd=root)
+
     done = run("--guardian", "G1")
     assert done.returncode == 0, done.stderr
     assert "full_name, phone" in done.stdout and "1 chats unlinked" in done.stdout

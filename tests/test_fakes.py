@@ -82,6 +82,7 @@ async def test_get_me_and_send_message_with_inline_keyboard(tg: FakeTelegramBotA
 
     assert second.message_id == first.message_id + 1
     assert first.chat.id == 5 and first.text == "Вітаємо & привіт"
+    assert first.reply_markup is not None
     assert first.reply_markup.model_dump() == KEYBOARD.model_dump()
     sent = tg.sent[0]
     assert sent.method == "sendMessage" and sent.chat_id == 5
@@ -108,6 +109,7 @@ async def test_get_updates_returns_queued_update_parsed_by_aiogram(
 
     assert [u.update_id for u in updates] == [queued["update_id"]]
     message = updates[0].message
+    assert message is not None and message.from_user is not None and message.entities is not None
     assert message.text == "/start invite42" and message.from_user.language_code == "uk"
     assert message.entities[0].type == "bot_command" and message.entities[0].length == 6
     assert await bot.get_updates(offset=updates[0].update_id + 1, timeout=0) == []
@@ -123,15 +125,17 @@ async def test_long_poll_holds_until_an_update_arrives(tg: FakeTelegramBotAPI, b
     await asyncio.sleep(0.05)
     tg.contact_update(5, "+380501234567", user_id_in_contact=5)
     updates = await asyncio.wait_for(poll, 2)
-    assert updates[0].message.contact.phone_number == "+380501234567"
-    assert updates[0].message.contact.user_id == 5
+    message = updates[0].message
+    assert message is not None and message.contact is not None
+    assert message.contact.phone_number == "+380501234567"
+    assert message.contact.user_id == 5
 
 
 async def test_allowed_updates_filters_kinds(tg: FakeTelegramBotAPI, bot: Bot):
     tg.message_update(5, "привіт")
     tg.callback_update(5, "grades:7", message_id=10)
     updates = await bot.get_updates(allowed_updates=["callback_query"], timeout=0)
-    assert [u.callback_query.data for u in updates] == ["grades:7"]
+    assert [u.callback_query.data if u.callback_query else None for u in updates] == ["grades:7"]
 
 
 async def test_callback_query_can_be_answered_once_and_message_edited(
@@ -141,12 +145,14 @@ async def test_callback_query_can_be_answered_once_and_message_edited(
     tg.callback_update(5, "grades:7")
     (update,) = await bot.get_updates(timeout=0)
     query = update.callback_query
+    assert query is not None and isinstance(query.message, Message)
     assert query.message.message_id == sent.message_id and query.message.text == "Оберіть дитину"
 
     assert await bot.answer_callback_query(query.id, text="OK")
     with pytest.raises(TelegramBadRequest, match="query is too old"):
         await bot.answer_callback_query(query.id)
     edited = await bot.edit_message_text("Оцінки: 11", chat_id=5, message_id=sent.message_id)
+    assert isinstance(edited, Message)  # editing an inline message would answer True
     assert edited.text == "Оцінки: 11" and edited.reply_markup is None
     with pytest.raises(TelegramBadRequest, match="message is not modified"):
         await bot.edit_message_text("Оцінки: 11", chat_id=5, message_id=sent.message_id)
@@ -236,11 +242,13 @@ async def test_wrong_token_and_unknown_method(tg: FakeTelegramBotAPI):
 async def test_send_document_records_upload(tg: FakeTelegramBotAPI, bot: Bot):
     upload = BufferedInputFile(b"x" * 1234, filename="табель.xlsx")
     message = await bot.send_document(5, upload, caption="Табель")
+    assert message.document is not None
     assert message.document.file_name == "табель.xlsx" and message.document.file_size == 1234
     recorded = tg.sent[-1]
     assert recorded.params["document"]["filename"] == "табель.xlsx"
     assert recorded.params["document"]["size"] == 1234 and recorded.text == "Табель"
     photo = await bot.send_photo(5, BufferedInputFile(b"\x89PNG" * 10, filename="qr.png"))
+    assert photo.photo is not None
     assert photo.photo[0].file_size == 40
 
 
@@ -287,6 +295,7 @@ async def test_dispatcher_polling_end_to_end(tg: FakeTelegramBotAPI, bot: Bot):
 
     @dp.message(CommandStart())
     async def start(message: Message) -> None:
+        assert message.from_user is not None
         await message.answer(f"Вітаю, {message.from_user.first_name}!")
 
     polling = asyncio.create_task(
@@ -308,8 +317,10 @@ async def test_standalone_runner_logs_json_lines(tmp_path: Path):
          "--rate", "30", "--log", str(log)],
         cwd=ROOT, stdout=subprocess.PIPE, text=True,
     )
+    stdout = process.stdout
+    assert stdout is not None
     try:
-        line = await asyncio.wait_for(asyncio.to_thread(process.stdout.readline), 20)
+        line = await asyncio.wait_for(asyncio.to_thread(stdout.readline), 20)
         assert line.startswith("READY "), line
         base_url = line.split()[1]
         runner_bot = Bot(TOKEN, session=_Session(api=TelegramAPIServer.from_base(base_url)))
@@ -318,16 +329,18 @@ async def test_standalone_runner_logs_json_lines(tmp_path: Path):
             await runner_bot.send_message(6, "друга")
         finally:
             await runner_bot.session.close()
-        async with aiohttp.ClientSession() as http:
-            async with http.post(f"{base_url}/_fake/message_update",
-                                 json={"chat_id": 5, "text": "/start"}) as response:
-                assert (await response.json())["result"]["message"]["text"] == "/start"
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(f"{base_url}/_fake/message_update",
+                      json={"chat_id": 5, "text": "/start"}) as response,
+        ):
+            assert (await response.json())["result"]["message"]["text"] == "/start"
         records = [json.loads(x) for x in log.read_text(encoding="utf-8").splitlines()]
         assert [(r["chat_id"], r["text"]) for r in records] == [(5, "перша"), (6, "друга")]
     finally:
         process.terminate()
         process.wait(10)
-        process.stdout.close()
+        stdout.close()
 
 
 # --------------------------------------------------------------------------- Viber
@@ -343,10 +356,12 @@ async def _viber_call(
     api: FakeViberAPI, endpoint: str, body: dict[str, Any], token: str | None = "viber-token"
 ) -> dict[str, Any]:
     headers = {"X-Viber-Auth-Token": token} if token is not None else {}
-    async with aiohttp.ClientSession() as http:
-        async with http.post(f"{api.base_url}/{endpoint}", json=body, headers=headers) as resp:
-            assert resp.status == 200
-            return await resp.json()
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{api.base_url}/{endpoint}", json=body, headers=headers) as resp,
+    ):
+        assert resp.status == 200
+        return await resp.json()
 
 
 def _text(receiver: str, text: str, **extra: Any) -> dict[str, Any]:
@@ -442,10 +457,12 @@ async def test_viber_rate_limit_and_forced_failures(viber: FakeViberAPI):
     viber.fail_next("send_message", 5)
     assert (await _viber_call(viber, "send_message", _text("u", "x")))["status"] == 5
     viber.fail_next("send_message", 0, "Internal Server Error", http_status=500)
-    async with aiohttp.ClientSession() as http:
-        async with http.post(f"{viber.base_url}/send_message", json=_text("u", "x"),
-                             headers={"X-Viber-Auth-Token": "viber-token"}) as response:
-            assert response.status == 500
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{viber.base_url}/send_message", json=_text("u", "x"),
+                  headers={"X-Viber-Auth-Token": "viber-token"}) as response,
+    ):
+        assert response.status == 500
 
 
 async def test_viber_set_webhook_and_account_info(viber: FakeViberAPI):

@@ -92,7 +92,8 @@ async def test_consent_no_keeps_the_link_but_no_name_or_phone(db: Database, demo
             assert await s.get(GuardianStudent, (row["guardian_id"], row["student_id"])) is not None
 
 
-async def test_bad_rows_are_reported_by_file_and_line_and_good_rows_kept(db: Database, tmp_path: Path) -> None:
+async def test_bad_rows_are_reported_by_file_and_line_and_good_rows_kept(
+        db: Database, tmp_path: Path) -> None:
     folder = base_folder(tmp_path / "data")
     write(folder, "grades.csv",
           "grade_id,student_id,subject,date,value,kind,teacher_id,lesson_id,comment\n"
@@ -140,13 +141,14 @@ async def test_bad_rows_are_reported_by_file_and_line_and_good_rows_kept(db: Dat
     assert (by_file["lessons.csv"].created, len(by_file["lessons.csv"].rejected)) == (3, 2)
     async with db.unit_of_work() as s:
         assert set(await s.scalars(select(Grade.id))) == {"G1", "G8"}
-        assert (await s.get(Lesson, "L3")).starts_at.hour == 9  # type: ignore[union-attr]
+        assert (await s.get_one(Lesson, "L3")).starts_at.hour == 9
         assert set(await s.scalars(select(Staff.id))) == {"T1"}
 
 
 async def test_a_missing_required_column_rejects_the_whole_file(db: Database, tmp_path: Path) -> None:
     folder = base_folder(tmp_path / "data")
-    write(folder, "grades.csv", "grade_id,student_id,subject,date,kind\nG1,P1,Математика,2025-03-10,поточна\n")
+    write(folder, "grades.csv",
+          "grade_id,student_id,subject,date,kind\nG1,P1,Математика,2025-03-10,поточна\n")
     report = await import_folder(db, folder, actor="test")
     assert report.problems() == [
         "grades.csv:1: missing required column: value (the file is not imported)"]
@@ -164,7 +166,7 @@ async def test_bom_extra_columns_and_any_column_order(db: Database, tmp_path: Pa
     async with db.unit_of_work() as s:
         school = await s.get(School, "S1")
         assert school is not None and school.name == "Ліцей №1" and not school.launched
-        assert (await s.get(SchoolClass, "C1")).school_id == "S1"  # type: ignore[union-attr]
+        assert (await s.get_one(SchoolClass, "C1")).school_id == "S1"
 
 
 @pytest.mark.parametrize("spellings", [("yes", "no"), ("true", "false"), ("1", "0"), ("так", "ні"),
@@ -176,8 +178,8 @@ async def test_booleans_in_every_spelling(db: Database, tmp_path: Path, spelling
     report = await import_folder(db, folder, actor="test")
     assert report.ok, report.problems()
     async with db.unit_of_work() as s:
-        assert (await s.get(School, "S1")).launched is True  # type: ignore[union-attr]
-        assert (await s.get(School, "S2")).launched is False  # type: ignore[union-attr]
+        assert (await s.get_one(School, "S1")).launched is True
+        assert (await s.get_one(School, "S2")).launched is False
 
 
 async def test_phone_spellings_are_stored_as_e164(db: Database, tmp_path: Path) -> None:
@@ -197,12 +199,12 @@ async def test_school_launch_is_stamped_and_audited(db: Database, tmp_path: Path
     write(folder, "schools.csv", "school_id,name,launched\nS1,A,no\n")
     await import_folder(db, folder, actor="test")
     async with db.unit_of_work() as s:
-        assert (await s.get(School, "S1")).launched_at is None  # type: ignore[union-attr]
+        assert (await s.get_one(School, "S1")).launched_at is None
     write(folder, "schools.csv", "school_id,name,launched\nS1,A,yes\n")
     report = await import_folder(db, folder, actor="test")
     assert report.total.updated == 1
     async with db.unit_of_work() as s:
-        assert (await s.get(School, "S1")).launched_at is not None  # type: ignore[union-attr]
+        assert (await s.get_one(School, "S1")).launched_at is not None
         launches = (await s.scalars(select(AuditEntry).where(AuditEntry.action == "school.launched"))).all()
         assert [(e.school_id, e.entity_id) for e in launches] == [("S1", "S1")]
 
@@ -272,7 +274,7 @@ async def test_grade_change_keeps_history_and_is_audited(db: Database, tmp_path:
         entries = (await s.scalars(select(AuditEntry).where(AuditEntry.action == "grade.changed"))).all()
         assert [(e.entity, e.entity_id, e.details, e.school_id) for e in entries] == [
             ("grade", "G1", {"old": 7, "new": 9}, "S1")]
-        assert (await s.get(Grade, "G1")).value == 9  # type: ignore[union-attr]
+        assert (await s.get_one(Grade, "G1")).value == 9
 
 
 async def test_import_is_audited_and_the_chain_verifies(db: Database, demo_folder: Path) -> None:
@@ -301,7 +303,8 @@ async def test_attendance_change_realerts_only_a_new_absence(db: Database, tmp_p
     report = await import_folder(db, folder, actor="test")
     assert (report.total.updated, report.total.unchanged) == (2, 2 + 2 + 3 + 2 + 1)
     async with db.unit_of_work() as s:
-        alerted = {(a.student_id, a.lesson_id): a.alerted_at for a in (await s.scalars(select(Attendance))).all()}
+        marks = (await s.scalars(select(Attendance))).all()
+        alerted = {(a.student_id, a.lesson_id): a.alerted_at for a in marks}
         assert alerted[("P1", "L1")] is not None  # became excused: no new alert
         assert alerted[("P2", "L1")] is None  # a new absence: alert again
         assert alerted[("P1", "L2")] is not None  # unchanged

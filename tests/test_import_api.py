@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -31,8 +32,9 @@ async def seed(db: Database) -> None:
                      actor="seed")
         await ingest(s, "classes", [{"class_id": "C1", "school_id": "S1", "name": "5-А"},
                                     {"class_id": "C2", "school_id": "S2", "name": "6-Б"}], actor="seed")
-        await ingest(s, "students", [{"student_id": "P1", "class_id": "C1", "full_name": "Коваль Іван Петрович"},
-                                     {"student_id": "P2", "class_id": "C2", "full_name": "Бондар Ірина Олегівна"}],
+        await ingest(s, "students",
+                     [{"student_id": "P1", "class_id": "C1", "full_name": "Коваль Іван Петрович"},
+                      {"student_id": "P2", "class_id": "C2", "full_name": "Бондар Ірина Олегівна"}],
                      actor="seed")
 
 
@@ -43,7 +45,7 @@ def test_entities_are_in_dependency_order() -> None:
 
 async def test_json_values_counts_and_zero_based_rejections(db: Database) -> None:
     await seed(db)
-    records = [
+    records: list[Any] = [  # as JSON arrives: any value, not only objects
         {"grade_id": 1, "student_id": "P1", "subject": "Математика", "date": "2025-03-10", "value": 10,
          "kind": None, "extra": [1, 2]},
         {"grade_id": "2", "student_id": "P1", "subject": "Математика", "date": "2025-03-10", "value": 12.0},
@@ -55,7 +57,7 @@ async def test_json_values_counts_and_zero_based_rejections(db: Database) -> Non
         "not an object",
     ]
     async with db.unit_of_work() as s:
-        result = await ingest(s, "grades", records, actor="api:test#1")  # type: ignore[arg-type]
+        result = await ingest(s, "grades", records, actor="api:test#1")
     assert (result.created, result.updated, result.unchanged) == (2, 0, 0)
     assert result.rejected == [
         Rejection(2, "value: 13 is outside 1–12"),

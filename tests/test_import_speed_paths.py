@@ -22,7 +22,7 @@ from school_bot.storage import audit
 from school_bot.storage.db import Database
 from school_bot.storage.ingest import fields as f
 from school_bot.storage.ingest import import_folder, ingest
-from school_bot.storage.ingest.csv_folder import _read_chunks
+from school_bot.storage.ingest.csv_folder import Chunk, _read_chunks
 from school_bot.storage.models import Attendance, AuditEntry, Grade, GradeChange, Lesson
 from school_bot.storage.phones import InvalidPhone, normalize_phone
 from tests.support.school_files import base_folder, write
@@ -40,12 +40,18 @@ def _csv_module_rows(text: str) -> list[tuple[int, list[str]]]:
     return rows
 
 
+def _lines_and_cells(chunk: Chunk) -> list[tuple[int, list[str]]]:
+    """(line, cells) of each row of a chunk, which holds its cells column by column."""
+    rows = zip(*chunk.cells, strict=True)
+    return [(line, list(cells)) for line, cells in zip(chunk.lines, rows, strict=True)]
+
+
 def _read(tmp_path: Path, text: str, chunk: int) -> list[tuple[int, list[str]]]:
     path = tmp_path / "attendance.csv"
     path.write_bytes(text.encode())
     rows = []
     for got in _read_chunks(path, "attendance", chunk):
-        rows += [(line, list(cells)) for line, cells in zip(got.lines, zip(*got.cells), strict=True)]
+        rows += _lines_and_cells(got)
         rows += [(r.index, ["<rejected>"]) for r in got.rejected]
     return sorted(rows)
 
@@ -92,16 +98,14 @@ def test_a_bom_and_windows_line_ends_read_as_plain_lines(tmp_path: Path) -> None
     text = "student_id,lesson_id,status\r\n" + "".join(f"P{i},L{i},present\r\n" for i in range(50))
     path = tmp_path / "attendance.csv"
     path.write_bytes(b"\xef\xbb\xbf" + text.encode())
-    got = [(line, list(cells)) for chunk in _read_chunks(path, "attendance", 7)
-           for line, cells in zip(chunk.lines, zip(*chunk.cells), strict=True)]
+    got = [row for chunk in _read_chunks(path, "attendance", 7) for row in _lines_and_cells(chunk)]
     assert got == [(i + 2, [f"P{i}", f"L{i}", "present"]) for i in range(50)]
 
 
 def test_old_mac_line_ends_still_read(tmp_path: Path) -> None:
     path = tmp_path / "attendance.csv"
     path.write_bytes(b"student_id,lesson_id,status\rP1,L1,present\rP2,L1,absent\r")
-    got = [(line, list(cells)) for chunk in _read_chunks(path, "attendance", 10)
-           for line, cells in zip(chunk.lines, zip(*chunk.cells), strict=True)]
+    got = [row for chunk in _read_chunks(path, "attendance", 10) for row in _lines_and_cells(chunk)]
     assert got == [(2, ["P1", "L1", "present"]), (3, ["P2", "L1", "absent"])]
 
 
@@ -232,7 +236,7 @@ async def test_a_resync_that_changes_a_few_rows_takes_the_usual_rules(db: Databa
         actions = [e.action for e in (await s.scalars(select(AuditEntry).order_by(AuditEntry.id))).all()]
         assert actions.count("grade.changed") == 1 and actions.count("attendance.changed") == 1
         assert (await audit.verify_chain(s)).ok
-        assert (await s.get(Lesson, "L399")).topic == "Тема 399"  # type: ignore[union-attr]
+        assert (await s.get_one(Lesson, "L399")).topic == "Тема 399"
 
 
 async def test_chunks_of_a_big_file_are_committed_and_audited_each(db: Database, tmp_path: Path) -> None:

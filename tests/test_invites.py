@@ -101,7 +101,8 @@ async def test_codes_for_consenting_guardians_with_printable_sheets(db: Database
         assert (await audit.verify_chain(s)).ok
 
 
-async def test_a_second_run_skips_guardians_with_codes_and_reissue_invalidates(db: Database, tmp_path: Path) -> None:
+async def test_a_second_run_skips_guardians_with_codes_and_reissue_invalidates(
+        db: Database, tmp_path: Path) -> None:
     await small_school(db)
     assert _invites(db.url, tmp_path / "a", "--school", "sch-1").returncode == 0
     first = _rows(tmp_path / "a")

@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from sqlalchemy import func, select
@@ -47,10 +48,11 @@ def _free_port() -> int:
 async def child(*args: str, env: dict[str, str], ready: str, stream: str = "stdout",
                 timeout: float = 40) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
     """A child process, yielded with the line that said it is ready."""
-    pipe = {stream: asyncio.subprocess.PIPE}
-    other = "stderr" if stream == "stdout" else "stdout"
+    pipe, devnull = asyncio.subprocess.PIPE, asyncio.subprocess.DEVNULL
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, *args, cwd=ROOT, env=env, **pipe, **{other: asyncio.subprocess.DEVNULL})
+        sys.executable, *args, cwd=ROOT, env=env,
+        stdout=pipe if stream == "stdout" else devnull,
+        stderr=pipe if stream == "stderr" else devnull)
     reader = getattr(proc, stream)
     try:
         async with asyncio.timeout(timeout):
@@ -71,7 +73,7 @@ async def _drain(reader: asyncio.StreamReader) -> None:
         pass
 
 
-def _log(path: Path) -> list[dict]:  # type: ignore[type-arg]
+def _log(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]

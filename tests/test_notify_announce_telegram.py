@@ -5,6 +5,7 @@ final report to the director."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +30,10 @@ def buttons(requests: list[SentRequest]) -> dict[str, str]:
             for button in row:
                 found[button["text"]] = button["callback_data"]
     return found
+
+
+def sent_to(chat_id: int) -> Callable[[SentRequest], bool]:
+    return lambda request: request.chat_id == chat_id
 
 
 def shown(requests: list[SentRequest]) -> str:
@@ -60,7 +65,7 @@ async def test_a_director_announces_to_a_class_and_gets_the_report(db) -> None:
         await service.start()
         try:
             for parent in parents:
-                await rig.api.wait_for(lambda r, c=parent.chat_id: r.chat_id == c, timeout=15)
+                await rig.api.wait_for(sent_to(parent.chat_id), timeout=15)
             report = await rig.api.wait_for(
                 lambda r: r.chat_id == DIRECTOR_CHAT and "розіслано" in (r.text or ""), timeout=15)
         finally:

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -45,7 +46,8 @@ async def process(*args: str, env: dict[str, str],
     try:
         async with asyncio.timeout(30):
             while ready is not None:
-                line = (await proc.stdout.readline()).decode()  # type: ignore[union-attr]
+                assert proc.stdout is not None  # piped while a ready line is awaited
+                line = (await proc.stdout.readline()).decode()
                 if not line:
                     raise RuntimeError(f"{args[0:2]} exited before it was ready")
                 if line.startswith(ready):
@@ -57,7 +59,7 @@ async def process(*args: str, env: dict[str, str],
             await proc.wait()
 
 
-def sent_lines(log: Path) -> list[dict]:  # type: ignore[type-arg]
+def sent_lines(log: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()
             if line.strip()]
 
@@ -69,7 +71,7 @@ def line_count(log: Path) -> int:
 async def statuses(db: Database) -> Counter[str]:
     async with db.unit_of_work() as s:
         rows = await s.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
-        return Counter({status: n for status, n in rows})
+        return Counter(dict(rows.tuples().all()))
 
 
 async def test_a_killed_worker_resumes_without_losing_or_doubling(db, db_url, tmp_path) -> None:

@@ -28,6 +28,7 @@ from tests.support.notify import SCHOOL_DAY, config, kyiv, outbox, settings
 from tests.support.school_world import SchoolWorld, many_families
 
 TOKEN = "4242:notify-delivery"
+BEFORE_EVERY_CLOCK = kyiv(SCHOOL_DAY, 9)  # every test clock here starts later
 
 
 class RunningClock:
@@ -82,7 +83,7 @@ def all_final(db: Database) -> Callable[[], Awaitable[bool]]:
 
 async def put(db: Database, account_id: int, key: str, *, priority: int = Priority.NORMAL,
               kind: str = "grades", text: str | None = None,
-              now: datetime = kyiv(SCHOOL_DAY, 9)) -> None:
+              now: datetime = BEFORE_EVERY_CLOCK) -> None:
     """Enqueue a row, due from `now` (by default before every test clock's start)."""
     async with db.unit_of_work() as s:
         assert await enqueue(s, account_id=account_id, kind=kind, priority=priority,
@@ -108,7 +109,7 @@ async def test_each_row_is_sent_once_and_its_message_id_kept(db, api, deliverer)
 
     rows = await outbox(db)
     assert [r.status for r in rows] == ["sent"] * 3
-    for row, family in zip(rows, world.families):
+    for row, family in zip(rows, world.families, strict=True):
         [message] = [m for m in api.sent if m.chat_id == family.chat_id]
         assert row.platform_message_id == str(message.message_id) and row.attempts == 1
         assert message.text == f"повідомлення k{family.account_id}"
@@ -197,7 +198,8 @@ async def test_server_errors_back_off_then_the_row_is_dead_after_max_attempts(db
     api.blocked_chats.clear()
     await put(db, doomed.account_id, "doomed")
     api.fail_next("sendMessage", 502, times=4)  # every attempt of the first row
-    await deliver_until(dispatcher(db, deliverer, RunningClock(kyiv(SCHOOL_DAY, 10)), max_attempts=4), all_final(db))
+    clock = RunningClock(kyiv(SCHOOL_DAY, 10))
+    await deliver_until(dispatcher(db, deliverer, clock, max_attempts=4), all_final(db))
     [row] = await outbox(db)
     assert (row.status, row.attempts) == ("dead", 4)
     assert row.last_error == "TelegramServerError: Bad Gateway"
@@ -205,7 +207,8 @@ async def test_server_errors_back_off_then_the_row_is_dead_after_max_attempts(db
 
     await put(db, fine.account_id, "fine")          # a later message is not affected
     api.fail_next("sendMessage", 500, times=2)
-    await deliver_until(dispatcher(db, deliverer, RunningClock(kyiv(SCHOOL_DAY, 10)), max_attempts=4), all_final(db))
+    clock = RunningClock(kyiv(SCHOOL_DAY, 10))
+    await deliver_until(dispatcher(db, deliverer, clock, max_attempts=4), all_final(db))
     [_, recovered] = await outbox(db)
     assert (recovered.status, recovered.attempts) == ("sent", 3)
 

@@ -10,13 +10,13 @@ import os
 import subprocess
 import sys
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from school_bot.bot.viber.client import ViberClient
@@ -32,7 +32,7 @@ from school_bot.reports.queries import run_report
 from school_bot.reports.spec import ReportRequest
 from school_bot.storage.db import Database
 from school_bot.storage.migrate import downgrade, upgrade
-from school_bot.storage.models import Account, Announcement, EarlyReceipt, OutboxMessage
+from school_bot.storage.models import Account, Announcement, EarlyReceipt, OutboxMessage, UTCDateTime
 from tests.fakes.viber_api import FakeViberAPI, ViberSentRequest
 from tests.support.notify import KYIV, Clock, config, job_context, settings
 from tests.support.school_world import SchoolWorld
@@ -48,7 +48,7 @@ def viber_user(n: int) -> str:
     return f"vb{n:04d}AAAAAAAAAAAAAAAA=="
 
 
-async def viber_parents(db: Database, count: int, *, english: set[int] = frozenset()) -> list[str]:
+async def viber_parents(db: Database, count: int, *, english: Collection[int] = ()) -> list[str]:
     """`count` consenting guardians of class 7-А, each with a linked Viber chat."""
     users = [viber_user(n) for n in range(count)]
     await World(db).add(
@@ -72,7 +72,7 @@ async def rows_by_chat(db: Database, announcement_id: int) -> dict[str, OutboxMe
         found = await s.execute(select(Account.chat_id, OutboxMessage).join(
             Account, Account.id == OutboxMessage.account_id)
             .where(OutboxMessage.announcement_id == announcement_id))
-        return {chat: row for chat, row in found}
+        return dict(found.tuples().all())
 
 
 async def unfinished(db: Database) -> int:
@@ -294,6 +294,7 @@ async def test_an_early_receipt_whose_send_is_never_recorded_is_forgotten_later(
         await rig.callback(rig.api.delivered(user, 555))  # nothing in flight: an answer's
         async with db.unit_of_work() as s:
             account_id = await s.scalar(select(Account.id).where(Account.chat_id == user))
+            assert account_id is not None
             s.add(notification(account_id, "announcement", "x", payload={"text": TEXT},
                                status=OutboxStatus.SENDING))
         await rig.callback(rig.api.delivered(user, 777))  # its send's answer was lost
@@ -337,7 +338,7 @@ async def test_migration_0003_converts_the_old_words(db: Database) -> None:
     [user] = await viber_parents(db, 1)
     async with db.unit_of_work() as s:
         account_id = await s.scalar(select(Account.id).where(Account.chat_id == user))
-    at = datetime(2025, 3, 12, 8, 0)
+    at = datetime(2025, 3, 12, 8, 0, tzinfo=UTC)
     old = [  # key, status, sent_at, delivered_at, seen_at, last_error
         ("waits", "failed", None, None, None, "viber answered HTTP 502"),
         ("refused", "failed", at, None, None, "message validation failed"),
@@ -345,16 +346,20 @@ async def test_migration_0003_converts_the_old_words(db: Database) -> None:
         ("seen", "delivered", at, None, at, None),
         ("plain", "sent", at, None, None, None),
     ]
+    insert = text(
+        "INSERT INTO outbox (account_id, kind, priority, dedupe_key, payload, status, "
+        "attempts, next_attempt_at, created_at, sent_at, delivered_at, seen_at, "
+        "last_error) VALUES (:a, 'grades', 1, :k, '{}', :s, 1, :t, :t, :sent, :d, "
+        ":seen, :e)",
+    ).bindparams(  # times written as the column type writes them (on SQLite: UTC, no zone)
+        *(bindparam(name, type_=UTCDateTime()) for name in ("t", "sent", "d", "seen")))
     try:
         await migrate(db, "0002")
         async with db.engine.begin() as conn:
             for key, status, sent_at, delivered_at, seen_at, error in old:
-                await conn.execute(text(
-                    "INSERT INTO outbox (account_id, kind, priority, dedupe_key, payload, status, "
-                    "attempts, next_attempt_at, created_at, sent_at, delivered_at, seen_at, "
-                    "last_error) VALUES (:a, 'grades', 1, :k, '{}', :s, 1, :t, :t, :sent, :d, "
-                    ":seen, :e)"), {"a": account_id, "k": key, "s": status, "t": at, "sent": sent_at,
-                                    "d": delivered_at, "seen": seen_at, "e": error})
+                await conn.execute(insert, {"a": account_id, "k": key, "s": status, "t": at,
+                                            "sent": sent_at, "d": delivered_at, "seen": seen_at,
+                                            "e": error})
     finally:
         await migrate(db, "head")
     async with db.unit_of_work() as s:

@@ -54,12 +54,23 @@ async def app_role(db: Database, monkeypatch: pytest.MonkeyPatch) -> AsyncIterat
         await drop_role(db, role)
 
 
+def sqlstate(error: DBAPIError) -> object:
+    """PostgreSQL's code for the error (the driver's exception, which SQLAlchemy wraps)."""
+    return getattr(error.orig, "pgcode", None)
+
+
 async def refused(database: Database, statement: str) -> str:
     with pytest.raises(DBAPIError) as caught:
         async with database.engine.begin() as conn:
             await conn.execute(text(statement))
-    assert caught.value.orig.pgcode == INSUFFICIENT_PRIVILEGE  # type: ignore[union-attr]
+    assert sqlstate(caught.value) == INSUFFICIENT_PRIVILEGE
     return str(caught.value.orig)
+
+
+async def execute_as(database: Database, role: str, statement: str) -> None:
+    async with database.engine.begin() as conn:
+        await conn.execute(text(f'SET LOCAL ROLE "{role}"'))
+        await conn.execute(text(statement))
 
 
 async def test_the_app_role_appends_but_cannot_update_or_delete_audit_entries(
@@ -101,10 +112,8 @@ async def test_the_trigger_binds_a_role_that_holds_the_rights(db: Database) -> N
     try:
         for statement in ("UPDATE audit_log SET actor = 'x'", "DELETE FROM audit_log", "TRUNCATE audit_log"):
             with pytest.raises(DBAPIError) as caught:
-                async with db.engine.begin() as conn:
-                    await conn.execute(text(f'SET LOCAL ROLE "{role}"'))
-                    await conn.execute(text(statement))
-            assert caught.value.orig.pgcode == INSUFFICIENT_PRIVILEGE  # type: ignore[union-attr]
+                await execute_as(db, role, statement)
+            assert sqlstate(caught.value) == INSUFFICIENT_PRIVILEGE
             assert "append-only" in str(caught.value.orig)
         # The maintenance path: a superuser is let through (it could disable the trigger anyway).
         async with db.engine.begin() as conn:
@@ -123,7 +132,7 @@ async def test_the_check_refuses_a_superuser_as_the_app_role(db: Database) -> No
 
 def test_role_names_are_checked_before_they_reach_sql() -> None:
     for bad in ('app"; DROP TABLE audit_log; --', "App", "", "x" * 64):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="lower-case letters, digits and _"):
             grant_statements(bad)
     script = ";\n".join(grant_statements("school_app"))
     assert 'REVOKE UPDATE, DELETE ON "public".audit_log FROM "school_app"' in script

@@ -13,7 +13,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def _command_under(heading: str) -> str:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split(f"## {heading}", 1)[1]
-    return re.search(r"```sh\n(.+?)\n```", section, re.S).group(1).strip()  # type: ignore[union-attr]
+    block = re.search(r"```sh\n(.+?)\n```", section, re.DOTALL)
+    assert block is not None, f"no sh block under {heading!r}"
+    return block.group(1).strip()
 
 
 def test_ci_runs_the_readme_test_command_verbatim() -> None:
@@ -27,13 +29,13 @@ def test_the_readme_run_command_names_a_real_subcommand() -> None:
     sub = command.rsplit(" ", 1)[1]
     listed = subprocess.run([sys.executable, str(ROOT / "run_bot.py"), "--help"],
                             capture_output=True, text=True, timeout=60, cwd=ROOT).stdout
-    assert re.search(rf"^\s+{sub}\s", listed, re.M)
+    assert re.search(rf"^\s+{sub}\s", listed, re.MULTILINE)
 
 
 def test_every_command_in_the_readme_table_exists() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     table = readme.split("## Commands", 1)[1].split("##", 1)[0]
-    named = set(re.findall(r"^\| `([a-z-]+)", table, re.M))
+    named = set(re.findall(r"^\| `([a-z-]+)", table, re.MULTILINE))
     listed = subprocess.run([sys.executable, str(ROOT / "run_bot.py"), "--help"],
                             capture_output=True, text=True, timeout=60, cwd=ROOT).stdout
-    assert named and all(re.search(rf"^\s+{name}\s", listed, re.M) for name in named)
+    assert named and all(re.search(rf"^\s+{name}\s", listed, re.MULTILINE) for name in named)

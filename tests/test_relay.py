@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
+from school_bot.handlers.conversation import Conversation
 from school_bot.shared.delivery import payload_to_reply
 from school_bot.shared.events import Reply
 from school_bot.storage.db import Database
@@ -38,7 +39,7 @@ from tests.support.small_school import PHONES, clock
 from tests.support.world import World, account
 
 
-async def two_parents(db: Database):  # type: ignore[no-untyped-def]
+async def two_parents(db: Database) -> tuple[Conversation, ChatClient, ChatClient]:
     """Коваль Олена and Бондар Ірина (5-А), both visible to their class."""
     core = await directory_school(db)
     koval, bondar = await parent(db, core, "koval"), await parent(db, core, "bondar")
@@ -77,7 +78,7 @@ async def press_on(client: ChatClient, row: OutboxMessage, label: str) -> None:
 
 async def test_a_message_reaches_every_chat_of_the_other_parent_with_a_name_and_no_phone(
         db: Database) -> None:
-    core, koval, bondar = await two_parents(db)
+    _core, _koval, bondar = await two_parents(db)
     await World(db).add(  # Коваль Олена has a second chat (the console)
         account("7730008", platform="console", guardians=["g-koval"], language="en", state={}))
     await bondar.send("/directory")
@@ -97,7 +98,7 @@ async def test_a_message_reaches_every_chat_of_the_other_parent_with_a_name_and_
     rows = await outbox(db)
     async with db.unit_of_work() as s:
         koval_chats = dict((await s.execute(select(Account.chat_id, Account.id).where(
-            Account.guardian_links.any(AccountGuardian.guardian_id == "g-koval")))).all())
+            Account.guardian_links.any(AccountGuardian.guardian_id == "g-koval")))).tuples().all())
     assert {row.account_id for row in rows} == set(koval_chats.values())
     assert {row.dedupe_key for row in rows} == {f"relay:{message.id}:{a}" for a in koval_chats.values()}
     assert {row.priority for row in rows} == {1}
@@ -115,7 +116,7 @@ async def test_a_message_reaches_every_chat_of_the_other_parent_with_a_name_and_
 
 
 async def test_the_recipient_replies_and_the_answer_reaches_the_sender(db: Database) -> None:
-    core, koval, bondar = await two_parents(db)
+    _core, koval, bondar = await two_parents(db)
     await write(bondar, "Коваль Олена", "Чи буде завтра фізкультура?")
     [first] = await outbox(db)
     await press_on(koval, first, "↩️ Відповісти")
@@ -132,10 +133,10 @@ async def test_the_recipient_replies_and_the_answer_reaches_the_sender(db: Datab
 
 
 async def test_a_block_stops_the_sender_without_telling_them(db: Database) -> None:
-    core, koval, bondar = await two_parents(db)
+    _core, koval, bondar = await two_parents(db)
     await write(bondar, "Коваль Олена", "Перше повідомлення")
     await write(bondar, "Коваль Олена", "Ще одне, поки перше не прочитане")
-    first, second = await outbox(db)
+    first, _second = await outbox(db)
     async with db.unit_of_work() as s:  # the first was delivered, the second still waits
         await s.execute(update(OutboxMessage).where(OutboxMessage.id == first.id).values(status="sent"))
     await press_on(koval, first, "🚫 Заблокувати")
@@ -163,7 +164,7 @@ async def test_a_block_stops_the_sender_without_telling_them(db: Database) -> No
 
 
 async def test_a_block_made_while_a_message_was_being_written_stops_it(db: Database) -> None:
-    core, koval, bondar = await two_parents(db)
+    _core, koval, bondar = await two_parents(db)
     await write(bondar, "Коваль Олена", "Перше")
     await bondar.send("/directory")
     await bondar.press("✉️ Написати: Коваль Олена")
@@ -204,7 +205,7 @@ async def test_a_report_reaches_the_homeroom_teacher_and_is_audited(db: Database
 
 
 async def test_a_report_without_a_connected_class_teacher_is_still_recorded(db: Database) -> None:
-    core, koval, bondar = await two_parents(db)
+    _core, koval, bondar = await two_parents(db)
     await write(bondar, "Коваль Олена", "Текст")
     await press_on(koval, (await outbox(db))[0], "⚠️ Поскаржитися")
     assert "класний керівник ще не користується ботом" in koval.last_text
@@ -215,7 +216,7 @@ async def test_a_report_without_a_connected_class_teacher_is_still_recorded(db: 
 
 
 async def test_only_the_recipient_can_use_a_messages_buttons(db: Database) -> None:
-    core, koval, bondar = await two_parents(db)
+    core, _koval, bondar = await two_parents(db)
     moroz = await linked(db, core, PHONES.teacher_parent, CHAT["teacher"])  # also a 5-А parent
     await write(bondar, "Коваль Олена", "Лише для Олени")
     [row] = await outbox(db)
@@ -231,7 +232,7 @@ async def test_only_the_recipient_can_use_a_messages_buttons(db: Database) -> No
 
 
 async def test_sending_is_limited_to_ten_an_hour_and_thirty_a_day(db: Database) -> None:
-    core, koval, bondar = await two_parents(db)
+    _core, _koval, bondar = await two_parents(db)
     now = clock()  # the core's clock: the limits count back from the turn's time
     async with db.unit_of_work() as s:
         s.add_all([RelayMessage(class_id="cls-5a", sender_guardian_id="g-bondar",
@@ -257,7 +258,7 @@ async def test_sending_is_limited_to_ten_an_hour_and_thirty_a_day(db: Database) 
 
 
 async def test_a_long_message_is_refused_and_the_flow_can_be_left(db: Database) -> None:
-    core, koval, bondar = await two_parents(db)
+    _core, _koval, bondar = await two_parents(db)
     await bondar.send("/directory")
     await bondar.press("✉️ Написати: Коваль Олена")
     await bondar.send("я" * 1001)
@@ -279,7 +280,7 @@ async def test_a_long_message_is_refused_and_the_flow_can_be_left(db: Database) 
 
 
 async def test_a_double_press_on_send_sends_once(db: Database) -> None:
-    core, koval, bondar = await two_parents(db)
+    _core, _koval, bondar = await two_parents(db)
     await bondar.send("/directory")
     await bondar.press("✉️ Написати: Коваль Олена")
     await bondar.send("Один раз")
@@ -290,7 +291,7 @@ async def test_a_double_press_on_send_sends_once(db: Database) -> None:
 
 
 async def test_a_parent_who_turned_the_directory_off_cannot_write(db: Database) -> None:
-    core, koval, bondar = await two_parents(db)
+    _core, koval, bondar = await two_parents(db)
     await write(bondar, "Коваль Олена", "Привіт")
     await turn_off(koval)
     await press_on(koval, (await outbox(db))[0], "↩️ Відповісти")
@@ -300,7 +301,7 @@ async def test_a_parent_who_turned_the_directory_off_cannot_write(db: Database) 
 
 
 async def test_erasing_the_sender_also_drops_the_queued_copy_of_their_message(db: Database) -> None:
-    core, koval, bondar = await two_parents(db)
+    _core, _koval, bondar = await two_parents(db)
     await write(bondar, "Коваль Олена", "Секрет")
     async with db.unit_of_work() as s:
         await erase_person(s, "guardian", "g-bondar", actor="test", reason="consent withdrawn")

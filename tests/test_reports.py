@@ -66,7 +66,8 @@ async def test_diary_counts_ended_lessons_per_teacher(city: Database) -> None:
     # Lessons after now never count, however far the period runs.
     wide = await rows_of(city, request("diary", "sa", end=date(2025, 3, 31)))
     assert ("Школа А", "Коваль Ірина Петрівна", 4, 3, 2, 50.0, 2) in wide
-    assert await rows_of(city, request("diary", "sb")) == [("Школа Б", "Бойко Анна Сергіївна", 1, 1, 1, 100.0, 0)]
+    assert await rows_of(city, request("diary", "sb")) == [
+        ("Школа Б", "Бойко Анна Сергіївна", 1, 1, 1, 100.0, 0)]
 
 
 async def test_absences_per_class_and_iso_week(city: Database) -> None:
@@ -118,6 +119,7 @@ async def test_a_report_about_parents_has_counts_not_names_or_phones(city: Datab
         table = await read_report(session, request("coverage", None), ["csv", "xlsx"], actor="t", locale="uk")
     csv_text = render_file(table, "csv", "uk").content.decode("utf-8-sig")
     sheet = load_workbook(io.BytesIO(render_file(table, "xlsx", "uk").content)).active
+    assert sheet is not None
     cells = " ".join(str(cell.value) for row in sheet.iter_rows() for cell in row)
     for text in (csv_text, cells):
         for secret in (*GUARDIAN_NAMES, *GUARDIAN_PHONES, *(p[-9:] for p in GUARDIAN_PHONES)):
@@ -129,9 +131,10 @@ async def test_every_report_is_audited(city: Database) -> None:
         await read_report(session, request("diary", "sa"), ["xlsx", "png"], actor="staff:d1", locale="en")
         entry = await session.scalar(select(AuditEntry).where(AuditEntry.action == "report.generated"))
     assert entry is not None
-    assert (entry.actor, entry.school_id, entry.entity, entry.entity_id) == ("staff:d1", "sa", "report", "diary")
-    assert entry.details == {"report": "diary", "scope": "school:sa", "from": "2025-03-10", "to": "2025-03-14",
-                             "format": "xlsx+png", "lang": "en", "rows": 3}
+    assert (entry.actor, entry.school_id, entry.entity, entry.entity_id) == (
+        "staff:d1", "sa", "report", "diary")
+    assert entry.details == {"report": "diary", "scope": "school:sa", "from": "2025-03-10",
+                             "to": "2025-03-14", "format": "xlsx+png", "lang": "en", "rows": 3}
 
 
 async def test_the_command_writes_the_file_and_the_audit_entry(
@@ -145,7 +148,9 @@ async def test_the_command_writes_the_file_and_the_audit_entry(
     path = tmp_path / "absences-sa-2025-03-03_2025-03-17.xlsx"
     assert f"4 rows: {path}" in capsys.readouterr().out
     sheet = load_workbook(path).active
-    assert [c.value for c in sheet[1]] == ["School", "Class", "Week", "Week of", "Unexcused", "Excused", "Late"]
+    assert sheet is not None
+    assert [c.value for c in sheet[1]] == [
+        "School", "Class", "Week", "Week of", "Unexcused", "Excused", "Late"]
     assert [c.value for c in sheet[3]][:3] == ["Школа А", "5-А", "2025-W11"] and sheet["E3"].value == 2
     async with city.unit_of_work() as session:
         entry = await session.scalar(select(AuditEntry).where(AuditEntry.action == "report.generated"))

@@ -5,13 +5,14 @@ from __future__ import annotations
 import io
 import struct
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
 
-from school_bot.reports.queries import COLUMNS
 from school_bot.reports.charts import chart_for
+from school_bot.reports.queries import COLUMNS
 from school_bot.reports.render import render
 from school_bot.reports.spec import ReportRequest, ReportTable
 
@@ -19,7 +20,7 @@ KYIV = ZoneInfo("Europe/Kyiv")
 NOW = datetime(2025, 3, 14, 12, 0, tzinfo=KYIV)
 LONG_NAME = "Загальноосвітня школа І-ІІІ ступенів №19 імені Тараса Шевченка"
 
-ROWS = {
+ROWS: dict[str, list[tuple[Any, ...]]] = {
     "coverage": [("Школа А", "5-А", 4, 3, 2, 1, 2), ("Школа А", "10-А", 1, 1, 0, 0, 1),
                  (LONG_NAME, "7-Б", 2, 2, 2, 0, 0)],
     "diary": [("Школа А", "Коваль Ірина Петрівна", 4, 3, 2, 50.0, 2),
@@ -33,7 +34,8 @@ ROWS = {
 }
 
 
-def table(report: str, school: str | None = None, rows: list[tuple[object, ...]] | None = None) -> ReportTable:
+def table(report: str, school: str | None = None,
+          rows: list[tuple[Any, ...]] | None = None) -> ReportTable:
     request = ReportRequest(report, school, date(2025, 3, 1), date(2025, 3, 14), NOW, KYIV)
     return ReportTable(request, COLUMNS[report], ROWS[report] if rows is None else rows,
                        "Школа А" if school else None)
@@ -79,7 +81,9 @@ def test_xlsx_has_a_bold_frozen_header_fitted_widths_and_real_numbers() -> None:
 
 def test_xlsx_keeps_dates_as_dates() -> None:
     sheet = load_workbook(io.BytesIO(render(table("absences", "sa"), "xlsx", "en"))).worksheets[0]
-    assert sheet["D2"].value == datetime(2025, 3, 3) and sheet["D2"].number_format == "yyyy-mm-dd"
+    # an Excel cell holds no time zone: openpyxl reads a date back as a naive midnight
+    assert sheet["D2"].value == datetime(2025, 3, 3)  # noqa: DTZ001
+    assert sheet["D2"].number_format == "yyyy-mm-dd"
 
 
 def png_size(content: bytes) -> tuple[int, int]:

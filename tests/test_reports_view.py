@@ -31,7 +31,7 @@ async def add_staff_chats(database: Database) -> None:
 
 async def chats(database: Database) -> dict[str, ChatClient]:
     await add_staff_chats(database)
-    settings = Settings(_env_file=None, database_url=database.url)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, database_url=database.url)
     core = Conversation(settings, clock=clock, extensions=[ReportsExtension()])
     return {name: ChatClient(database, core, chat_id=chat_id, language=None)
             for name, chat_id in (("director", "301"), ("department", "302"), ("teacher", "201"),

@@ -73,10 +73,13 @@ async def load_school(db: Database, folder: Path, **changed: str) -> list[str]:
     return (await import_folder(db, folder, actor="test")).problems()
 
 
-async def account_of(db: Database, chat_id: str, platform: str = "viber") -> Account | None:
+async def account_of(db: Database, chat_id: str, platform: str = "viber") -> Account:
+    """The chat's account (every chat that spoke to the bot has one)."""
     async with db.unit_of_work() as s:
-        return await s.scalar(select(Account).where(Account.platform == platform,
-                                                    Account.chat_id == chat_id))
+        account = await s.scalar(select(Account).where(Account.platform == platform,
+                                                       Account.chat_id == chat_id))
+    assert account is not None, (platform, chat_id)
+    return account
 
 
 async def link_on_viber(rig: ViberRig, user: str, phone: str, code: str) -> list[str]:
@@ -95,8 +98,8 @@ async def test_a_school_code_typed_after_the_contact_in_any_spelling_links_on_vi
         ivan = await link_on_viber(rig, "viber-ivan", IVAN, "км4с–т7хр")  # Cyrillic look-alikes, a dash
         grades = "\n".join(await rig.say("viber-olena", "Оцінки"))
     assert LINKED in olena[-1] and LINKED in ivan[-1]
-    assert list((await account_of(db, "viber-olena")).guardian_ids) == ["G1"]  # type: ignore[union-attr]
-    assert list((await account_of(db, "viber-ivan")).guardian_ids) == ["G2"]  # type: ignore[union-attr]
+    assert list((await account_of(db, "viber-olena")).guardian_ids) == ["G1"]
+    assert list((await account_of(db, "viber-ivan")).guardian_ids) == ["G2"]
     assert "11" in grades and "Математика" in grades
 
 
@@ -108,7 +111,7 @@ async def test_a_school_code_in_a_viber_deep_link_links_after_the_contact(
         await rig.callback(rig.api.subscribed("viber-olena"))
         replies = await rig.share_phone("viber-olena", OLENA)
     assert LINKED in replies[-1]
-    assert list((await account_of(db, "viber-olena")).guardian_ids) == ["G1"]  # type: ignore[union-attr]
+    assert list((await account_of(db, "viber-olena")).guardian_ids) == ["G1"]
 
 
 async def test_a_school_code_in_a_telegram_start_link_links(db: Database, tmp_path: Path) -> None:
@@ -117,8 +120,8 @@ async def test_a_school_code_in_a_telegram_start_link_links(db: Database, tmp_pa
         answer = texts(await rig.chat(501).send(f"/start {CODE}"))
         again = texts(await rig.chat(502).send(f"/start {CODE.upper()}"))  # one time only
     assert LINKED in answer[-1] and REFUSED in again[-1]
-    assert list((await account_of(db, "501", "telegram")).guardian_ids) == ["G1"]  # type: ignore[union-attr]
-    assert not (await account_of(db, "502", "telegram")).linked  # type: ignore[union-attr]
+    assert list((await account_of(db, "501", "telegram")).guardian_ids) == ["G1"]
+    assert not (await account_of(db, "502", "telegram")).linked
 
 
 # ---------------------------------------------------------------- the rule at the door
@@ -142,8 +145,8 @@ async def test_a_code_outside_the_rule_is_rejected_with_its_line_or_index_and_no
     assert problems == [
         "guardians.csv:3: invite_code: has 4 letters and digits; a code needs 6 to 32",
         "guardians.csv:4: invite_code: may hold only Latin letters, digits, spaces and dashes",
-        "guardians.csv:5: invite_code: the same code (ignoring case, spaces, dashes and "
-        "look-alike letters) belongs to another person",
+        ("guardians.csv:5: invite_code: the same code (ignoring case, spaces, dashes and "
+         "look-alike letters) belongs to another person"),
         "guardians.csv:6: invite_code: has 33 letters and digits; a code needs 6 to 32",
     ]
     key = await new_key(db, "S1")
@@ -181,15 +184,17 @@ async def test_reloading_keeps_a_code_a_new_one_replaces_it(db: Database, tmp_pa
     assert await load_school(db, tmp_path / "b", **{"guardians.csv": changed}) == []
     async with db.unit_of_work() as s:
         assert await find_usable(s, CODE) is None
-        assert (await find_usable(s, "newc0de42")).guardian_id == "G1"  # type: ignore[union-attr]
+        new = await find_usable(s, "newc0de42")
+        assert new is not None and new.guardian_id == "G1"
         await s.execute(update(InviteCode).where(InviteCode.staff_id == "T1")
                         .values(expires_at=utc_now() - timedelta(days=1)))
     report = await import_folder(db, tmp_path / "a", actor="test")  # the first code again
     by_file = {r.file: r.result for r in report.files}
     assert by_file["guardians.csv"].updated == 1 and by_file["staff.csv"].updated == 1
     async with db.unit_of_work() as s:  # what the school system sent is what works
-        assert (await find_usable(s, CODE)).guardian_id == "G1"  # type: ignore[union-attr]
-        assert (await find_usable(s, "tl4u8w2z")).staff_id == "T1"  # type: ignore[union-attr]
+        guardians, teachers = await find_usable(s, CODE), await find_usable(s, "tl4u8w2z")
+        assert guardians is not None and guardians.guardian_id == "G1"
+        assert teachers is not None and teachers.staff_id == "T1"
         assert await find_usable(s, "newc0de42") is None
         assert await s.scalar(select(func.count()).select_from(InviteCode)) == 4
 
@@ -231,8 +236,8 @@ async def test_teachers_link_on_viber_with_staff_codes_and_get_diary_reminders_t
         to_taras = rig.api.messages_to("viber-taras")
         to_iryna = rig.api.messages_to("viber-iryna")
     assert LINKED in taras[-1] and LINKED in iryna[-1]
-    assert (await account_of(db, "viber-taras")).staff_id == "T1"  # type: ignore[union-attr]
-    assert (await account_of(db, "viber-iryna")).staff_id == "T2"  # type: ignore[union-attr]
+    assert (await account_of(db, "viber-taras")).staff_id == "T1"
+    assert (await account_of(db, "viber-iryna")).staff_id == "T2"
     assert "Математика" in to_taras[-1] and "7-А" in to_taras[-1]
     assert "Фізика" in to_iryna[-1] and "Математика" not in to_iryna[-1]
 
@@ -244,7 +249,7 @@ async def test_a_staff_code_needs_the_staff_members_own_number_on_viber(
         stranger = await link_on_viber(rig, "viber-x", OLENA, "tl4u-8w2z")  # Olena's number
         teacher = await link_on_viber(rig, "viber-taras", TARAS, "tl4u-8w2z")
     assert REFUSED in stranger[-1] and LINKED in teacher[-1]
-    assert (await account_of(db, "viber-x")).staff_id is None  # type: ignore[union-attr]
+    assert (await account_of(db, "viber-x")).staff_id is None
 
 
 # ---------------------------------------------------------------- after the contact
@@ -262,4 +267,4 @@ async def test_after_the_contact_every_line_is_a_code_attempt_never_the_welcome(
     assert TOO_MANY in locked[0]
     assert not any(WELCOME in text for answer in [*answers, locked] for text in answer)
     account = await account_of(db, "viber-olena")
-    assert account is not None and not account.linked and account.failed_link_attempts == 5
+    assert not account.linked and account.failed_link_attempts == 5

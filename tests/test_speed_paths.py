@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from school_bot.bot.gc_freeze import freeze_start_up
 from run_bot import main
-from school_bot.storage import speed_paths
+from school_bot.bot.gc_freeze import freeze_start_up
 from school_bot.shared.settings import load_settings
+from school_bot.storage import speed_paths
 
 ROOT = Path(__file__).resolve().parents[1]
 

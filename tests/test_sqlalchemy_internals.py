@@ -11,6 +11,7 @@ from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.pool import QueuePool
 
 from school_bot.handlers.family import read_account_and_family
 from school_bot.storage.db import Database
@@ -65,7 +66,9 @@ async def test_an_idle_session_closed_directly_is_closed_as_async_with_closes_it
     """A session that holds no connection: `close_idle` leaves it as `AsyncSession.close`
     does (nothing held, its objects detached), and that close still only runs
     `Session.close`."""
-    outcome = []
+    pool = db.engine.pool
+    assert isinstance(pool, QueuePool)  # the engine's pool, whose checked-out count is read
+    outcome: list[tuple[object, ...]] = []
     for close in (close_idle, AsyncSession.close):
         session = db.sessions()
         school = School(id=f"sch-{len(outcome)}", name="x", launched=True)
@@ -75,8 +78,8 @@ async def test_an_idle_session_closed_directly_is_closed_as_async_with_closes_it
         result = close(session)
         if result is not None:
             await result
-        outcome.append((session.sync_session.get_transaction(), list(session.identity_map),
-                        inspect(school).detached, db.engine.pool.checkedout()))
+        outcome.append((session.sync_session.get_transaction(), list(session.identity_map.keys()),
+                        inspect(school).detached, pool.checkedout()))
     assert outcome[0] == outcome[1] == (None, [], True, 0), changed(
         MODULE, TESTED_WITH, f"closed directly: {outcome[0]}; by AsyncSession.close: {outcome[1]}")
     assert "self.sync_session.close" in python_inspect.getsource(AsyncSession.close), changed(
@@ -111,7 +114,7 @@ async def test_an_attached_account_and_its_links_take_changes_on_each_path(
     core = await school_and_core(db)
     await linked(db, core, PHONES.koval, "k")
     async with db.unit_of_work() as session:
-        account, family = await read_account_and_family(session, "telegram", "k")
+        account, _family = await read_account_and_family(session, "telegram", "k")
         assert account is not None and loaded(account, "guardian_links")
         assert [link.guardian_id for link in account.guardian_links] == ["g-koval"]
         assert not session.dirty and not session.new

@@ -9,16 +9,21 @@ from typing import Any
 import pytest
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.methods import EditMessageText, SendDocument, SendMessage
+from aiogram.methods import EditMessageText, SendDocument, SendMessage, TelegramMethod
 from aiogram.types import (
+    CallbackQuery,
+    ChatMemberUpdated,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     KeyboardButton,
+    Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     Update,
 )
 
+from school_bot.bot.telegram.aiogram_internals import BotSession
 from school_bot.bot.telegram.convert import (
     MAX_TEXT,
     callback_to_incoming,
@@ -27,7 +32,6 @@ from school_bot.bot.telegram.convert import (
     parse_command,
     reply_to_methods,
 )
-from school_bot.bot.telegram.aiogram_internals import BotSession
 from school_bot.shared.events import Button, ChatRef, Kind, OutFile, Platform, Reply
 from tests.fakes.telegram_api import FakeTelegramBotAPI
 
@@ -53,11 +57,28 @@ def _update(raw: dict[str, Any]) -> Update:
     return Update.model_validate({"update_id": 1, **raw})
 
 
+def _message(raw: dict[str, Any]) -> Message:
+    message = _update(raw).message
+    assert message is not None
+    return message
+
+
+def _press(raw: dict[str, Any]) -> CallbackQuery:
+    query = _update(raw).callback_query
+    assert query is not None
+    return query
+
+
+def _text(method: TelegramMethod[Any]) -> str:
+    assert isinstance(method, SendMessage)
+    return method.text
+
+
 # ---------------------------------------------------------------- Telegram → Incoming
 
 
 def test_text_is_text(api: FakeTelegramBotAPI) -> None:
-    incoming = message_to_incoming(_update(api.message_update(CHAT, "Оцінки", push=False)).message)
+    incoming = message_to_incoming(_message(api.message_update(CHAT, "Оцінки", push=False)))
     assert incoming.kind is Kind.TEXT
     assert incoming.text == "Оцінки"
     assert incoming.chat == ChatRef(Platform.TELEGRAM, str(CHAT))
@@ -66,13 +87,13 @@ def test_text_is_text(api: FakeTelegramBotAPI) -> None:
 
 
 def test_start_with_a_deep_link_code(api: FakeTelegramBotAPI) -> None:
-    incoming = message_to_incoming(_update(api.message_update(CHAT, "/start inv_AB12", push=False)).message)
+    incoming = message_to_incoming(_message(api.message_update(CHAT, "/start inv_AB12", push=False)))
     assert (incoming.kind, incoming.command, incoming.payload) == (Kind.COMMAND, "start", "inv_AB12")
 
 
 def test_command_with_bot_name_and_argument(api: FakeTelegramBotAPI) -> None:
     raw = api.message_update(CHAT, "/Grades@school_parents_test_bot  week", language_code="en", push=False)
-    incoming = message_to_incoming(_update(raw).message)
+    incoming = message_to_incoming(_message(raw))
     assert (incoming.kind, incoming.command, incoming.text) == (Kind.COMMAND, "grades", "week")
     assert incoming.payload is None
     assert incoming.language_hint == "en"
@@ -87,7 +108,7 @@ def test_parse_command(text: str, expected: tuple[str, str | None]) -> None:
 
 def test_own_contact_is_vouched_for(api: FakeTelegramBotAPI) -> None:
     raw = api.contact_update(CHAT, "380501234567", user_id_in_contact=CHAT, push=False)
-    incoming = message_to_incoming(_update(raw).message)
+    incoming = message_to_incoming(_message(raw))
     assert incoming.kind is Kind.CONTACT
     assert incoming.contact_phone == "380501234567"
     assert incoming.contact_is_own is True
@@ -96,7 +117,7 @@ def test_own_contact_is_vouched_for(api: FakeTelegramBotAPI) -> None:
 @pytest.mark.parametrize("owner", [CHAT + 1, None])
 def test_a_forwarded_contact_is_not_own(api: FakeTelegramBotAPI, owner: int | None) -> None:
     raw = api.contact_update(CHAT, "380501234567", user_id_in_contact=owner, push=False)
-    assert message_to_incoming(_update(raw).message).contact_is_own is False
+    assert message_to_incoming(_message(raw)).contact_is_own is False
 
 
 def test_a_sticker_is_other(api: FakeTelegramBotAPI) -> None:
@@ -105,27 +126,27 @@ def test_a_sticker_is_other(api: FakeTelegramBotAPI) -> None:
         "file_id": "CAACAgIAAxk", "file_unique_id": "AgAD", "type": "regular",
         "width": 512, "height": 512, "is_animated": False, "is_video": False,
     }
-    assert message_to_incoming(_update(raw).message).kind is Kind.OTHER
+    assert message_to_incoming(_message(raw)).kind is Kind.OTHER
 
 
 def test_a_group_message_is_not_private(api: FakeTelegramBotAPI) -> None:
     raw = api.message_update(-100500, "/grades", user_id=CHAT, push=False)
-    incoming = message_to_incoming(_update(raw).message)
+    incoming = message_to_incoming(_message(raw))
     assert incoming.private_chat is False
     assert incoming.chat.chat_id == "-100500"
 
 
 def test_a_press_is_a_button_with_its_data(api: FakeTelegramBotAPI) -> None:
     raw = api.callback_update(CHAT, "child:st-1", message_id=77, language_code="en", push=False)
-    incoming = callback_to_incoming(_update(raw).callback_query)
+    incoming = callback_to_incoming(_press(raw))
     assert (incoming.kind, incoming.payload, incoming.language_hint) == (Kind.BUTTON, "child:st-1", "en")
     assert incoming.chat.chat_id == str(CHAT)
 
 
-def _membership(status: str, chat_type: str = "private") -> Update:
+def _membership(status: str, chat_type: str = "private") -> ChatMemberUpdated:
     user = {"id": CHAT, "is_bot": False, "first_name": "Олена", "language_code": "uk"}
     bot = {"id": 123, "is_bot": True, "first_name": "Бот"}
-    return _update({"update_id": 1, "my_chat_member": {
+    update = _update({"update_id": 1, "my_chat_member": {
         "chat": {"id": CHAT, "type": chat_type, "first_name": "Олена"} if chat_type == "private"
         else {"id": -1, "type": chat_type, "title": "Клас"},
         "from": user, "date": 0,
@@ -133,12 +154,14 @@ def _membership(status: str, chat_type: str = "private") -> Update:
         "new_chat_member": {"status": status, "user": bot, "until_date": 0}
         if status == "kicked" else {"status": status, "user": bot},
     }})
+    assert update.my_chat_member is not None
+    return update.my_chat_member
 
 
 def test_blocking_the_bot_is_unsubscribed() -> None:
-    incoming = membership_to_incoming(_membership("kicked").my_chat_member)
+    incoming = membership_to_incoming(_membership("kicked"))
     assert incoming is not None and incoming.kind is Kind.UNSUBSCRIBED
-    assert membership_to_incoming(_membership("member").my_chat_member) is None
+    assert membership_to_incoming(_membership("member")) is None
 
 
 # ---------------------------------------------------------------- Reply → Bot API calls
@@ -184,8 +207,8 @@ def test_long_text_is_split_at_lines_with_keyboards_at_the_ends() -> None:
     reply = Reply(text="\n".join(lines), buttons=[[Button("Далі", "more")]], menu=[["Оцінки"]])
     methods = reply_to_methods(CHAT, reply)
     assert len(methods) > 1
-    assert all(len(m.text) <= MAX_TEXT for m in methods)
-    assert "\n".join(m.text for m in methods) == "\n".join(lines)
+    assert all(len(_text(m)) <= MAX_TEXT for m in methods)
+    assert "\n".join(_text(m) for m in methods) == "\n".join(lines)
     assert "keyboard" in _markup(methods[0])
     assert "inline_keyboard" in _markup(methods[-1])
     assert all(_markup(m) is None for m in methods[1:-1])
@@ -238,17 +261,19 @@ async def test_an_answer_reaches_telegram_as_aiogram_itself_would_send_it(
         reply: Reply, edit: bool, speed_paths_on: bool) -> None:
     """The answers' keyboards are written as JSON by hand: the fields Telegram receives
     must be those aiogram sends for the same call made of its own models."""
-    bot = Bot("42:TEST", session=BotSession())
+    session = BotSession()
+    bot = Bot("42:TEST", session=session)
     try:
         reply = dataclasses.replace(reply, edit=edit)
         (ours,) = reply_to_methods(CHAT, reply, edit_message_id=77 if edit else None)
         fields = dict(type(ours).model_fields)
-        as_aiogram = (EditMessageText if isinstance(ours, EditMessageText) else SendMessage)(
-            **{k: getattr(ours, k) for k in fields if k != "reply_markup"},
-            reply_markup=_aiogram_markup(reply))
+        method: type[TelegramMethod[Any]] = (
+            EditMessageText if isinstance(ours, EditMessageText) else SendMessage)
+        as_aiogram = method(**{k: getattr(ours, k) for k in fields if k != "reply_markup"},
+                            reply_markup=_aiogram_markup(reply))
         form = AiohttpSession().build_form_data(bot, as_aiogram)
         theirs = {options["name"]: value for options, _, value in form._fields}
-        sent = json.loads(bot.session.build_form_data(bot, ours)._value)
+        sent = json.loads(session.build_form_data(bot, ours)._value)
         assert set(sent) == set(theirs)
         for key, value in sent.items():
             assert (value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)) \
@@ -267,6 +292,7 @@ def test_a_file_is_a_document() -> None:
     reply = Reply(text="Звіт готовий", file=OutFile("report.csv", b"a;b\n1;2\n", caption="Звіт"))
     text, document = reply_to_methods(CHAT, reply)
     assert isinstance(text, SendMessage) and isinstance(document, SendDocument)
+    assert isinstance(document.document, InputFile)
     assert document.document.filename == "report.csv"
     assert document.caption == "Звіт"
 

@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 import pytest
 from aiogram import Bot
 
-from school_bot.shared.delivery import PermanentFailure, RecipientGone, RetryAfter, TemporaryFailure
 from school_bot.bot.telegram.front_door import build_bot
 from school_bot.bot.telegram_delivery import TelegramDeliverer
+from school_bot.shared.delivery import PermanentFailure, RecipientGone, RetryAfter, TemporaryFailure
 from school_bot.shared.events import Button, OutFile, Platform, Reply
 from school_bot.shared.settings import Settings
 from tests.fakes.telegram_api import FakeTelegramBotAPI

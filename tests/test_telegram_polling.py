@@ -79,7 +79,8 @@ async def test_unknown_no_consent_and_not_launched_get_the_same_polite_refusal(
     answers = []
     for n, phone in enumerate((PHONES.unknown, PHONES.no_consent, PHONES.not_launched)):
         answers.append(texts(await rig.chat(6000 + n).share_contact(phone)))
-        assert not (await _account(db, 6000 + n)).linked  # type: ignore[union-attr]
+        account = await _account(db, 6000 + n)
+        assert account is not None and not account.linked
     assert answers[0] == answers[1] == answers[2]
     assert "адміністратора" in answers[0][0]
 
@@ -127,7 +128,8 @@ async def test_forged_callback_data_naming_another_familys_pupil_gets_no_data(ri
 async def test_an_english_speaker_gets_english(rig: TelegramRig) -> None:
     (greeting,) = await rig.chat(KOVAL, "en").send("/start")
     assert "Hello" in (greeting.text or "")
-    assert keyboard_of(greeting)["keyboard"][0][0]["text"] == "Share my phone number"  # type: ignore[index]
+    keyboard = keyboard_of(greeting)
+    assert keyboard is not None and keyboard["keyboard"][0][0]["text"] == "Share my phone number"
     answer = await rig.chat(KOVAL, "en").share_contact(PHONES.koval)
     assert "Grades" in [label for r in answer for label in _menu(r)]
 

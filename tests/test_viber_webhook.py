@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from datetime import date, timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -15,7 +16,7 @@ from sqlalchemy import func, select
 from school_bot.storage.db import Database
 from school_bot.storage.invites import issue_code
 from school_bot.storage.models import Account, OutboxMessage, ProcessedCallback, utc_now
-from tests.support.viber_rig import viber_rig
+from tests.support.viber_rig import ViberRig, viber_rig
 from tests.support.world import World, grade, guardian, school, school_class, student
 
 PHONE = "+380671234567"
@@ -24,13 +25,14 @@ USER = "viber-user-1"
 
 async def _family(db: Database, *, launched: bool = True) -> dict[str, str]:
     """Two families of class 7-А, a grade each today; their guardians' invitation codes."""
+    today = datetime.now(ZoneInfo("Europe/Kyiv")).date()  # the school's day
     await World(db).add(
         school("S1", "Ліцей №1", launched=launched), school_class("C1", "S1", "7-А"),
         student("P1", "C1", "Бондар Марія Олегівна"), student("P2", "C1", "Гнатюк Петро Іванович"),
         guardian("G1", "Бондар Олег Петрович", PHONE, children=["P1"]),
         guardian("G2", "Гнатюк Іван Сергійович", "+380931112233", children=["P2"]),
-        grade("GR1", "P1", "Математика", 11, date.today()),
-        grade("GR2", "P2", "Математика", 4, date.today()))
+        grade("GR1", "P1", "Математика", 11, today),
+        grade("GR2", "P2", "Математика", 4, today))
     async with db.unit_of_work() as s:
         return {"G1": await issue_code(s, "G1"), "G2": await issue_code(s, "G2")}
 
@@ -212,7 +214,7 @@ async def test_unlaunched_school_gives_no_access_on_viber(db: Database) -> None:
     assert await _chats(db) == [(USER, False)]
 
 
-async def _link(rig, user: str, code: str, language: str) -> None:  # type: ignore[no-untyped-def]
+async def _link(rig: ViberRig, user: str, code: str, language: str) -> None:
     await rig.callback(rig.api.message_contact(user, PHONE, language=language))
     await rig.callback(rig.api.message_text(user, code, language=language))
 

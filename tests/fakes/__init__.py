@@ -65,7 +65,7 @@ class SlidingWindowLimiter:
     Rejected hits are not logged, so a client that backs off as told recovers.
     """
 
-    __slots__ = ("limit", "window", "_hits")
+    __slots__ = ("_hits", "limit", "window")
 
     def __init__(self, limit: int, window: float = 1.0) -> None:
         if limit < 1 or window <= 0:
@@ -197,7 +197,7 @@ class RequestJournal(Generic[T]):
         self._waiters.append((predicate, future))
         try:
             return await asyncio.wait_for(future, timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             recent = "\n  ".join(repr(i) for i in self.items[-5:]) or "(nothing)"
             raise TimeoutError(
                 f"no matching request within {timeout}s; last ones:\n  {recent}"

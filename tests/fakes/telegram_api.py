@@ -249,8 +249,10 @@ async def read_params(request: web.Request) -> dict[str, Any]:
     for key, value in (await request.post()).items():
         if isinstance(value, web.FileField):
             files[key] = value
-        else:
+        elif isinstance(value, str):
             params[key] = decode_field(key, value)
+        else:  # a part sent with a non-text content type: kept as its bytes
+            params[key] = bytes(value)
     if files:
         _resolve_attachments(params, files)
     return params
@@ -529,10 +531,8 @@ class FakeTelegramBotAPI(LocalHTTPServer):
     ) -> dict[str, Any]:
         """A Telegram ``User`` object of a person."""
         user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name}
-        for key, value in (("last_name", last_name), ("username", username),
-                           ("language_code", language_code)):
-            if value is not None:
-                user[key] = value
+        optional = {"last_name": last_name, "username": username, "language_code": language_code}
+        user.update({key: value for key, value in optional.items() if value is not None})
         return user
 
     def chat(self, chat_id: int | str, first_name: str = "Олена") -> dict[str, Any]:
@@ -627,7 +627,7 @@ class FakeTelegramBotAPI(LocalHTTPServer):
             message_id = self._last_message.get(chat_id) or next(self._message_ids)
         stored = self._messages.setdefault((chat_id, message_id), _StoredMessage("…", None))
         message = self._message_object(chat_id, message_id, stored)
-        query = {
+        query: dict[str, Any] = {
             "id": query_id or f"{self.bot_id}{next(self._callback_ids):08d}",
             "from": self.user(user_id if user_id is not None else chat_id, first_name,
                               language_code),
@@ -789,7 +789,7 @@ class FakeTelegramBotAPI(LocalHTTPServer):
         self._polls_waiting += 1
         try:
             await asyncio.wait_for(self._update_signal.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         finally:
             self._polls_waiting -= 1
@@ -944,9 +944,9 @@ class FakeTelegramBotAPI(LocalHTTPServer):
         chat_id = self._target_chat(params)
         message_id = params.get("message_id")
         stored = self._messages.get((chat_id, message_id)) if isinstance(message_id, int) else None
-        if stored is None:
+        if stored is None or not isinstance(message_id, int):
             raise TelegramFailure.bad_request(f"message to {action} not found")
-        return chat_id, message_id, stored  # type: ignore[return-value]
+        return chat_id, message_id, stored
 
     def _apply_edit(
         self, chat_id: int | str, message_id: int, old: _StoredMessage, new: _StoredMessage,
@@ -1100,6 +1100,7 @@ async def serve(args: argparse.Namespace) -> None:
         per_chat_per_second=args.per_chat, per_chat_burst=args.per_chat_burst,
         latency=args.latency,
     )
+    # open while the server runs, closed once it has stopped
     log = open(args.log, "a", encoding="utf-8") if args.log else None  # noqa: SIM115
     if log is not None:
         api.journal.listeners.append(_json_line_writer(log))

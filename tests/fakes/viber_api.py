@@ -505,9 +505,9 @@ class FakeViberAPI(LocalHTTPServer):
         failure = self._failures.pop(endpoint)
         if failure is not None:
             raise failure
-        if endpoint in SEND_ENDPOINTS and self._limiter is not None:
-            if self._limiter.hit(monotonic()) is not None:
-                raise ViberFailure(12, http_status=429 if self.rate_limit_http_429 else 200)
+        limiter = self._limiter if endpoint in SEND_ENDPOINTS else None
+        if limiter is not None and limiter.hit(monotonic()) is not None:
+            raise ViberFailure(12, http_status=429 if self.rate_limit_http_429 else 200)
 
     def _refuse(self, record: ViberSentRequest, failure: ViberFailure) -> web.Response:
         record.status = failure.status

@@ -23,7 +23,7 @@ from school_bot.web.metrics import METRICS_KEY, Metrics
 
 
 def settings_for(database: Database, **overrides: Any) -> Settings:
-    return Settings(_env_file=None, database_url=database.url, **overrides)  # type: ignore[call-arg]
+    return Settings(_env_file=None, database_url=database.url, **overrides)
 
 
 @dataclass

@@ -8,6 +8,7 @@ is: one unit of work on the real database, committed before the replies come bac
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from school_bot.bot.turns import TurnRunner
 from school_bot.handlers.conversation import Conversation
@@ -27,9 +28,9 @@ class ChatClient:
     replies: list[Reply] = field(default_factory=list)
     menu: list[str] = field(default_factory=list)
 
-    async def deliver(self, kind: Kind, **fields: object) -> list[Reply]:
+    async def deliver(self, kind: Kind, **fields: Any) -> list[Reply]:
         incoming = Incoming(chat=ChatRef(self.platform, self.chat_id), kind=kind,
-                            language_hint=self.language, private_chat=self.private, **fields)  # type: ignore[arg-type]
+                            language_hint=self.language, private_chat=self.private, **fields)
         result = await TurnRunner(self.db, self.conversation).run(
             incoming, max_text_length=self.max_text_length)
         self.replies = result.replies

@@ -11,8 +11,9 @@ from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from school_bot.storage.db import Database
-from school_bot.storage.models import Account, Lesson, OutboxMessage
+from school_bot.storage.models import Account, Base, Lesson, OutboxMessage
 from tests.support.world import (
+    Rows,
     World,
     account,
     attendance,
@@ -48,7 +49,7 @@ async def build_city(db: Database) -> World:
     return world
 
 
-def _schools() -> list[object]:
+def _schools() -> list[Base]:
     return [school("sa", "Школа А"), school("sb", "Школа Б"),
             school_class("a5", "sa", "5-А"), school_class("a10", "sa", "10-А"),
             school_class("a11", "sa", "11-А"), school_class("b7", "sb", "7-Б"),
@@ -56,7 +57,7 @@ def _schools() -> list[object]:
             staff("t3", "sb", "Бойко Анна Сергіївна")]
 
 
-def _families() -> list[object]:
+def _families() -> list[Rows]:
     children = {"g1": ["p1", "p5"],          # g1: a child in each school
                 "g2": ["p1", "p2"],          # g2: two children in 5-А (counted once there)
                 "g3": ["p3"],                # g3: no consent
@@ -104,7 +105,7 @@ def _lessons() -> list[Lesson]:
     ]
 
 
-def _attendance() -> list[object]:
+def _attendance() -> list[Base]:
     return [attendance(p, lesson_id, status) for lesson_id, p, status in (
         ("L6", "p1", "absent"), ("L6", "p2", "late"), ("L6", "p3", "present"),
         ("L1", "p1", "absent"), ("L1", "p2", "excused"), ("L1", "p3", "present"),

@@ -16,7 +16,7 @@ from tests.support.small_school import clock, small_school
 
 
 def conversation(db: Database, **settings: Any) -> Conversation:
-    config = Settings(_env_file=None, database_url=db.url, **settings)  # type: ignore[call-arg]
+    config = Settings(_env_file=None, database_url=db.url, **settings)
     return Conversation(config, clock=clock, extensions=extensions(config))
 
 

@@ -42,7 +42,7 @@ def settings(**overrides: Any) -> Settings:
                             "default_locale": "uk", "timezone": "Europe/Kyiv",
                             "quiet_hours": "21:00-07:30"}
     base.update(overrides)
-    return Settings(_env_file=None, **base)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **base)
 
 
 def config(**overrides: Any) -> NotifyConfig:
@@ -51,7 +51,7 @@ def config(**overrides: Any) -> NotifyConfig:
                             "max_attempts": 4, "backoff_base": 0.05, "backoff_cap": 0.2,
                             "max_platform_pause": 0.2, "batch_size": 20, "max_in_flight": 16}
     base.update(overrides)
-    return NotifyConfig(_env_file=None, **base)  # type: ignore[call-arg]
+    return NotifyConfig(_env_file=None, **base)
 
 
 def job_context(db: Database, clock: Clock, **config_overrides: Any) -> JobContext:

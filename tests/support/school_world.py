@@ -110,8 +110,10 @@ class SchoolWorld(World):
 
     async def add_grade(self, grade_id: str, student_id: str, subject: str, value: int, *,
                         day: date = SCHOOL_DAY, created_at: datetime | None = None) -> None:
-        more = {} if created_at is None else {"created_at": created_at}
-        await self.add(grade(grade_id, student_id, subject, value, day, **more))
+        row = grade(grade_id, student_id, subject, value, day)
+        if created_at is not None:
+            row.created_at = created_at
+        await self.add(row)
 
 
 async def many_families(db: Database, count: int, *,

@@ -106,7 +106,7 @@ def keyboard_of(request: SentRequest) -> dict[str, Any] | None:
 
 
 def rig_settings(database: Database, api: FakeTelegramBotAPI, **overrides: Any) -> Settings:
-    return Settings(_env_file=None, database_url=database.url, telegram_bot_token=TOKEN,  # type: ignore[call-arg]
+    return Settings(_env_file=None, database_url=database.url, telegram_bot_token=TOKEN,
                     telegram_api_url=api.base_url, **overrides)
 
 

@@ -131,7 +131,8 @@ _ORDER = [model.__table__ for model in _FIRST]
 _ORDER += [table for table in Base.metadata.sorted_tables if table not in _ORDER]
 
 
-def _flat(rows: Iterable[Rows]) -> Iterator[Base]:
+def _flat(rows: Iterable[object]) -> Iterator[Base]:
+    """The model rows, nested lists flattened; anything else is refused with its value."""
     for row in rows:
         if isinstance(row, Base):
             yield row
@@ -145,7 +146,7 @@ async def insert(session: AsyncSession, *rows: Rows) -> None:
     """Add the rows, each table's after the tables it refers to (flushed in turn)."""
     by_table: dict[Any, list[Base]] = {}
     for row in _flat(rows):
-        by_table.setdefault(row.__table__, []).append(row)  # type: ignore[attr-defined]
+        by_table.setdefault(row.__table__, []).append(row)
     for table in _ORDER:
         if table in by_table:
             session.add_all(by_table[table])
