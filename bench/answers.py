@@ -128,7 +128,7 @@ async def link_parents(url: str, count: int) -> list[int]:
     telegram, chat id FIRST_CHAT + n, Ukrainian. The guardians are spread evenly over
     the city's list (so over its schools). Returns the chat ids.
     """
-    from sqlalchemy import insert, select
+    from sqlalchemy import insert, select, text
 
     from school_bot.storage.db import Database
     from school_bot.storage.models import (
@@ -170,6 +170,9 @@ async def link_parents(url: str, count: int) -> list[int]:
             await session.execute(insert(AccountGuardian), [
                 {"account_id": ids[str(FIRST_CHAT + n)], "guardian_id": g, "linked_at": now}
                 for n, g in enumerate(chosen)])
+        if not database.sqlite:  # the chats' statistics, as autovacuum would soon have them
+            async with database.engine.begin() as conn:
+                await conn.execute(text("ANALYZE accounts, account_guardians"))
     finally:
         await database.dispose()
     return [FIRST_CHAT + n for n in range(count)]
