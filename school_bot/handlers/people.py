@@ -32,6 +32,18 @@ class Candidates:
     def found(self) -> bool:
         return bool(self.guardian_ids) or self.staff_id is not None
 
+    def add_guardian(self, guardian_id: str, school_id: str, launched: bool) -> None:
+        if not launched:
+            self.waiting_schools.add(school_id)
+        elif guardian_id not in self.guardian_ids:
+            self.guardian_ids.append(guardian_id)
+
+    def add_staff(self, staff_id: str, school_id: str, launched: bool) -> None:
+        if not launched:
+            self.waiting_schools.add(school_id)
+        elif self.staff_id is None:
+            self.staff_id = staff_id
+
 
 async def consenting_guardians(session: AsyncSession, phone: str) -> list[str]:
     return list((await session.scalars(
@@ -74,19 +86,12 @@ async def candidates_for_phone(session: AsyncSession, phone: str) -> Candidates:
     found = Candidates()
     for guardian_id, school_id, launched in await guardian_schools(
             session, await consenting_guardians(session, phone)):
-        if launched:
-            if guardian_id not in found.guardian_ids:
-                found.guardian_ids.append(guardian_id)
-        else:
-            found.waiting_schools.add(school_id)
+        found.add_guardian(guardian_id, school_id, launched)
     staff = await session.execute(
         select(Staff.id, School.id, School.launched).join(School, School.id == Staff.school_id)
         .where(Staff.phone == phone, Staff.consent.is_(True)).order_by(Staff.id))
     for staff_id, school_id, launched in staff.all():
-        if launched:
-            found.staff_id = found.staff_id or staff_id
-        else:
-            found.waiting_schools.add(school_id)
+        found.add_staff(staff_id, school_id, launched)
     return found
 
 
@@ -97,10 +102,7 @@ async def candidates_for_guardian(session: AsyncSession, guardian_id: str) -> Ca
     if guardian is None or not guardian.consent:
         return found
     for _, school_id, launched in await guardian_schools(session, [guardian_id]):
-        if launched:
-            found.guardian_ids = [guardian_id]
-        else:
-            found.waiting_schools.add(school_id)
+        found.add_guardian(guardian_id, school_id, launched)
     return found
 
 
@@ -111,10 +113,7 @@ async def candidates_for_staff(session: AsyncSession, staff_id: str) -> Candidat
     if staff is None or not staff.consent:
         return found
     school = await session.get(School, staff.school_id)
-    if school is not None and school.launched:
-        found.staff_id = staff_id
-    else:
-        found.waiting_schools.add(staff.school_id)
+    found.add_staff(staff_id, staff.school_id, school is not None and school.launched)
     return found
 
 
