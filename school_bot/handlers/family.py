@@ -89,7 +89,8 @@ async def read_account_and_family(session: AsyncSession, platform: str,
     if not loaded(account, "guardian_links"):  # an account the session held keeps its own
         link_rows = {row[accounts:links] for row in found if row[accounts] is not None}
         set_committed_value(account, "guardian_links", [
-            attach(session, AccountGuardian, dict(zip((c.key for c in _LINK_COLUMNS), link, strict=True)))
+            attach(session, AccountGuardian, dict(zip((c.key for c in _LINK_COLUMNS), link, strict=True)),
+                   add=False)
             for link in sorted(link_rows, key=lambda link: link[1])])
     family: dict[str, Pupil] = {}
     for row in found:

@@ -480,10 +480,12 @@ async def rows(session: AsyncSession, query: Query, **values: Any) -> list[Any]:
     return query.convert(dialect, raw)
 
 
-def attach(session: AsyncSession, model: type[Any], row: Any) -> Any:
+def attach(session: AsyncSession, model: type[Any], row: Any, *, add: bool = True) -> Any:
     """An ORM object for a row (or a dict by column key) of all the model's columns, in the
     session as if the ORM had loaded it (no SQL): changes to it are flushed as usual.
-    An object the session already holds for that key wins."""
+    An object the session already holds for that key wins. With `add=False` it is left
+    detached, for a collection of an attached object (`set_committed_value`): the
+    session takes it in only if a flush cascades to it, and then as loaded (no INSERT)."""
     mapper = inspect(model)
     values = row if isinstance(row, dict) else row._asdict()
     key = mapper.identity_key_from_primary_key([values[c.key] for c in mapper.primary_key])
@@ -495,7 +497,8 @@ def attach(session: AsyncSession, model: type[Any], row: Any) -> Any:
     else:
         instance = model(**values)
     make_transient_to_detached(instance)  # what was set is now as loaded: no changes
-    session.add(instance)
+    if add:
+        session.add(instance)
     return instance
 
 
