@@ -43,12 +43,17 @@ Send = Callable[[list[Reply]], Awaitable[None]]  # a front door's way of sending
 _PROJECT = Path(__file__).resolve().parents[1]
 
 
+class Plan(Protocol):
+    @property
+    def reads_committed(self) -> bool: ...
+
+
 class Core(Protocol):
     """What the runner needs of the conversation core (handlers.conversation)."""
 
-    def reads_committed(self, incoming: Incoming) -> bool: ...
+    def plan(self, incoming: Incoming) -> Any: ...
 
-    async def handle(self, session: AsyncSession, incoming: Incoming, *,
+    async def handle(self, session: AsyncSession, incoming: Incoming, *, plan: Any = None,
                      max_text_length: int | None = None) -> list[Reply]: ...
 
     async def apology(self, session: AsyncSession, chat: ChatRef, hint: str | None) -> Reply: ...
@@ -119,16 +124,19 @@ class TurnRunner:
 
     async def _turn(self, incoming: Incoming, once: str | None,
                     max_text_length: int | None) -> list[Reply]:
-        if self._core.reads_committed(incoming):  # a diary view
+        plan: Plan = self._core.plan(incoming)
+        if plan.reads_committed:  # a diary view
             if once is not None and once in self._recent:
                 raise _Repeated
             async with self._database.unit_of_work(Reads.COMMITTED) as session:
-                replies = await self._core.handle(session, incoming, max_text_length=max_text_length)
+                replies = await self._core.handle(session, incoming, plan=plan,
+                                                  max_text_length=max_text_length)
             if once is not None:  # only once it succeeded: a failed one may be retried
                 self._recent.add(once)
             return replies
         async with self._database.unit_of_work(Reads.IN_TRANSACTION) as session:
-            replies = await self._core.handle(session, incoming, max_text_length=max_text_length)
+            replies = await self._core.handle(session, incoming, plan=plan,
+                                              max_text_length=max_text_length)
             if once is not None and not await claim(session, once):
                 raise _Repeated
         return replies

@@ -2,7 +2,7 @@
 
 The front doors (Telegram, Viber, the console) convert their messenger's update into
 an `Incoming` and hand it to the turn runner (bot/turns.py), which opens ONE unit of
-work per message (reading committed data when `reads_committed` says so), calls
+work per message (reading committed data when its `plan` says so), calls
 `handle`, commits, and gives the replies back to the door to send:
 
     conversation = Conversation(settings)                       # in the composition root
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -30,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from school_bot.handlers.chats import open_account, unsubscribed
 from school_bot.handlers.extensions import Extension
 from school_bot.handlers.family import read_account_and_family
-from school_bot.handlers.router import route, view_asked
+from school_bot.handlers.router import ViewAsked, route, view_asked
 from school_bot.handlers.text import split_replies
 from school_bot.handlers.turn import Turn
 from school_bot.shared.events import ChatRef, Incoming, Kind, Reply
@@ -42,6 +43,17 @@ from school_bot.storage.models import utc_now
 APOLOGY_READ_TIMEOUT = 2.0  # seconds to read the account's language after a failed turn
 
 
+@dataclass(frozen=True)
+class TurnPlan:
+    asked: ViewAsked | None  # the diary view the message asks for (router.view_asked)
+
+    @property
+    def reads_committed(self) -> bool:
+        """A diary view, which writes at most the chat's chosen pupil, may read committed
+        data outside its write transaction (storage.db.Reads)."""
+        return self.asked is not None
+
+
 class Conversation:
     def __init__(self, settings: Settings, *, clock: Callable[[], datetime] | None = None,
                  max_text_length: int | None = None,
@@ -51,13 +63,13 @@ class Conversation:
         self.max_text_length = max_text_length
         self.extensions = list(extensions or ())
 
-    def reads_committed(self, incoming: Incoming) -> bool:
-        """Whether the turn may read committed data outside its write transaction: a
-        diary view (`view_asked`), which writes at most the chat's chosen pupil. The turn
-        runner opens the unit of work accordingly (storage.db.Reads)."""
-        return incoming.private_chat and view_asked(incoming, self.extensions) is not None
+    def plan(self, incoming: Incoming) -> TurnPlan:
+        """What the message asks for, found once per turn: the runner opens the unit of
+        work by it (`reads_committed`), `handle` answers by it."""
+        return TurnPlan(view_asked(incoming, self.extensions) if incoming.private_chat else None)
 
     async def handle(self, session: AsyncSession, incoming: Incoming, *,
+                     plan: TurnPlan | None = None,
                      max_text_length: int | None = None) -> list[Reply]:
         if not incoming.private_chat:
             return []  # group chats: the bot says nothing, and keeps no account for them
@@ -65,7 +77,7 @@ class Conversation:
             await unsubscribed(session, incoming.chat)
             return []
         account, family = None, None
-        asked = view_asked(incoming, self.extensions)
+        asked = (plan or self.plan(incoming)).asked
         if asked is not None:
             account, family = await read_account_and_family(
                 session, incoming.chat.platform.value, incoming.chat.chat_id)
