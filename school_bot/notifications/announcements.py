@@ -275,16 +275,24 @@ class Progress:
 
 
 async def progress(session: AsyncSession, announcement_id: int) -> Progress:
+    """Its copies by outcome: those in the outbox, and those retention deleted (counted
+    on the announcement as they went: storage/retention.py)."""
     rows = (await session.execute(
         select(OutboxMessage.status, func.count(), func.count(OutboxMessage.delivered_at))
         .where(OutboxMessage.announcement_id == announcement_id)
         .group_by(OutboxMessage.status))).all()
     counts = Counter({status: n for status, n, _ in rows})
     delivered = sum(d for _, _, d in rows)
-    total = sum(counts.values())
-    waiting = total - sum(counts[s] for s in FINAL)
-    return Progress(total=total, sent=counts[OutboxStatus.SENT], delivered=delivered,
-                    failed=counts[OutboxStatus.DEAD], blocked=counts[OutboxStatus.BLOCKED],
+    waiting = sum(counts.values()) - sum(counts[s] for s in FINAL)
+    purged = (await session.execute(
+        select(Announcement.purged_sent, Announcement.purged_delivered, Announcement.purged_failed,
+               Announcement.purged_blocked).where(Announcement.id == announcement_id))).first()
+    sent, delivered_before, failed, blocked = purged if purged is not None else (0, 0, 0, 0)
+    sent += counts[OutboxStatus.SENT]
+    failed += counts[OutboxStatus.DEAD]
+    blocked += counts[OutboxStatus.BLOCKED]
+    return Progress(total=sent + failed + blocked + waiting, sent=sent,
+                    delivered=delivered + delivered_before, failed=failed, blocked=blocked,
                     waiting=waiting)
 
 

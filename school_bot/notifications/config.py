@@ -54,6 +54,14 @@ class NotifyConfig(BaseSettings):
     # renews it every third of it; another worker takes over once it has expired
     worker_lease: float = Field(default=15.0, gt=0)
 
+    # --- retention: sent, dead and blocked messages, relayed messages and the keys of
+    # handled webhook callbacks are deleted once they are this old (a message still
+    # queued or retried never is); at least a week, which every look-back needs (the
+    # announcement report looks 3 days back for its own row, relay limits a day)
+    retention_days: int = Field(default=30, ge=7)
+    retention_interval: float = Field(default=3600.0, gt=0)
+    retention_chunk: int = Field(default=5000, ge=1)  # rows of each kind per transaction
+
     # --- the jobs (intervals in seconds; times are the school's local time)
     # false: this process only delivers the outbox (the scheduled jobs run in another)
     jobs: bool = True

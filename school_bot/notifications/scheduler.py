@@ -20,7 +20,7 @@ from school_bot.notifications.jobs.common import JobContext
 from school_bot.notifications.jobs.events import event_notifications
 from school_bot.notifications.jobs.grades import grade_digests, grade_notifications
 from school_bot.notifications.jobs.homework import homework_for_tomorrow
-from school_bot.notifications.jobs.housekeeping import forget_early_receipts
+from school_bot.notifications.jobs.housekeeping import forget_early_receipts, purge_expired
 from school_bot.notifications.jobs.launch import launch_news
 from school_bot.notifications.jobs.reports import announcement_reports
 from school_bot.notifications.jobs.teachers import diary_reminders, director_summaries
@@ -47,6 +47,7 @@ def job_specs(ctx: JobContext) -> list[JobSpec]:
         JobSpec("launch_news", launch_news, c.launch_interval),
         JobSpec("announcement_reports", announcement_reports, c.reports_interval),
         JobSpec("forget_early_receipts", forget_early_receipts, c.housekeeping_interval),
+        JobSpec("purge_expired", purge_expired, c.retention_interval),
         # once a day per school, after their hour: checked every few minutes
         JobSpec("grade_digests", grade_digests, c.evening_interval),
         JobSpec("homework_for_tomorrow", homework_for_tomorrow, c.evening_interval),

@@ -26,12 +26,19 @@ def title(table: ReportTable, locale: str) -> str:
 
 
 def subtitle(table: ReportTable, locale: str) -> str:
-    """Whose and when: `School No. 3, 01.03.2025–14.03.2025` / `all schools, as of ...`."""
+    """Whose and when: `School No. 3, 01.03.2025–14.03.2025` / `all schools, as of ...`;
+    a period that reaches back past what is still kept says from which day it counts."""
     request = table.request
     who = table.school_name or _t(locale, "all schools")
     start, end = request.start.strftime("%d.%m.%Y"), request.end.strftime("%d.%m.%Y")
     if request.snapshot:
         return _t(locale, "{who}, as of {day}", who=who, day=end)
+    if table.kept_from is not None and table.kept_from > request.end:
+        return _t(locale, "{who}, {start}–{end}: messages of this period are no longer kept",
+                  who=who, start=start, end=end)
+    if table.kept_from is not None:
+        return _t(locale, "{who}, {start}–{end} (earlier messages are no longer kept)",
+                  who=who, start=table.kept_from.strftime("%d.%m.%Y"), end=end)
     return _t(locale, "{who}, {start}–{end}", who=who, start=start, end=end)
 
 

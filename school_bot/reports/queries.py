@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import date, time, timedelta
 from typing import Any
 
 from sqlalchemy import Date, Select, and_, case, exists, func, or_, select
@@ -20,6 +22,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from school_bot.reports.spec import Column, ReportRequest, ReportTable
 from school_bot.shared.i18n import N_
+from school_bot.storage import retention
 from school_bot.storage.models import (
     Account,
     AccountGuardian,
@@ -274,12 +277,29 @@ QUERIES: dict[str, tuple[Callable[[ReportRequest], Select[Any]],
 }
 
 
+async def kept_from(session: AsyncSession, request: ReportRequest) -> date | None:
+    """The delivery report's first whole day that retention has not touched, when its
+    period starts earlier (None otherwise, and for the other reports)."""
+    if request.report != "delivery":
+        return None
+    purged_before = await retention.horizon(session, retention.OUTBOX)
+    if purged_before is None:
+        return None
+    local = purged_before.astimezone(request.zone)
+    first = local.date() if local.time() == time() else local.date() + timedelta(days=1)
+    return first if first > request.start else None
+
+
 async def run_report(session: AsyncSession, request: ReportRequest) -> ReportTable:
     query, shape = QUERIES[request.report]
-    rows = (await session.execute(query(request))).all()
+    kept = await kept_from(session, request)
+    rows: Sequence[Any] = []
+    if kept is None or kept <= request.end:
+        counted = request if kept is None else replace(request, start=kept)
+        rows = (await session.execute(query(counted))).all()
     school_name = None
     if request.school_id:
         school_name = await session.scalar(select(School.name).where(School.id == request.school_id))
         if school_name is None:
             raise LookupError(f"no school with id {request.school_id!r}")
-    return ReportTable(request, COLUMNS[request.report], shape(rows), school_name)
+    return ReportTable(request, COLUMNS[request.report], shape(rows), school_name, kept)

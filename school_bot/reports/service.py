@@ -27,13 +27,13 @@ async def read_report(session: AsyncSession, request: ReportRequest, formats: Se
     if unknown or not formats:
         raise ValueError(f"formats are {', '.join(FORMATS)}")
     table = await run_report(session, request)
-    await audit.record(
-        session, actor=actor, action="report.generated", school_id=request.school_id,
-        entity="report", entity_id=request.report,
-        details={"report": request.report, "scope": request.scope, "from": request.start.isoformat(),
-                 "to": request.end.isoformat(), "format": "+".join(formats), "lang": locale,
-                 "rows": len(table.rows)},
-    )
+    details = {"report": request.report, "scope": request.scope, "from": request.start.isoformat(),
+               "to": request.end.isoformat(), "format": "+".join(formats), "lang": locale,
+               "rows": len(table.rows)}
+    if table.kept_from is not None:  # the messages before it were no longer kept
+        details["kept_from"] = table.kept_from.isoformat()
+    await audit.record(session, actor=actor, action="report.generated", school_id=request.school_id,
+                       entity="report", entity_id=request.report, details=details)
     return table
 
 

@@ -79,6 +79,9 @@ class ReportTable:
     columns: tuple[Column, ...]
     rows: list[tuple[Any, ...]] = field(default_factory=list)
     school_name: str | None = None  # the one school's name, for titles
+    # the first day still kept whole, when the period starts before it (retention
+    # deleted older messages): the rows count from that day, or nothing if it is after
+    kept_from: date | None = None
 
     def column(self, key: str) -> list[Any]:
         index = [c.key for c in self.columns].index(key)

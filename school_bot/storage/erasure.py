@@ -93,7 +93,7 @@ async def erase_person(
                  "invite_codes_revoked": report.invite_codes_revoked,
                  "relay_messages_deleted": report.relay_messages_deleted},
     )
-    await _flag_connection_for_purge(session)
+    await purge_wal_after_commit(session)
     return report
 
 
@@ -142,7 +142,9 @@ async def _delete_chats(session: AsyncSession, kind: PersonKind, person_id: str)
     return chats
 
 
-async def _flag_connection_for_purge(session: AsyncSession) -> None:
+async def purge_wal_after_commit(session: AsyncSession) -> None:
+    """On SQLite: once this unit of work's connection is back in the pool (committed),
+    checkpoint and truncate the write-ahead log, so deleted rows' old pages go too."""
     connection = await session.connection()
     if connection.dialect.name == "sqlite":
         connection.info[PURGE_FLAG] = True

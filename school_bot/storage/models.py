@@ -309,6 +309,9 @@ class InviteCode(Base):
 
 
 class Announcement(Base):
+    """An announcement; its copies are outbox rows. Retention deletes old copies and adds
+    their outcomes to the `purged_*` counts here, so its figures never change."""
+
     __tablename__ = "announcements"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     author: Mapped[str] = mapped_column(String(128))
@@ -320,6 +323,10 @@ class Announcement(Base):
     created_at: Mapped[datetime] = utc_now_column()
     recipients: Mapped[int] = mapped_column(Integer, default=0)
     author_account_id: Mapped[int | None] = mapped_column(BigInteger)
+    purged_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    purged_delivered: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    purged_failed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    purged_blocked: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class OutboxMessage(Base):
@@ -331,6 +338,7 @@ class OutboxMessage(Base):
 
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_due", "status", "priority", "next_attempt_at"),
+                      Index("ix_outbox_created_at", "created_at"),
                       CheckConstraint(check_sql("status", OutboxStatus), name="status"))
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
@@ -454,6 +462,7 @@ class RelayMessage(Base):
     """A parent-to-parent message relayed by the bot; neither side sees the other's handle."""
 
     __tablename__ = "relay_messages"
+    __table_args__ = (Index("ix_relay_messages_created_at", "created_at"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     class_id: Mapped[str] = mapped_column(String(64))
     sender_guardian_id: Mapped[str] = mapped_column(ForeignKey("guardians.id", ondelete="CASCADE"),
@@ -462,6 +471,15 @@ class RelayMessage(Base):
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = utc_now_column()
     reported_at: Mapped[datetime | None]
+
+
+class RetentionHorizon(Base):
+    """How far retention has deleted a table: its final rows written before
+    `purged_before` are gone (the delivery report counts from there)."""
+
+    __tablename__ = "retention_horizons"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    purged_before: Mapped[datetime]
 
 
 class Lease(Base):

@@ -4,7 +4,8 @@ not mocks), named in the school's words.
 Each word makes the rows of one thing and returns them: `school`, `school_class`,
 `staff`, `student`, `guardian` (with the links to its children), `lesson`, `grade`,
 `grade_change`, `attendance`, `homework`, `event`, `account` (a messenger chat, linked to
-guardians or staff) and `notification` (an outbox row). `World(db).add(...)` writes any
+guardians or staff), `notification` (an outbox row), `relayed` (a message between two
+parents) and `handled_callback` (a webhook delivery's key). `World(db).add(...)` writes any
 mix of them in one unit of work, each table after the tables it refers to
 (`insert(session, ...)` does the same in a unit of work of one's own).
 
@@ -34,6 +35,8 @@ from school_bot.storage.models import (
     Homework,
     Lesson,
     OutboxMessage,
+    ProcessedCallback,
+    RelayMessage,
     School,
     SchoolClass,
     Staff,
@@ -118,6 +121,17 @@ def notification(account_id: int, kind: str, dedupe_key: str, *,
     """A row of the outbox for a chat (by its account id: the chat must be written first)."""
     return OutboxMessage(account_id=account_id, kind=kind, dedupe_key=dedupe_key,
                          payload={} if payload is None else payload, **more)
+
+
+def relayed(sender: str, recipient: str, class_id: str, text: str, **more: Any) -> RelayMessage:
+    """A message one guardian sent another through the class directory (guardian ids)."""
+    return RelayMessage(sender_guardian_id=sender, recipient_guardian_id=recipient,
+                        class_id=class_id, text=text, **more)
+
+
+def handled_callback(key: str, at: datetime) -> ProcessedCallback:
+    """The key of a webhook delivery already handled."""
+    return ProcessedCallback(key=key, at=at)
 
 
 # ---------------------------------------------------------------- writing

@@ -1,0 +1,152 @@
+"""Retention: what the bot stops keeping once it is old (NOTIFY_RETENTION_DAYS).
+
+One round deletes, in the caller's unit of work, at most `chunk` rows of each kind
+written before `before`, oldest first:
+
+* outbox rows with a final outcome (sent, dead, blocked). A row still queued, being sent
+  or waiting for its retry is kept whatever its age. The outcomes of an announcement's
+  copies are added to its `purged_*` counts first, so its figures stay right;
+* messages relayed between parents;
+* the keys of handled webhook callbacks.
+
+Plain SQL DELETEs, so the ON DELETE actions of the tables that refer to these rows act.
+The round moves each table's horizon (`retention_horizons`: the delivery report counts
+from there) and appends one audit entry with the counts only; the caller commits them
+with the deletions, so the log's counts are exactly what went. Rounds are short, so a
+city's millions of rows never hold a long transaction (SQLite has one writer).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql.elements import ColumnElement
+
+from school_bot.storage import audit
+from school_bot.storage.erasure import purge_wal_after_commit
+from school_bot.storage.models import (
+    Announcement,
+    OutboxMessage,
+    ProcessedCallback,
+    RelayMessage,
+    RetentionHorizon,
+)
+from school_bot.storage.outbox_status import FINAL, OutboxStatus
+from school_bot.storage.writes import changed_rows
+
+ACTOR = "system:retention"
+ACTION = "retention.purged"
+OUTBOX = "outbox"  # the horizons' names: the counts' names
+_FIGURE = {OutboxStatus.SENT: "purged_sent", OutboxStatus.DEAD: "purged_failed",
+           OutboxStatus.BLOCKED: "purged_blocked"}
+
+
+@dataclass(frozen=True)
+class Purged:
+    """Rows one round (or a run of rounds) deleted, by kind."""
+
+    outbox: int = 0
+    relay_messages: int = 0
+    processed_callbacks: int = 0
+
+    def __add__(self, other: Purged) -> Purged:
+        return Purged(*(a + b for a, b in zip(asdict(self).values(), asdict(other).values(),
+                                              strict=True)))
+
+    @property
+    def total(self) -> int:
+        return sum(asdict(self).values())
+
+    def reached(self, chunk: int) -> bool:
+        """Whether some kind filled its chunk (more may be left)."""
+        return any(count >= chunk for count in asdict(self).values())
+
+
+async def purge_round(session: AsyncSession, *, before: datetime, chunk: int) -> Purged:
+    """Delete at most `chunk` old rows of each kind; audit what went (counts only)."""
+    purged = Purged(
+        outbox=await _purge_outbox(session, before, chunk),
+        relay_messages=await _delete_oldest(session, RelayMessage.id, RelayMessage.created_at,
+                                            before, chunk),
+        processed_callbacks=await _delete_oldest(session, ProcessedCallback.key,
+                                                 ProcessedCallback.at, before, chunk))
+    if not purged.total:
+        return purged
+    for name, count in asdict(purged).items():
+        if count:
+            await _move_horizon(session, name, before)
+    await audit.record(session, actor=ACTOR, action=ACTION, entity="retention",
+                       details={"before": before.isoformat(), **asdict(purged)})
+    await purge_wal_after_commit(session)
+    return purged
+
+
+async def horizon(session: AsyncSession, name: str) -> datetime | None:
+    """Before when the final rows of `name` are gone (None: none ever were)."""
+    return await session.scalar(
+        select(RetentionHorizon.purged_before).where(RetentionHorizon.name == name))
+
+
+async def _oldest(session: AsyncSession, key: InstrumentedAttribute[Any],
+                  at: InstrumentedAttribute[datetime], before: datetime, chunk: int,
+                  *more: ColumnElement[bool]) -> list[Any]:
+    """The keys of the oldest rows to delete, by the index on `at`. Read first and deleted
+    by key (not `key IN (SELECT ...)`): PostgreSQL would join that subquery to a scan of
+    every old row, each round."""
+    return list((await session.scalars(
+        select(key).where(at < before, *more).order_by(at).limit(chunk))).all())
+
+
+async def _purge_outbox(session: AsyncSession, before: datetime, chunk: int) -> int:
+    # the conditions again in the DELETE: a row that changed meanwhile stays
+    old = (OutboxMessage.created_at < before, OutboxMessage.status.in_(FINAL))
+    ids = await _oldest(session, OutboxMessage.id, OutboxMessage.created_at, before, chunk, old[1])
+    if not ids:
+        return 0
+    gone = (await session.execute(
+        delete(OutboxMessage).where(OutboxMessage.id.in_(ids), *old)
+        .returning(OutboxMessage.announcement_id, OutboxMessage.status, OutboxMessage.delivered_at)
+        .execution_options(synchronize_session=False))).all()
+    await _keep_announcement_figures(session, gone)
+    return len(gone)
+
+
+async def _keep_announcement_figures(session: AsyncSession,
+                                     gone: Sequence[Row[tuple[int | None, str, Any]]]) -> None:
+    figures: dict[int, Counter[str]] = defaultdict(Counter)
+    for announcement_id, status, delivered_at in gone:
+        if announcement_id is None:
+            continue
+        figures[announcement_id][_FIGURE[OutboxStatus(status)]] += 1
+        figures[announcement_id]["purged_delivered"] += delivered_at is not None
+    for announcement_id, counts in sorted(figures.items()):
+        await session.execute(
+            update(Announcement).where(Announcement.id == announcement_id)
+            .values({name: getattr(Announcement, name) + n for name, n in counts.items() if n})
+            .execution_options(synchronize_session=False))
+
+
+async def _delete_oldest(session: AsyncSession, key: InstrumentedAttribute[Any],
+                         at: InstrumentedAttribute[datetime], before: datetime, chunk: int) -> int:
+    keys = await _oldest(session, key, at, before, chunk)
+    if not keys:
+        return 0
+    return await changed_rows(session, delete(key.class_).where(key.in_(keys), at < before))
+
+
+async def _move_horizon(session: AsyncSession, name: str, before: datetime) -> None:
+    """Forward only (a longer period set later does not bring rows back)."""
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(RetentionHorizon)
+    await session.execute(
+        insert.values(name=name, purged_before=before)
+        .on_conflict_do_update(index_elements=["name"], set_={"purged_before": before},
+                               where=RetentionHorizon.purged_before < before))
