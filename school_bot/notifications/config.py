@@ -53,6 +53,9 @@ class NotifyConfig(BaseSettings):
     # one worker dispatches and schedules at a time: it holds this lease (seconds) and
     # renews it every third of it; another worker takes over once it has expired
     worker_lease: float = Field(default=15.0, gt=0)
+    # a scheduled job still running when the worker stops gets this long (seconds) to
+    # finish; then it is cancelled (its unit of work rolls back) and the stop goes on
+    job_stop_grace: float = Field(default=10.0, ge=0)
 
     # --- retention: sent, dead and blocked messages, relayed messages and the keys of
     # handled webhook callbacks are deleted once they are this old (a message still

@@ -3,10 +3,17 @@
 Fixed ids, replace_existing, coalesce and max_instances=1: a slow run is never
 overlapped by the next, and missed runs collapse into one. The scheduler holds no
 state of ours (its job store is in memory); what was done is in our tables.
+
+Stopping (`ScheduledJobs.stop`) starts no new run and gives the running ones
+`job_stop_grace` seconds to finish; a run still going then is cancelled, which rolls
+back its open unit of work (each commits its marks with its rows, so nothing is left
+half-written), and ends quietly: a stop is not a job's error. (APScheduler's own
+shutdown would cancel them at once and log each as "raised an exception".)
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -69,13 +76,53 @@ async def run_job(ctx: JobContext, spec: JobSpec) -> int:
     return written
 
 
-def build_scheduler(ctx: JobContext) -> AsyncIOScheduler:
-    """Call inside the running loop (the scheduler binds to it on start)."""
-    scheduler = AsyncIOScheduler(timezone=ctx.settings.zone)
-    first_run = datetime.now(ctx.settings.zone)  # at once, then every interval
-    for spec in job_specs(ctx):
-        scheduler.add_job(run_job, "interval", args=(ctx, spec), id=spec.id, name=spec.id,
-                          seconds=spec.interval, replace_existing=True, coalesce=True,
-                          max_instances=1, misfire_grace_time=max(30, int(spec.interval)),
-                          next_run_time=first_run)
-    return scheduler
+class ScheduledJobs:
+    """The scheduler and the runs it started, which a stop waits for (or cancels)."""
+
+    def __init__(self, ctx: JobContext) -> None:
+        self._scheduler = AsyncIOScheduler(timezone=ctx.settings.zone)
+        self._running: set[asyncio.Task[object]] = set()
+        first_run = datetime.now(ctx.settings.zone)  # at once, then every interval
+        for spec in job_specs(ctx):
+            self._scheduler.add_job(
+                self._run, "interval", args=(ctx, spec), id=spec.id, name=spec.id,
+                seconds=spec.interval, replace_existing=True, coalesce=True, max_instances=1,
+                misfire_grace_time=max(30, int(spec.interval)), next_run_time=first_run)
+
+    def start(self) -> None:
+        """Call inside the running loop (the scheduler binds to it)."""
+        self._scheduler.start()
+
+    async def stop(self, grace: float) -> None:
+        """No new run; the running ones get `grace` seconds, then are cancelled."""
+        self._scheduler.pause()
+        await asyncio.sleep(0)  # a run submitted a moment ago takes its first step: it is counted
+        running = set(self._running)
+        if running:
+            log.info("notifications: waiting up to %gs for %d running jobs", grace, len(running))
+            _, late = await asyncio.wait(running, timeout=grace)
+            if late:
+                log.info("notifications: cancelling %d jobs still running", len(late))
+                for task in late:
+                    task.cancel()
+                await asyncio.wait(late)  # their rollbacks
+        self._scheduler.shutdown(wait=False)
+
+    async def _run(self, ctx: JobContext, spec: JobSpec) -> int:
+        task = asyncio.current_task()
+        assert task is not None  # APScheduler runs each run as a task of the loop
+        self._running.add(task)
+        try:
+            return await run_job(ctx, spec)
+        except asyncio.CancelledError:
+            # only a stop cancels a run; APScheduler would log it as the job's error
+            log.info("job %s stopped before it finished; its open unit of work rolled back",
+                     spec.id)
+            return 0
+        finally:
+            self._running.discard(task)
+
+
+def build_scheduler(ctx: JobContext) -> ScheduledJobs:
+    """Call inside the running loop; `start()` it."""
+    return ScheduledJobs(ctx)

@@ -3,7 +3,8 @@
     service = NotificationService(database, settings, {Platform.TELEGRAM: deliverer})
     await service.start()      # inside the running loop: scheduler + dispatcher task
     service.nudge()            # something was enqueued in this process: look now
-    await service.stop()       # in-flight requests finish; nothing else is started
+    await service.stop()       # running jobs and in-flight requests finish (jobs within
+                               # NOTIFY_JOB_STOP_GRACE); nothing else is started
 
 Only one worker dispatches and runs the jobs at a time, so two workers started by
 mistake neither double a message nor break the messengers' rate limits: the active
@@ -20,13 +21,12 @@ from collections.abc import Mapping
 from contextlib import suppress
 from datetime import timedelta
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.exc import SQLAlchemyError
 
 from school_bot.notifications.config import Clock, NotifyConfig, system_clock
 from school_bot.notifications.dispatcher import Dispatcher
 from school_bot.notifications.jobs.common import JobContext
-from school_bot.notifications.scheduler import build_scheduler
+from school_bot.notifications.scheduler import ScheduledJobs, build_scheduler
 from school_bot.shared.delivery import Deliverer
 from school_bot.shared.settings import Settings
 from school_bot.storage import leases
@@ -56,7 +56,7 @@ class NotificationService:
         self._dispatcher_used = False
         self.jobs = JobContext(database, settings, self.config, self.clock, self.nudge)
         self._with_jobs = self.config.jobs if jobs is None else jobs  # NOTIFY_JOBS
-        self._scheduler: AsyncIOScheduler | None = None
+        self._scheduler: ScheduledJobs | None = None
         self._task: asyncio.Task[None] | None = None
         self._holder = leases.holder_name()
         self._leader: asyncio.Task[None] | None = None
@@ -121,9 +121,9 @@ class NotificationService:
                  ",".join(self.dispatcher.deliverers) or "-", "on" if self._with_jobs else "off")
 
     async def _stop_work(self) -> None:
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
-            self._scheduler = None
+        if self._scheduler is not None:  # running jobs finish (or are cancelled) first
+            scheduler, self._scheduler = self._scheduler, None
+            await scheduler.stop(self.config.job_stop_grace)
         if self._task is not None:
             self.dispatcher.stop()
             task, self._task = self._task, None
