@@ -8,7 +8,7 @@ from school_bot.handlers.text import split_text
 from school_bot.shared.events import Kind
 from school_bot.storage.db import Database
 from school_bot.storage.models import Account, Guardian
-from tests.support.core import chat, linked, school_and_core
+from tests.support.core import chat, conversation, linked, school_and_core
 from tests.support.small_school import PHONES, TOMORROW
 from tests.support.world import World, homework
 
@@ -31,6 +31,33 @@ async def test_settings_change_language_notifications_and_quiet_hours(db: Databa
     assert account is not None
     assert (account.language, account.notify_grades, account.notify_homework,
             account.quiet_hours) == ("en", "instant", True, "22:00-07:00")
+
+
+async def test_a_parent_lets_absence_alerts_wait_in_quiet_hours_and_it_lasts(db: Database) -> None:
+    core = await school_and_core(db)
+    parent = await linked(db, core, PHONES.bondar)
+    await parent.press("Налаштування")
+    assert "Сповіщення про пропуски в тихі години: одразу" in parent.last_text
+    await parent.press("Пропуски в тихі години: одразу")
+    assert "Сповіщення про пропуски в тихі години: після тихих годин" in parent.last_text
+    assert parent.last_reply.edit
+    for forged in ("st:a:yes", "st:a:", "st:a:10"):  # callback data is the client's to send
+        await parent.press_payload(forged)
+    stranger = chat(db, core, "200")
+    await stranger.press_payload("st:a:0")            # an unlinked chat has no such setting
+    assert "пропуски" not in stranger.last_text
+
+    restarted = chat(db, conversation(db), parent.chat_id)
+    await restarted.send("/settings")
+    assert "Сповіщення про пропуски в тихі години: після тихих годин" in restarted.last_text
+    await restarted.press("English")
+    assert "Absence alerts in quiet hours: when quiet hours end" in restarted.last_text
+    await restarted.press("Absences in quiet hours: when quiet hours end")
+    assert "Absence alerts in quiet hours: at once" in restarted.last_text
+    async with db.unit_of_work() as s:
+        settings = dict((await s.execute(
+            select(Account.chat_id, Account.absence_alerts_in_quiet_hours))).tuples().all())
+    assert settings == {parent.chat_id: True, stranger.chat_id: True}
 
 
 async def test_forget_me_erases_the_parent_and_says_what_was_erased(db: Database) -> None:

@@ -10,8 +10,8 @@ from school_bot.storage import audit
 from school_bot.storage.db import Database, create_engine
 from school_bot.storage.invites import hash_code, issue_code
 from school_bot.storage.migrate import downgrade, drift, upgrade
-from school_bot.storage.models import InviteCode, utc_now
-from tests.support.world import World, guardian, school, staff
+from school_bot.storage.models import Account, InviteCode, utc_now
+from tests.support.world import World, account, guardian, school, staff
 
 
 async def test_migrations_apply_on_empty_database_and_match_models(db: Database) -> None:
@@ -74,3 +74,13 @@ async def test_staff_codes_revision_keeps_guardian_codes_and_gives_a_code_one_pe
         with pytest.raises(IntegrityError):
             async with db.unit_of_work() as s:
                 s.add(InviteCode(code_hash=f"{len(owners)}" * 64, expires_at=utc_now(), **owners))
+
+
+async def test_absence_alerts_revision_keeps_every_chat_s_alerts_coming_at_night(db: Database) -> None:
+    await World(db).add(account("c-1"), account("c-2", absence_alerts_in_quiet_hours=False))
+    await downgrade(db.engine, "0005")
+    await upgrade(db.engine)
+    assert await drift(db.engine) == []
+    async with db.unit_of_work() as s:
+        chats = (await s.scalars(select(Account.absence_alerts_in_quiet_hours))).all()
+    assert chats == [True, True]  # the column is new: every chat starts with the default

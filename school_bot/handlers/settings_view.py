@@ -1,8 +1,9 @@
 """Settings: language, which notifications, quiet hours; extensions add their own entries.
 
 Buttons: `st:l:<uk|en>`, `st:g:<off|instant|digest>`, `st:h:<1|0>`, `st:e:<1|0>`,
-`st:q` (the quiet-hours choices), `st:q:<d|o|index>`. Each press changes the account
-and shows the settings again (editing the message the button was on).
+`st:q` (the quiet-hours choices), `st:q:<d|o|index>`, and for a parent `st:a:<1|0>`
+(absence alerts in quiet hours: at once, or when the hours end). Each press changes the
+account and shows the settings again (editing the message the button was on).
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ def _grade_mode(locale: str, mode: str) -> str:
     return {"instant": t(locale, "at once"), "digest": t(locale, "daily digest")}.get(mode, t(locale, "off"))
 
 
+def _absence_alerts(locale: str, value: bool) -> str:
+    return t(locale, "at once") if value else t(locale, "when quiet hours end")
+
+
 def _quiet(turn: Turn) -> str:
     value = turn.account.quiet_hours
     if value is None:
@@ -41,6 +46,9 @@ def describe(turn: Turn) -> str:
                   t(locale, "Homework for tomorrow: {state}", state=_on_off(locale, account.notify_homework)),
                   t(locale, "School events: {state}", state=_on_off(locale, account.notify_events)),
                   t(locale, "Quiet hours: {window}", window=_quiet(turn))]
+    if account.guardian_links:
+        lines.append(t(locale, "Absence alerts in quiet hours: {state}",
+                       state=_absence_alerts(locale, account.absence_alerts_in_quiet_hours)))
     return "\n".join(lines)
 
 
@@ -59,6 +67,11 @@ def buttons(turn: Turn) -> list[list[Button]]:
               Button(t(locale, "Events: {state}", state=_on_off(locale, account.notify_events)),
                      f"{PREFIX}e:{0 if account.notify_events else 1}")],
              [Button(t(locale, "Quiet hours"), f"{PREFIX}q")]]
+    if account.guardian_links:
+        at_night = account.absence_alerts_in_quiet_hours
+        rows.append([Button(t(locale, "Absences in quiet hours: {state}",
+                              state=_absence_alerts(locale, at_night)),
+                            f"{PREFIX}a:{0 if at_night else 1}")])
     for extension in turn.extensions:
         rows += [[button] for button in extension.settings_buttons(turn)]
     return rows
@@ -84,6 +97,8 @@ async def press(turn: Turn, payload: str) -> list[Reply]:
         account.notify_grades = value
     elif what in ("h", "e") and value in ("0", "1"):
         setattr(account, "notify_homework" if what == "h" else "notify_events", value == "1")
+    elif what == "a" and value in ("0", "1") and account.guardian_links:
+        account.absence_alerts_in_quiet_hours = value == "1"
     elif what == "q":
         return _quiet_hours(turn, value)
     return show(turn, edit=True)

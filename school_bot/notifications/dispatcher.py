@@ -6,8 +6,10 @@ repeat a message whose request was in flight at the moment of the kill: on start
 from time to time, rows whose lease ran out go back to the queue (a clean stop puts
 back at once what it claimed but did not send). Sends are paced per platform
 (`SendWindow`, a little under the messenger's rate) and per chat (`ChatSpacing`: a
-chat's next row is not claimed before its interval is over). Quiet hours move a
-non-urgent row to the end of the recipient's window instead of sending it.
+chat's next row is not claimed before its interval is over). Quiet hours, read in the
+chat's school's time zone, move a row they hold (notifications/quiet.py) to the end of
+the recipient's window instead of sending it; those of the chats that keep the default
+are moved in bulk, one statement per zone (notifications/default_quiet.py).
 
 Announcements on a platform whose deliverer can broadcast (Viber) are claimed as
 batches instead (notifications/batching.py): up to 300 rows of one announcement with
@@ -36,10 +38,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from school_bot.notifications.batching import Batch, BatchDeliverer, batches, outcomes
+from school_bot.notifications.chat_zones import zone_named, zone_of_chats
 from school_bot.notifications.config import Clock, NotifyConfig, system_clock
-from school_bot.notifications.outbox import DUE, URGENT_KINDS, OutboxStatus, Priority
+from school_bot.notifications.default_quiet import DefaultQuiet
+from school_bot.notifications.outbox import DUE, OutboxStatus, Priority
 from school_bot.notifications.pacing import ChatSpacing, SendWindow
-from school_bot.notifications.quiet import account_quiet_hours, quiet_until
+from school_bot.notifications.quiet import account_quiet_hours, held_in_quiet_hours, quiet_until
 from school_bot.notifications.recorder import (
     Claimed,
     Outcome,
@@ -98,7 +102,7 @@ class Dispatcher:
         self._requesting: set[int] = set()  # jobs whose request started, until recorded
         self._stopping = False
         self._next_recovery: datetime | None = None
-        self._quiet_checked: datetime | None = None
+        self.default_quiet = DefaultQuiet(settings)
         self.recorder = Recorder(database, config, clock, receipt_platforms=[
             p for p, d in self.deliverers.items() if getattr(d, "sends_receipts", False)])
         self._refill = max(1, min(config.batch_size, config.max_in_flight) // 2)
@@ -287,20 +291,25 @@ class Dispatcher:
 
     async def _eligible_rows(self, session: AsyncSession, now: datetime, priority: int,
                              query: Any, busy: set[Any], limit: int) -> list[Claimed]:
-        """The rows `query` finds, with their accounts, that may go now."""
+        """The rows `query` finds, with their accounts (and the zones their quiet hours
+        are read in, in the same query), that may go now."""
         rows = (await session.execute(query)).all()
         if not rows:
             return []
+        ids = {r.account_id for r in rows}
+        zones = zone_of_chats(ids)
         accounts = {a.id: a for a in (await session.execute(
             select(Account.id, Account.platform, Account.chat_id, Account.active,
-                   Account.quiet_hours).where(Account.id.in_({r.account_id for r in rows}))))}
+                   Account.quiet_hours, Account.absence_alerts_in_quiet_hours, zones.c.timezone)
+            .outerjoin(zones, zones.c.account_id == Account.id).where(Account.id.in_(ids))))}
         return await self._eligible(session, now, priority, rows, accounts, busy, limit)
 
     async def _eligible(
         self, session: AsyncSession, now: datetime, priority: int, rows: Any,
         accounts: dict[int, Any], busy: set[Any], limit: int,
     ) -> list[Claimed]:
-        """One row per chat; inactive chats' rows blocked; quiet hours' rows moved on."""
+        """One row per chat; inactive chats' rows blocked; quiet hours' rows moved on (to
+        the window's end in the chat's zone)."""
         picked: list[Claimed] = []
         default = self.settings.default_quiet_hours
         for row in rows:
@@ -312,9 +321,9 @@ class Dispatcher:
             if not account.active:
                 await set_status(session, row.id, OutboxStatus.BLOCKED, "account inactive")
                 continue
-            if priority != Priority.URGENT and row.kind not in URGENT_KINDS:
+            if held_in_quiet_hours(priority, row.kind, account.absence_alerts_in_quiet_hours):
                 hours = account_quiet_hours(account.quiet_hours, default)
-                until = quiet_until(hours, now, self.settings.zone)
+                until = quiet_until(hours, now, zone_named(account.timezone, self.settings.zone))
                 if until is not None:
                     await session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id)
                                           .values(next_attempt_at=until))
@@ -325,25 +334,9 @@ class Dispatcher:
         return picked
 
     async def _defer_default_quiet(self, session: AsyncSession, now: datetime) -> None:
-        """In the default quiet hours, move every waiting non-urgent row of the accounts
-        that keep the default to the window's end in one statement (a 60,000-row
-        announcement at 22:00 is not re-examined row by row all night)."""
-        until = quiet_until(self.settings.default_quiet_hours, now, self.settings.zone)
-        if until is None:
-            return
-        if self._quiet_checked is not None and now - self._quiet_checked < timedelta(seconds=30):
-            return
-        self._quiet_checked = now
-        default_accounts = select(Account.id).where(Account.quiet_hours.is_(None))
-        await session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.status.in_(DUE), OutboxMessage.priority != Priority.URGENT,
-                   OutboxMessage.kind.not_in(sorted(URGENT_KINDS)),
-                   OutboxMessage.next_attempt_at <= now,
-                   OutboxMessage.account_id.in_(default_accounts))
-            .values(next_attempt_at=until)
-            .execution_options(synchronize_session=False)
-        )
+        """The rows the default quiet hours hold, moved in bulk: one statement per zone
+        that is quiet now (notifications/default_quiet.py)."""
+        await self.default_quiet.defer(session, now)
 
     # ------------------------------------------------------------------ recovery
 

@@ -29,12 +29,13 @@ CHUNK = 500  # rows per INSERT statement (10 columns: far under both databases' 
 
 
 class Priority(IntEnum):
-    URGENT = 0   # absence alerts, urgent announcements: never wait, ignore quiet hours
+    URGENT = 0   # absence alerts, urgent announcements: go first, ignore quiet hours
     NORMAL = 1   # grades, homework, events, reminders
     BULK = 2     # announcements
 
 
-# kinds that go at once whatever their priority (quiet hours do not hold them)
+# absence alerts: they go at once whatever their priority, and quiet hours do not hold
+# them unless the parent turned "absence alerts in quiet hours" off
 URGENT_KINDS = frozenset({"absence"})
 
 

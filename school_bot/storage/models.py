@@ -27,6 +27,7 @@ from sqlalchemy import (
     Time,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -263,6 +264,9 @@ class Account(Base):
     notify_homework: Mapped[bool] = mapped_column(Boolean, default=False)
     notify_events: Mapped[bool] = mapped_column(Boolean, default=True)
     quiet_hours: Mapped[str | None] = mapped_column(String(16))  # None: the default; "" off
+    # absence alerts are urgent and ignore quiet hours; off: they wait until the hours end
+    absence_alerts_in_quiet_hours: Mapped[bool] = mapped_column(Boolean, default=True,
+                                                                server_default=true())
     state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     failed_link_attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_failed_link_at: Mapped[datetime | None]

@@ -37,19 +37,21 @@ class Family:
 
 @dataclass
 class SchoolWorld(World):
-    """`await SchoolWorld(db).build()`; other schools take other ids (and chat numbers)."""
+    """`await SchoolWorld(db).build()`; other schools take other ids (and chat numbers),
+    and may be in another time zone."""
 
     db: Database
     school_id: str = "S1"
     class_id: str = "C7A"
     teacher_id: str = "T1"
     director_id: str = "D1"
+    timezone: str = "Europe/Kyiv"
     families: list[Family] = field(default_factory=list)
     _chats: int = 1000
 
     async def build(self, *, launched: bool = True) -> SchoolWorld:
         await self.add(
-            school(self.school_id, "Гімназія №1", launched=launched, timezone="Europe/Kyiv"),
+            school(self.school_id, "Гімназія №1", launched=launched, timezone=self.timezone),
             school_class(self.class_id, self.school_id, "7-А", homeroom_teacher_id=self.teacher_id),
             staff(self.teacher_id, self.school_id, "Коваль Ірина Петрівна", phone="+380501112233"),
             staff(self.director_id, self.school_id, "Мельник Олег Іванович", phone="+380501112244",
