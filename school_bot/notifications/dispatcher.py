@@ -7,7 +7,8 @@ from time to time, rows whose lease ran out go back to the queue (a clean stop p
 back at once what it claimed but did not send). Sends are paced per platform
 (`SendWindow`, a little under the messenger's rate) and per chat (`ChatSpacing`: a
 chat's next row is not claimed before its interval is over). Quiet hours move a
-non-urgent row to the end of the recipient's window instead of sending it.
+non-urgent row to the end of the recipient's window instead of sending it. A row that
+changes a message sent before (notifications/edits.py) is delivered as an edit.
 
 Announcements on a platform whose deliverer can broadcast (Viber) are claimed as
 batches instead (notifications/batching.py): up to 300 rows of one announcement with
@@ -37,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from school_bot.notifications.batching import Batch, BatchDeliverer, batches, outcomes
 from school_bot.notifications.config import Clock, NotifyConfig, system_clock
+from school_bot.notifications.edits import edit_target
 from school_bot.notifications.outbox import DUE, URGENT_KINDS, OutboxStatus, Priority
 from school_bot.notifications.pacing import ChatSpacing, SendWindow
 from school_bot.notifications.quiet import account_quiet_hours, quiet_until
@@ -413,8 +415,12 @@ class Dispatcher:
         deliverer = self.deliverers[row.platform]
         try:
             reply = payload_to_reply(row.payload)
+            edit = await edit_target(self.database, row.payload, deliverer)
             async with asyncio.timeout(self.config.send_timeout):
-                message_id = await deliverer.deliver(row.chat_id, reply)
+                if edit is not None:  # a row that changes a message sent before
+                    message_id = await edit[0].edit(row.chat_id, edit[1], reply)
+                else:
+                    message_id = await deliverer.deliver(row.chat_id, reply)
         except (DeliveryError, TimeoutError) as exc:
             return [(row, Outcome.of_error(exc))]
         except Exception as exc:  # noqa: BLE001 - an adapter bug must not stop delivery
