@@ -10,6 +10,7 @@ rewritten or withdrawn instead. Nothing is sent twice. SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -25,10 +26,11 @@ from school_bot.bot.viber.client import ViberClient
 from school_bot.bot.viber.delivery import ViberDeliverer
 from school_bot.bot.viber.files import FileStore
 from school_bot.notifications.dispatcher import Dispatcher
-from school_bot.notifications.jobs.absences import absence_alerts
+from school_bot.notifications.jobs.absences import absence_alerts, queue_absences
 from school_bot.notifications.jobs.common import JobContext
 from school_bot.shared.delivery import Deliverer
 from school_bot.storage.db import Database
+from school_bot.storage.ingest.pipeline import ingest
 from school_bot.storage.migrate import downgrade, upgrade
 from school_bot.storage.models import AbsenceAlert, Attendance, OutboxMessage
 from tests.fakes.telegram_api import FakeTelegramBotAPI
@@ -75,9 +77,11 @@ class PupilsDay:
             {"student_id": "1-S1", "lesson_id": lesson_id, "status": status}], key=self.key)
         assert posted.status == 200 and not posted.body["rejected"], posted.body
 
+    def context(self) -> JobContext:
+        return JobContext(self.db, settings(), config(absence_followup_window=WINDOW), self.clock)
+
     async def scan(self) -> int:
-        return await absence_alerts(JobContext(self.db, settings(),
-                                               config(absence_followup_window=WINDOW), self.clock))
+        return await absence_alerts(self.context())
 
     async def deliver(self) -> None:
         dispatcher = Dispatcher(self.db, settings(quiet_hours=""),
@@ -257,6 +261,31 @@ async def test_purging_sent_rows_leaves_the_alert_without_its_links(db: Database
         [alert] = (await s.scalars(select(AbsenceAlert))).all()
     assert alert.message_id is None and alert.latest_id is None
     assert alert.lessons == ["1-L1"]
+
+
+async def _ingest_and_queue(day: PupilsDay, lesson_id: str) -> tuple[int, int]:
+    """What the ingest does with an absence: the mark and its alert in one transaction."""
+    async with day.db.unit_of_work() as session:
+        await ingest(session, "attendance", [
+            {"student_id": "1-S1", "lesson_id": lesson_id, "status": "absent"}], actor="test")
+        return await queue_absences(session, day.context(), students=["1-S1"])
+
+
+async def test_the_scan_and_an_ingest_on_the_same_day_at_once_make_one_message(
+        db: Database) -> None:
+    """The scan holds the day's new alert (not committed yet) when an ingest of a later
+    absence queues its own: the ingest waits, then finds the alert waiting and adds to it."""
+    async with on_telegram(db) as (day, telegram):
+        await day.mark("1-L1", "absent")
+        async with db.unit_of_work() as scan:
+            assert await queue_absences(scan, day.context()) == (1, 1)
+            ingesting = asyncio.create_task(_ingest_and_queue(day, "1-L3"))
+            await asyncio.sleep(0.2)  # the ingest starts while the scan's transaction is open
+        assert await ingesting == (1, 1)
+        await day.scan_and_deliver()
+        [only] = telegram.messages_to(PARENT_CHAT)
+    assert "Математика (1)" in only and "Фізика (3)" in only and "2 уроках" in only
+    assert [(r.kind, r.status) for r in await outbox(db)] == [("absence", "sent")]
 
 
 # ---------------------------------------------------------------- Viber
