@@ -3,9 +3,15 @@
 aiogram's errors become the neutral ones of `bot.delivery`, so the dispatcher knows
 whether to wait (`RetryAfter`), stop writing to the chat (`RecipientGone`), back off
 (`TemporaryFailure`) or give up on the message (`PermanentFailure`).
+
+It can also edit a message it sent (`edit`, an alert kept up to date): Telegram's
+"message is not modified" means the chat shows that content already, and a message
+that can no longer be edited (deleted by the user) is sent anew.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import school_bot.bot.telegram  # noqa: F401  (first: aiogram's models built on demand)
 
@@ -45,15 +51,30 @@ class TelegramDeliverer:
         self._bot = bot
 
     async def deliver(self, chat_id: str, reply: Reply) -> str | None:
+        return await self._show(_chat(chat_id), reply)
+
+    async def edit(self, chat_id: str, message_id: str, reply: Reply) -> str | None:
         try:
-            target = int(chat_id)
+            target = int(message_id)
         except ValueError:
-            raise PermanentFailure(f"not a Telegram chat id: {chat_id[:20]!r}") from None
+            raise PermanentFailure(f"not a Telegram message id: {message_id[:20]!r}") from None
+        return await self._show(_chat(chat_id), replace(reply, edit=True), edit_message_id=target)
+
+    async def _show(self, chat_id: int, reply: Reply, *,
+                    edit_message_id: int | None = None) -> str | None:
         try:
-            message_id = await send_reply(self._bot, target, reply, patient=False)
+            message_id = await send_reply(self._bot, chat_id, reply, patient=False,
+                                          edit_message_id=edit_message_id)
         except (TelegramAPIError, ClientDecodeError) as exc:
             raise delivery_error(exc) from exc
         return str(message_id) if message_id is not None else None
+
+
+def _chat(chat_id: str) -> int:
+    try:
+        return int(chat_id)
+    except ValueError:
+        raise PermanentFailure(f"not a Telegram chat id: {chat_id[:20]!r}") from None
 
 
 def delivery_error(exc: TelegramAPIError | ClientDecodeError) -> DeliveryError:

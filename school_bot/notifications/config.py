@@ -77,6 +77,12 @@ class NotifyConfig(BaseSettings):
     reports_interval: float = Field(default=15.0, gt=0)
     housekeeping_interval: float = Field(default=600.0, gt=0)
     absence_lookback_days: int = Field(default=1, ge=0)
+    # later absences of a pupil's day: on these platforms the first alert is edited to
+    # list them (NOTIFY_ABSENCE_EDIT_PLATFORMS='["telegram"]'; an edit makes no sound);
+    # elsewhere they come as one follow-up at most once per window (seconds) after the
+    # previous message of that alert, while a correction by the school goes at once
+    absence_edit_platforms: tuple[str, ...] = ("telegram",)
+    absence_followup_window: float = Field(default=300.0, ge=0)
     grade_lookback_hours: int = Field(default=48, ge=1)
     lesson_grace_minutes: int = Field(default=15, ge=0)
     homework_at: time = time(18, 0)

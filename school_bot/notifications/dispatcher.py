@@ -9,7 +9,8 @@ back at once what it claimed but did not send). Sends are paced per platform
 chat's next row is not claimed before its interval is over). Quiet hours, read in the
 chat's school's time zone, move a row they hold (notifications/quiet.py) to the end of
 the recipient's window instead of sending it; those of the chats that keep the default
-are moved in bulk, one statement per zone (notifications/default_quiet.py).
+are moved in bulk, one statement per zone (notifications/default_quiet.py). A row that
+changes a message sent before (notifications/edits.py) is delivered as an edit.
 
 Announcements on a platform whose deliverer can broadcast (Viber) are claimed as
 batches instead (notifications/batching.py): up to 300 rows of one announcement with
@@ -41,6 +42,7 @@ from school_bot.notifications.batching import Batch, BatchDeliverer, batches, ou
 from school_bot.notifications.chat_zones import zone_named, zone_of_chats
 from school_bot.notifications.config import Clock, NotifyConfig, system_clock
 from school_bot.notifications.default_quiet import DefaultQuiet
+from school_bot.notifications.edits import edit_target
 from school_bot.notifications.outbox import DUE, OutboxStatus, Priority
 from school_bot.notifications.pacing import ChatSpacing, SendWindow
 from school_bot.notifications.quiet import account_quiet_hours, held_in_quiet_hours, quiet_until
@@ -406,8 +408,12 @@ class Dispatcher:
         deliverer = self.deliverers[row.platform]
         try:
             reply = payload_to_reply(row.payload)
+            edit = await edit_target(self.database, row.payload, deliverer)
             async with asyncio.timeout(self.config.send_timeout):
-                message_id = await deliverer.deliver(row.chat_id, reply)
+                if edit is not None:  # a row that changes a message sent before
+                    message_id = await edit[0].edit(row.chat_id, edit[1], reply)
+                else:
+                    message_id = await deliverer.deliver(row.chat_id, reply)
         except (DeliveryError, TimeoutError) as exc:
             return [(row, Outcome.of_error(exc))]
         except Exception as exc:  # noqa: BLE001 - an adapter bug must not stop delivery

@@ -17,13 +17,13 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from school_bot.shared.delivery import reply_to_payload
+from school_bot.shared.delivery import EDIT_OF, reply_to_payload
 from school_bot.shared.events import Reply
 from school_bot.storage.models import Account, OutboxMessage, utc_now
 from school_bot.storage.outbox_status import DUE, FINAL, OutboxStatus
 
 __all__ = ["DUE", "FINAL", "URGENT_KINDS", "Notification", "OutboxStatus", "Priority",
-           "enqueue", "enqueue_many"]
+           "enqueue", "enqueue_many", "enqueue_row", "payload_of"]
 
 CHUNK = 500  # rows per INSERT statement (10 columns: far under both databases' limits)
 
@@ -34,14 +34,15 @@ class Priority(IntEnum):
     BULK = 2     # announcements
 
 
-# absence alerts: they go at once whatever their priority, and quiet hours do not hold
-# them unless the parent turned "absence alerts in quiet hours" off
-URGENT_KINDS = frozenset({"absence"})
+# absence alerts, their updates and follow-ups: they go at once whatever their priority,
+# and quiet hours do not hold them unless the parent turned "absence alerts in quiet
+# hours" off
+URGENT_KINDS = frozenset({"absence", "absence_update", "absence_followup"})
 
 
 @dataclass(frozen=True)
 class Notification:
-    """One outbox row to write."""
+    """One outbox row to write (`edit_of`: the outbox row whose message it changes)."""
 
     account_id: int
     kind: str
@@ -50,11 +51,20 @@ class Notification:
     reply: Reply
     announcement_id: int | None = None
     not_before: datetime | None = None
+    edit_of: int | None = None
 
 
 def _insert(session: AsyncSession) -> postgresql.Insert | sqlite.Insert:
     dialect = session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(OutboxMessage)
+
+
+def payload_of(reply: Reply, edit_of: int | None = None) -> dict[str, Any]:
+    """A row's payload: the reply, and the row whose message it changes (if it does)."""
+    payload = reply_to_payload(reply)
+    if edit_of is not None:
+        payload[EDIT_OF] = edit_of
+    return payload
 
 
 def _row(item: Notification, now: datetime) -> dict[str, Any]:
@@ -65,7 +75,7 @@ def _row(item: Notification, now: datetime) -> dict[str, Any]:
         "kind": item.kind,
         "priority": int(item.priority),
         "dedupe_key": item.dedupe_key,
-        "payload": reply_to_payload(item.reply),
+        "payload": payload_of(item.reply, item.edit_of),
         "status": OutboxStatus.QUEUED.value,
         "attempts": 0,
         "next_attempt_at": item.not_before or now,
@@ -111,6 +121,17 @@ async def enqueue_many(session: AsyncSession, items: Sequence[Notification], *,
                      .returning(OutboxMessage.id))
         created += len((await session.execute(statement)).all())
     return created
+
+
+async def enqueue_row(session: AsyncSession, item: Notification, *, now: datetime) -> int | None:
+    """Write one notification; the new row's id, or None (an inactive account, or a key
+    written before)."""
+    if not await active_account_ids(session, [item.account_id]):
+        return None
+    statement = (_insert(session).values(_row(item, now))
+                 .on_conflict_do_nothing(index_elements=["dedupe_key"])
+                 .returning(OutboxMessage.id))
+    return (await session.execute(statement)).scalar_one_or_none()
 
 
 async def enqueue(

@@ -47,14 +47,68 @@ def day_words(locale: str, day: date, today: date) -> str:
 # ---------------------------------------------------------------- parents
 
 
+Lesson = tuple[str, int | None]  # subject, number in the day
+Corrected = tuple[str, int | None, str]  # subject, number, the mark it has now
+
+
+def _lesson(subject: str, number: int | None) -> str:
+    return f"{subject} ({number})" if number is not None else subject
+
+
+def _mark_words(locale: str, status: str) -> str:
+    words = {"present": _t(locale, "present"), "late": _t(locale, "late"),
+             "excused": _t(locale, "excused")}
+    return words.get(status, status)
+
+
 def absence(locale: str, *, pupil: str, day: date, today: date,
-            lessons: Sequence[tuple[str, int | None]]) -> Reply:
-    listed = ", ".join(f"{subject} ({number})" if number is not None else subject
-                       for subject, number in lessons)
+            lessons: Sequence[Lesson]) -> Reply:
+    listed = ", ".join(_lesson(subject, number) for subject, number in lessons)
     text = _tn(locale, "⚠️ {pupil} was absent from {n} lesson {day}: {lessons}",
                "⚠️ {pupil} was absent from {n} lessons {day}: {lessons}", len(lessons),
                pupil=pupil, day=day_words(locale, day, today), lessons=listed)
     return Reply(text=text)
+
+
+def absence_alert(locale: str, *, pupil: str, day: date, today: date,
+                  absent: Sequence[Lesson], corrected: Sequence[Corrected]) -> Reply:
+    """An alert as it stands (what an edit shows): the lessons missed, and those the
+    school corrected since the parent was told."""
+    if not absent:
+        return Reply(text=_corrections(locale, pupil, day, today, corrected, none_left=True))
+    text = absence(locale, pupil=pupil, day=day, today=today, lessons=absent).text
+    if corrected:
+        text = f"{text}\n{_corrections(locale, pupil, day, today, corrected, none_left=False)}"
+    return Reply(text=text)
+
+
+def absence_followup(locale: str, *, pupil: str, day: date, today: date, missed: Sequence[Lesson],
+                     corrected: Sequence[Corrected], none_left: bool) -> Reply:
+    """What changed since the alert went out (where it cannot be edited): lessons missed
+    since, and marks the school corrected (`none_left`: no absence is left that day)."""
+    parts = []
+    if missed:
+        parts.append(_tn(locale, "⚠️ {pupil} was also absent from {n} lesson {day}: {lessons}",
+                         "⚠️ {pupil} was also absent from {n} lessons {day}: {lessons}",
+                         len(missed), pupil=pupil, day=day_words(locale, day, today),
+                         lessons=", ".join(_lesson(subject, number) for subject, number in missed)))
+    if corrected:
+        parts.append(_corrections(locale, pupil, day, today, corrected, none_left=none_left))
+    return Reply(text="\n".join(parts))
+
+
+def _corrections(locale: str, pupil: str, day: date, today: date,
+                 corrected: Sequence[Corrected], *, none_left: bool) -> str:
+    listed = "; ".join(f"{_lesson(subject, number)} — {_mark_words(locale, status)}"
+                       for subject, number, status in corrected)
+    if none_left:
+        return _tn(locale, "✅ {pupil} is not marked absent {day} after all. The school corrected "
+                           "{n} mark: {lessons}",
+                   "✅ {pupil} is not marked absent {day} after all. The school corrected "
+                   "{n} marks: {lessons}", len(corrected),
+                   pupil=pupil, day=day_words(locale, day, today), lessons=listed)
+    return _tn(locale, "✏️ The school corrected {n} mark: {lessons}",
+               "✏️ The school corrected {n} marks: {lessons}", len(corrected), lessons=listed)
 
 
 def _grade_lines(locale: str, grades: Sequence[tuple[str, int, date]]) -> str:

@@ -65,7 +65,9 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
 
 # The outbox's kinds (notifications/jobs, notifications/announcements), as an office reads them.
 KIND_LABELS = {
-    "absence": N_("Absence alert"), "grades": N_("New grades"), "grade_change": N_("Grade changed"),
+    "absence": N_("Absence alert"), "absence_update": N_("Absence alert, edited"),
+    "absence_followup": N_("Absence alert, follow-up"),
+    "grades": N_("New grades"), "grade_change": N_("Grade changed"),
     "grade_digest": N_("Grades of the day"), "homework": N_("Homework"),
     "diary_reminder": N_("Diary reminder"), "director_summary": N_("Director's summary"),
     "event": N_("Event"), "event_reminder": N_("Event reminder"), "announcement": N_("Announcement"),

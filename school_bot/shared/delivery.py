@@ -8,7 +8,7 @@ and translates the messenger's failures into these neutral errors.
 from __future__ import annotations
 
 import base64
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from school_bot.shared.events import Button, OutFile, Platform, Reply
 
@@ -40,14 +40,31 @@ class PermanentFailure(DeliveryError):
 class Deliverer(Protocol):
     """Sends the outbox's rows to one messenger. Optional, by attribute: `sends_receipts =
     True` where the messenger reports delivered/seen/failed for what was sent (Viber; the
-    recorder then applies receipts that came before a send was recorded), and the batch
-    capability of notifications/batching.py."""
+    recorder then applies receipts that came before a send was recorded), the batch
+    capability of notifications/batching.py, and `edit` (`Editor`) where a message
+    already sent can be changed (Telegram)."""
 
     platform: Platform
 
     async def deliver(self, chat_id: str, reply: Reply) -> str | None:
         """Send one reply; return the messenger's message id (or token)."""
         ...
+
+
+@runtime_checkable
+class Editor(Protocol):
+    """A deliverer that can change a message it sent (an outbox row with `EDIT_OF`)."""
+
+    async def edit(self, chat_id: str, message_id: str, reply: Reply) -> str | None:
+        """Show `reply` in place of message `message_id`; return the id of the message
+        that shows it (the same one, or a new one where the old cannot be edited). The
+        same content again counts as done."""
+        ...
+
+
+# A payload's key for "this row changes the message that outbox row showed": the id of
+# that row (the dispatcher edits its platform_message_id where the deliverer can edit).
+EDIT_OF = "edit_of"
 
 
 def reply_to_payload(reply: Reply) -> dict[str, Any]:

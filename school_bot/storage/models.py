@@ -363,6 +363,35 @@ class OutboxMessage(Base):
     receipt_error: Mapped[str | None] = mapped_column(Text)  # a `failed` receipt: not shown
 
 
+class AbsenceAlert(Base):
+    """What one chat is told of a pupil's absences on one day, kept up to date.
+
+    `message_id` is the first alert's outbox row, `latest_id` the last row written for
+    it (the first alert, an edit of it or a follow-up); while that row waits in the
+    queue it is rewritten instead of followed by another. `lessons` are the lesson ids
+    the latest row lists as missed, `corrected` those it says the school corrected, and
+    `told` those the parent has been shown as missed (by a row that went out, at
+    `told_at`). The outbox rows may be purged: their links become NULL.
+    """
+
+    __tablename__ = "absence_alerts"
+    __table_args__ = (UniqueConstraint("student_id", "day", "account_id",
+                                       name="uq_absence_alerts_pupil_day_chat"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    student_id: Mapped[str] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date, index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    message_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("outbox.id", ondelete="SET NULL"), index=True)
+    latest_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("outbox.id", ondelete="SET NULL"), index=True)
+    lessons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    corrected: Mapped[list[str]] = mapped_column(JSON, default=list)
+    told: Mapped[list[str]] = mapped_column(JSON, default=list)
+    told_at: Mapped[datetime | None]
+    rows: Mapped[int] = mapped_column(Integer, default=0)  # outbox rows written: their keys' numbers
+
+
 class EarlyReceipt(Base):
     """A messenger's receipt that came before its send was recorded (no row carries the
     message token yet): applied when the send is recorded, purged if it never is."""

@@ -487,6 +487,15 @@ class FakeTelegramBotAPI(LocalHTTPServer):
             if r.chat_id == chat_id and r.method in ("sendMessage", "editMessageText")
         ]
 
+    def shown(self, chat_id: int | str, message_id: int) -> str | None:
+        """The text message ``message_id`` shows in ``chat_id`` now (None: no such message)."""
+        stored = self._messages.get((chat_id, message_id))
+        return stored.text if stored is not None else None
+
+    def user_deletes(self, chat_id: int | str, message_id: int) -> None:
+        """The user deleted a message in the chat: the bot can no longer edit it."""
+        del self._messages[(chat_id, message_id)]
+
     def clear(self) -> None:
         """Forget recorded requests and counters (e.g. between benchmark rounds)."""
         self.journal.items.clear()

@@ -5,7 +5,7 @@ absence alerts are urgent and ignore quiet hours; off, an alert that falls in th
 chat's quiet hours waits until they end.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -11,7 +11,7 @@
 Building the outbox index reads the whole table once (a few seconds a million rows).
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from alembic import op
 import school_bot.storage.models
 
 revision = "0008"
-down_revision = "0005"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
