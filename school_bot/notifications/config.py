@@ -54,6 +54,10 @@ class NotifyConfig(BaseSettings):
     # renews it every third of it; another worker takes over once it has expired
     worker_lease: float = Field(default=15.0, gt=0)
 
+    # SQLite: how often (seconds) the worker looks whether another process (an import)
+    # committed, to run the scans of what writes cause at once
+    data_version_interval: float = Field(default=1.0, gt=0)
+
     # --- the jobs (intervals in seconds; times are the school's local time)
     # false: this process only delivers the outbox (the scheduled jobs run in another)
     jobs: bool = True
