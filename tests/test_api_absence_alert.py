@@ -1,8 +1,11 @@
-"""End to end: an absence posted by the school system reaches the parent's Telegram chat.
+"""End to end: an absence posted by the school system reaches the parent's Telegram chat
+at once, not at the next scan.
 
-The ingest API (real HTTP), the notification jobs and the outbox dispatcher (the
-`NotificationService`, its scheduler running), the Telegram deliverer and the fake Bot
-API server (real HTTP): nothing of ours is replaced.
+The ingest API (real HTTP) queues the alert in the write's own transaction and wakes
+the `NotificationService` of the same process (one `Wake`, as the composition root
+makes it); the absence scan and the dispatcher's poll are set an hour apart, so only
+that wake can deliver it within the test. The Telegram deliverer and the fake Bot API
+server (real HTTP): nothing of ours is replaced.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from school_bot.bot.telegram.front_door import build_bot
 from school_bot.bot.telegram_delivery import TelegramDeliverer
 from school_bot.notifications.config import NotifyConfig
 from school_bot.notifications.service import NotificationService
+from school_bot.notifications.wake import Wake
 from school_bot.storage.db import Database
 from school_bot.storage.models import OutboxMessage
 from tests.fakes.telegram_api import FakeTelegramBotAPI
@@ -34,7 +38,8 @@ async def _link_parent(db: Database, guardian_id: str) -> None:
 async def test_an_absence_posted_through_the_api_reaches_the_linked_parent(db: Database) -> None:
     today = datetime.now(UTC).astimezone(settings_for(db).zone).date().isoformat()
     department = await new_key(db, None)
-    async with FakeTelegramBotAPI(token=TOKEN) as telegram, serve(db) as api:
+    wake = Wake()
+    async with FakeTelegramBotAPI(token=TOKEN) as telegram, serve(db, wake=wake) as api:
         settings = settings_for(db, telegram_bot_token=TOKEN, telegram_api_url=telegram.base_url)
         await seed_school(api, department, "1", day=today)
         await _link_parent(db, "1-G1")
@@ -42,13 +47,14 @@ async def test_an_absence_posted_through_the_api_reaches_the_linked_parent(db: D
 
         bot = build_bot(settings, timeout=5.0)
         service = NotificationService(
-            db, settings, {"telegram": TelegramDeliverer(bot)},
-            config=NotifyConfig.from_settings(settings, absence_interval=0.3, poll_interval=0.1))
+            db, settings, {"telegram": TelegramDeliverer(bot)}, wake=wake,
+            config=NotifyConfig.from_settings(settings, absence_interval=3600, poll_interval=3600))
         await service.start()
         try:
             posted = await api.post("attendance", [
                 {"student_id": "1-S1", "lesson_id": "1-L1", "status": "absent"}], key=school_key)
             assert posted.status == 200 and posted.body["created"] == 1, posted.body
+            assert [r.kind for r in await _outbox(db)] == ["absence"]  # queued with the write
             alert = await telegram.wait_for(
                 lambda r: r.method == "sendMessage" and r.chat_id == PARENT_CHAT, timeout=20)
         finally:
@@ -60,7 +66,10 @@ async def test_an_absence_posted_through_the_api_reaches_the_linked_parent(db: D
         again = await api.post("attendance", [
             {"student_id": "1-S1", "lesson_id": "1-L1", "status": "absent"}], key=school_key)
         assert again.body["unchanged"] == 1
-    async with db.sessions() as session:
-        rows = (await session.scalars(select(OutboxMessage))).all()
-    assert [(r.kind, r.status) for r in rows] == [("absence", "sent")]
+    assert [(r.kind, r.status) for r in await _outbox(db)] == [("absence", "sent")]
     assert len(telegram.messages_to(PARENT_CHAT)) == 1
+
+
+async def _outbox(db: Database) -> list[OutboxMessage]:
+    async with db.sessions() as session:
+        return list((await session.scalars(select(OutboxMessage))).all())

@@ -13,11 +13,7 @@ import asyncio
 import json
 import os
 import signal
-import socket
-import sys
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,49 +24,14 @@ from school_bot.notifications.announcements import create_announcement, operator
 from school_bot.notifications.service import LEASE
 from school_bot.storage.db import Database
 from school_bot.storage.models import Lease, OutboxMessage
+from tests.support.processes import child, free_port
 from tests.support.school_world import SchoolWorld, many_families
 
-ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "6161:city"
 SECRET = "city-webhook-secret"
 CHATS = 600
 RATE = 40          # what the workers allow themselves
 SERVER_RATE = 50   # what the fake Bot API enforces: two dispatchers at once would exceed it
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@asynccontextmanager
-async def child(*args: str, env: dict[str, str], ready: str, stream: str = "stdout",
-                timeout: float = 40) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
-    """A child process, yielded with the line that said it is ready."""
-    pipe, devnull = asyncio.subprocess.PIPE, asyncio.subprocess.DEVNULL
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, *args, cwd=ROOT, env=env,
-        stdout=pipe if stream == "stdout" else devnull,
-        stderr=pipe if stream == "stderr" else devnull)
-    reader = getattr(proc, stream)
-    try:
-        async with asyncio.timeout(timeout):
-            while ready not in (line := (await reader.readline()).decode()):
-                if not line:
-                    raise RuntimeError(f"{args[:3]} exited before it was ready")
-        drain = asyncio.get_running_loop().create_task(_drain(reader))
-        yield proc, line.strip()
-        drain.cancel()
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-
-
-async def _drain(reader: asyncio.StreamReader) -> None:
-    while await reader.readline():
-        pass
 
 
 def _log(path: Path) -> list[dict[str, Any]]:
@@ -108,7 +69,7 @@ async def test_two_workers_two_web_processes_a_killed_worker_and_one_copy_each(
                    TELEGRAM_RATE_PER_SECOND=str(RATE), NOTIFY_WORKER_LEASE="3",
                    NOTIFY_SENDING_LEASE="2", NOTIFY_POLL_INTERVAL="0.1",
                    TELEGRAM_MODE="webhook", TELEGRAM_WEBHOOK_SECRET=SECRET)
-        ports = [_free_port(), _free_port()]
+        ports = [free_port(), free_port()]
         async with child("run_bot.py", "run", "--role", "worker", env=env, ready="running role=",
                          stream="stderr") as (w1, _), \
                 child("run_bot.py", "run", "--role", "worker", env=env, ready="running role=",

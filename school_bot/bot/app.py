@@ -4,6 +4,10 @@
              → notifications (role worker/all) → web server + front doors (role web/all)
              → wait for SIGTERM/SIGINT → stop in the reverse order
 
+One `Wake` (notifications/wake.py) is made here and handed to the ingest API and the
+notifications: a write the API took wakes this process's dispatcher at once (and, on
+PostgreSQL, the worker processes, through NOTIFY).
+
 Roles (`run --role`), so that a city can run several processes:
   * `web`    - the front doors (Telegram polling or its webhook route, the Viber
                webhook) and the one web server (ingest API, /healthz, /metrics);
@@ -22,7 +26,8 @@ import signal
 from collections.abc import Callable
 from contextlib import AsyncExitStack, suppress
 from dataclasses import dataclass
-from typing import Any, Literal
+from functools import partial
+from typing import TYPE_CHECKING, Any, Literal
 
 import aiohttp
 from aiohttp import web
@@ -35,6 +40,9 @@ from school_bot.shared.settings import Settings
 from school_bot.storage.db import Database
 from school_bot.storage.migrate import upgrade
 from school_bot.web.app import RouteRegistrar, build_web_app
+
+if TYPE_CHECKING:
+    from school_bot.notifications.wake import Wake
 
 log = logging.getLogger("school_bot.bot.app")
 
@@ -134,10 +142,14 @@ class Program:
         telegram_bot = await self._telegram_bot()
         viber = await self._viber(database, turns)
         deliverers = self._deliverers(telegram_bot, viber)
+        from school_bot.notifications.wake import Wake
+
+        wake = Wake()
         if self.role in ("worker", "all"):
-            await self._notifications(database, deliverers)
+            await self._notifications(database, deliverers, wake)
         if self.role in ("web", "all"):
-            await self._front_doors(database, turns, conversation, telegram_bot, viber, metrics)
+            await self._front_doors(database, turns, conversation, telegram_bot, viber, metrics,
+                                    wake)
         log.info("running role=%s telegram=%s viber=%s web=%s", self.role,
                  self.settings.telegram_mode if telegram_bot else "off",
                  "on" if viber else "off", ",".join(self.web_addresses) or "off")
@@ -199,20 +211,22 @@ class Program:
 
     # ------------------------------------------------------------ notifications
 
-    async def _notifications(self, database: Database, deliverers: dict[str, Deliverer]) -> None:
+    async def _notifications(self, database: Database, deliverers: dict[str, Deliverer],
+                             wake: Wake) -> None:
         """The outbox dispatcher and the scheduled jobs (notifications/)."""
         from school_bot.notifications.service import NotificationService
 
-        service = NotificationService(database, self.settings, deliverers)
+        service = NotificationService(database, self.settings, deliverers, wake=wake)
         await service.start()
         self.stack.push_async_callback(service.stop)
 
     # ------------------------------------------------------------ web server + front doors
 
     async def _front_doors(self, database: Database, turns: Any, conversation: Any,
-                           telegram_bot: Any | None, viber: Any | None, metrics: Any) -> None:
+                           telegram_bot: Any | None, viber: Any | None, metrics: Any,
+                           wake: Wake) -> None:
         telegram = self._telegram_front_door(turns, conversation, telegram_bot)
-        registrars = web_registrars(metrics)
+        registrars = web_registrars(metrics, wake)
         if telegram is not None:
             registrars += telegram.registrars()
             self.stack.push_async_callback(telegram.stop)  # runs after the web server stopped
@@ -261,16 +275,17 @@ def extensions(settings: Settings) -> list[Extension]:
     return [announce(settings), ReportsExtension(), DirectoryExtension()]
 
 
-def web_registrars(metrics: Any | None) -> list[RouteRegistrar]:
+def web_registrars(metrics: Any | None, wake: Wake | None = None) -> list[RouteRegistrar]:
     """Routes every web process serves besides the messengers' webhooks.
 
-    Metrics first, so that the ingest API counts into the same `Metrics` object.
+    Metrics first, so that the ingest API counts into the same `Metrics` object; the
+    ingest API wakes the process's notifications through `wake`.
     """
     from school_bot.web.api import register_api
     from school_bot.web.health import register_health
 
     registrars: list[RouteRegistrar] = [metrics.register] if metrics is not None else []
-    return [*registrars, register_health, register_api]
+    return [*registrars, register_health, partial(register_api, wake=wake)]
 
 
 def _metrics() -> Any:

@@ -48,8 +48,13 @@ def run_migrate(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_import(args: argparse.Namespace, settings: Settings) -> int:
-    """Per file: the counts; then every rejected line; then the total. Exit 1 if any."""
-    from school_bot.storage.ingest import import_folder
+    """Per file: the counts; then every rejected line; then the total. Exit 1 if any.
+
+    A running bot's worker hears of each file once it is committed and runs the scans
+    of what it causes (absence alerts, ...) at once: on PostgreSQL told by a NOTIFY
+    sent here, on SQLite by itself (notifications/watchers.py)."""
+    from school_bot.notifications.wake import WRITTEN, tell_workers
+    from school_bot.storage.ingest import FileReport, import_folder
 
     folder: Path = args.folder
     if not folder.is_dir():
@@ -58,8 +63,13 @@ def run_import(args: argparse.Namespace, settings: Settings) -> int:
 
     async def _go():
         database = await _migrated(settings)
+
+        async def written(_file: FileReport) -> None:
+            await tell_workers(database, WRITTEN)
+
         try:
-            return await import_folder(database, folder, actor=f"import:{_user()}")
+            return await import_folder(database, folder, actor=f"import:{_user()}",
+                                       after_file=written)
         finally:
             await database.dispose()
 

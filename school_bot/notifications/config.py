@@ -65,6 +65,10 @@ class NotifyConfig(BaseSettings):
     retention_interval: float = Field(default=3600.0, gt=0)
     retention_chunk: int = Field(default=5000, ge=1)  # rows of each kind per transaction
 
+    # SQLite: how often (seconds) the worker looks whether another process (an import)
+    # committed, to run the scans of what writes cause at once
+    data_version_interval: float = Field(default=1.0, gt=0)
+
     # --- the jobs (intervals in seconds; times are the school's local time)
     # false: this process only delivers the outbox (the scheduled jobs run in another)
     jobs: bool = True

@@ -1,10 +1,17 @@
 """NotificationService: the outbox dispatcher and the scheduled jobs of one process.
 
-    service = NotificationService(database, settings, {Platform.TELEGRAM: deliverer})
+    service = NotificationService(database, settings, {Platform.TELEGRAM: deliverer},
+                                  wake=wake)
     await service.start()      # inside the running loop: scheduler + dispatcher task
     service.nudge()            # something was enqueued in this process: look now
     await service.stop()       # running jobs and in-flight requests finish (jobs within
                                # NOTIFY_JOB_STOP_GRACE); nothing else is started
+
+What another part of the program or another process commits reaches the worker
+through the process's `Wake` (notifications/wake.py): `QUEUED` nudges the dispatcher,
+`WRITTEN` runs the scans of what writes cause at once (`Rescan`). While it works, the
+service listens for other processes' commits (notifications/watchers.py: LISTEN on
+PostgreSQL, `data_version` on SQLite).
 
 Only one worker dispatches and runs the jobs at a time, so two workers started by
 mistake neither double a message nor break the messengers' rate limits: the active
@@ -27,6 +34,8 @@ from school_bot.notifications.config import Clock, NotifyConfig, system_clock
 from school_bot.notifications.dispatcher import Dispatcher
 from school_bot.notifications.jobs.common import JobContext
 from school_bot.notifications.scheduler import ScheduledJobs, build_scheduler
+from school_bot.notifications.wake import QUEUED, WRITTEN, Wake
+from school_bot.notifications.watchers import Rescan, watcher_for
 from school_bot.shared.delivery import Deliverer
 from school_bot.shared.settings import Settings
 from school_bot.storage import leases
@@ -46,6 +55,7 @@ class NotificationService:
         *,
         config: NotifyConfig | None = None,
         jobs: bool | None = None,
+        wake: Wake | None = None,
     ) -> None:
         self.database = database
         self.settings = settings
@@ -61,9 +71,21 @@ class NotificationService:
         self._holder = leases.holder_name()
         self._leader: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
+        self.wake = wake if wake is not None else Wake()
+        self._rescan: Rescan | None = None
+        self._ears: list[asyncio.Task[None]] = []  # the watcher and the rescan
+        self.wake.on(QUEUED, self.nudge)
+        self.wake.on(WRITTEN, self._written)
 
     def nudge(self) -> None:
         self.dispatcher.nudge()
+
+    def _written(self) -> None:
+        """Another process committed the school's data: scan now (then nudge)."""
+        if self._rescan is not None:
+            self._rescan.ask()
+        else:
+            self.nudge()
 
     async def start(self) -> None:
         """Start working at once if this worker gets the lease; keep watching it either way."""
@@ -117,10 +139,21 @@ class NotificationService:
         if self._with_jobs:
             self._scheduler = build_scheduler(self.jobs)
             self._scheduler.start()
+            self._rescan = Rescan(self.jobs)
+            self._ears.append(asyncio.create_task(self._rescan.run(), name="rescan"))
+        watcher = watcher_for(self.database, self.wake, self.config.data_version_interval)
+        self._ears.append(asyncio.create_task(watcher.run(), name="write-watcher"))
         log.info("notifications started: platforms=%s jobs=%s",
                  ",".join(self.dispatcher.deliverers) or "-", "on" if self._with_jobs else "off")
 
     async def _stop_work(self) -> None:
+        self._rescan = None
+        ears, self._ears = self._ears, []
+        for task in ears:
+            task.cancel()
+        for task in ears:
+            with suppress(asyncio.CancelledError):
+                await task
         if self._scheduler is not None:  # running jobs finish (or are cancelled) first
             scheduler, self._scheduler = self._scheduler, None
             await scheduler.stop(self.config.job_stop_grace)

@@ -264,6 +264,19 @@ _CONNECTION_LOST = (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError,
 _ENGINE_ONLY = ("async_creator_fn", "prepared_statement_name_func")
 
 
+def asyncpg_options(engine_url: URL, dialect: Dialect, application_name: str,
+                    timeout: float) -> dict[str, Any]:
+    """`asyncpg.connect()`'s arguments for a connection of the engine's database outside
+    its pool, named `application_name` in pg_stat_activity."""
+    _, options = dialect.create_connect_args(engine_url)
+    options = {k: v for k, v in options.items() if k not in _ENGINE_ONLY}
+    if "prepared_statement_cache_size" in options:
+        options["statement_cache_size"] = options.pop("prepared_statement_cache_size")
+    settings = dict(options.pop("server_settings", None) or {})
+    settings.setdefault("application_name", application_name)
+    return {**options, "server_settings": settings, "timeout": timeout, "command_timeout": timeout}
+
+
 class PostgresReader(Reader):
     """The PostgreSQL readers of one process: up to `size` asyncpg connections in
     autocommit, opened as reads need them (afresh if the event loop changed: tests run
@@ -282,14 +295,7 @@ class PostgresReader(Reader):
         self.dialect = dialect
         self._size = size
         self._timeout = timeout
-        _, options = dialect.create_connect_args(engine_url)
-        options = {k: v for k, v in options.items() if k not in _ENGINE_ONLY}
-        if "prepared_statement_cache_size" in options:
-            options["statement_cache_size"] = options.pop("prepared_statement_cache_size")
-        settings = dict(options.pop("server_settings", None) or {})
-        settings.setdefault("application_name", self.APPLICATION_NAME)
-        self._options = {**options, "server_settings": settings, "timeout": timeout,
-                         "command_timeout": timeout}
+        self._options = asyncpg_options(engine_url, dialect, self.APPLICATION_NAME, timeout)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._idle: list[asyncpg.Connection] = []
         self._busy: set[asyncpg.Connection] = set()

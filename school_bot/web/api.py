@@ -6,6 +6,11 @@ the entity (404), the body's size (413) and shape (400); then, in one unit of wo
 A's `storage.ingest.ingest` validates and upserts, naming the key as the actor. A record
 of another school (403) writes nothing; a batch with every record rejected is 422;
 otherwise 200 with the counts and each rejected record's index and reason.
+
+In the same unit of work, before its commit, the notifications the batch causes (an
+absence alert, a grade change, ...) are queued (notifications/realtime.py); once it is
+committed the worker is woken (notifications/wake.py): a 200 means the alert is on its
+way.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from typing import Any
 
 from aiohttp import web
 
+from school_bot.notifications.realtime import Realtime
+from school_bot.notifications.wake import Wake
 from school_bot.storage.ingest import ENTITIES, ForeignSchoolRecord, IngestResult, ingest
 from school_bot.storage.models import ApiKey
 from school_bot.web.app import DATABASE_KEY, SETTINGS_KEY
@@ -36,6 +43,7 @@ from school_bot.web.openapi import register_openapi
 API_PREFIX = "/api/v1"
 BODY_READ_TIMEOUT = 60.0
 LIMITER_KEY = web.AppKey("failed_auth_limiter", FailedAuthLimiter)
+REALTIME_KEY = web.AppKey("realtime", Realtime)
 
 _dumps = partial(json.dumps, ensure_ascii=False)
 
@@ -44,11 +52,15 @@ class BadBody(ValueError):
     """The body is not a JSON array of objects."""
 
 
-def register_api(app: web.Application, *, limiter: FailedAuthLimiter | None = None) -> None:
-    """Route registrar: the ingest endpoints and their OpenAPI document."""
+def register_api(app: web.Application, *, limiter: FailedAuthLimiter | None = None,
+                 wake: Wake | None = None) -> None:
+    """Route registrar: the ingest endpoints and their OpenAPI document. `wake` is the
+    process's (the composition root's); without it only other processes are woken."""
     install_middleware(app)
     ensure_metrics(app)
     app[LIMITER_KEY] = limiter if limiter is not None else FailedAuthLimiter()
+    app[REALTIME_KEY] = Realtime.build(app[DATABASE_KEY], app[SETTINGS_KEY],
+                                       wake if wake is not None else Wake())
     register_openapi(app)
     app.router.add_post(API_PREFIX + "/{entity}", ingest_handler)
 
@@ -135,17 +147,22 @@ def _json_type(value: Any) -> str:
 async def _ingest(request: web.Request, key: ApiKey, entity: str,
                   records: list[dict[str, Any]]) -> web.Response:
     database = request.app[DATABASE_KEY]
+    realtime = request.app[REALTIME_KEY]
     try:
         async with database.unit_of_work() as session:
             if not await mark_used(session, key.id):
                 raise _Revoked
             result = await ingest(session, entity, records, actor=actor_for(key),
                                   school_scope=key.school_id)
+            queued = await realtime.queue(session, entity, result)
     except _Revoked:
         return _unauthorized("this API key has been revoked")
     except ForeignSchoolRecord as exc:
         log_field(request, "foreign_index", exc.index)
         return json_error(403, f"record {exc.index}: {exc.reason}", index=exc.index)
+    realtime.committed(queued)
+    if queued:
+        log_field(request, "queued", queued)
     _count(request, result)
     body = _result_body(entity, result)
     if records and len(result.rejected) == len(records):

@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import ClientSession, ClientTimeout, web
 from multidict import CIMultiDictProxy
 
+from school_bot.notifications.wake import Wake
 from school_bot.shared.settings import Settings
 from school_bot.storage.db import Database
 from school_bot.web.api import register_api
@@ -71,12 +72,14 @@ async def _answer(response: Any) -> Answer:
 @asynccontextmanager
 async def serve(database: Database, settings: Settings | None = None, *,
                 limiter: FailedAuthLimiter | None = None, health_timeout: float = 2.0,
-                registrars: Iterable[RouteRegistrar] = ()) -> AsyncIterator[ApiServer]:
-    """The production app (same registrars as the composition root) on a free port."""
+                registrars: Iterable[RouteRegistrar] = (),
+                wake: Wake | None = None) -> AsyncIterator[ApiServer]:
+    """The production app (same registrars as the composition root) on a free port;
+    `wake` is the one a test's NotificationService listens on (the process's)."""
     app = build_web_app(database, settings or settings_for(database), [
         Metrics().register,
         partial(register_health, timeout=health_timeout),
-        partial(register_api, limiter=limiter),
+        partial(register_api, limiter=limiter, wake=wake),
         *registrars,
     ])
     runner = web.AppRunner(app, access_log=None)

@@ -6,10 +6,16 @@
 * Reminder: from `event_reminder_at` (school time) on the day before the event until
   it starts, once (`reminded_at`). An event published after that moment is not
   reminded separately: its announcement is the reminder.
+
+`queue_publications` announces in the caller's unit of work, optionally only some
+events: the ingest API calls it for the events it wrote (notifications/realtime.py).
+On PostgreSQL the events it announces are locked (`FOR UPDATE SKIP LOCKED`): an event
+another transaction is announcing is left to that one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -60,27 +66,38 @@ async def _audience(session: AsyncSession, event: Event) -> list[Recipient]:
 
 
 async def _publish(ctx: JobContext) -> int:
+    async with ctx.database.unit_of_work() as session:
+        return await queue_publications(session, ctx)
+
+
+async def queue_publications(session: AsyncSession, ctx: JobContext, *,
+                             events: Collection[str] | None = None) -> int:
+    """Announce the events not yet announced (with `events`, only those ids) in the
+    caller's unit of work: the messages written and `announced_at` set, together.
+    Returns the outbox rows written."""
     now = ctx.now()
     written = 0
-    async with ctx.database.unit_of_work() as session:
-        rows = (await session.execute(
-            _events().where(Event.announced_at.is_(None), Event.starts_at > now)
-            .order_by(Event.starts_at).limit(BATCH))).all()
-        for event, tz, _school in rows:
-            zone = ctx.zone(tz)
-            items = [
-                Notification(person.account_id, "event", Priority.NORMAL,
-                             f"event:{event.id}:{person.account_id}",
-                             texts.event_published(ctx.locale(person.language), title=event.title,
-                                                   starts=event.starts_at.astimezone(zone),
-                                                   description=event.description))
-                for person in await _audience(session, event)
-            ]
-            written += await enqueue_many(session, items, now=now)
-            values = {"announced_at": now}
-            if event.reminded_at is None and now >= reminder_moment(ctx, event, zone):
-                values["reminded_at"] = now
-            await session.execute(update(Event).where(Event.id == event.id).values(**values))
+    query = (_events().where(Event.announced_at.is_(None), Event.starts_at > now)
+             .order_by(Event.starts_at).limit(BATCH)
+             .with_for_update(of=Event, skip_locked=True))
+    if events is not None:
+        query = query.where(Event.id.in_(sorted(events)))
+    rows = (await session.execute(query)).all()
+    for event, tz, _school in rows:
+        zone = ctx.zone(tz)
+        items = [
+            Notification(person.account_id, "event", Priority.NORMAL,
+                         f"event:{event.id}:{person.account_id}",
+                         texts.event_published(ctx.locale(person.language), title=event.title,
+                                               starts=event.starts_at.astimezone(zone),
+                                               description=event.description))
+            for person in await _audience(session, event)
+        ]
+        written += await enqueue_many(session, items, now=now)
+        values = {"announced_at": now}
+        if event.reminded_at is None and now >= reminder_moment(ctx, event, zone):
+            values["reminded_at"] = now
+        await session.execute(update(Event).where(Event.id == event.id).values(**values))
     return written
 
 

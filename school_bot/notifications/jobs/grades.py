@@ -11,14 +11,22 @@
 * A changed grade (`GradeChange.notified_at` NULL) is ALWAYS told to every linked
   guardian chat, whatever its grade setting: a grade changed after the fact must
   not go unseen.
+
+`queue_new_grades` and `queue_grade_changes` are one batch of those scans in the
+caller's unit of work, optionally scoped to some pupils: the ingest API calls them for
+the pupils whose grades it wrote (notifications/realtime.py). On PostgreSQL the rows
+they notify are locked (`FOR UPDATE SKIP LOCKED`): a row another transaction is
+notifying is left to that one.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Awaitable, Callable, Collection
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Row, Select, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from school_bot.notifications import texts
 from school_bot.notifications.jobs.common import (
@@ -36,6 +44,7 @@ from school_bot.storage.models import Grade, GradeChange, School, SchoolClass, S
 BATCH = 2000
 # id, pupil id, subject, value, date, pupil's name, school id, school's time zone
 GradeRow = tuple[str, str, str, int, date, str, str, str]
+_Batch = Callable[[AsyncSession, JobContext], Awaitable[tuple[int, int]]]
 
 
 async def grade_notifications(ctx: JobContext) -> int:
@@ -55,75 +64,98 @@ def _grade_query() -> Select[GradeRow]:
 
 
 async def _new_grades(ctx: JobContext) -> int:
-    written = 0
-    while True:
-        now = ctx.now()
-        async with ctx.database.unit_of_work() as session:
-            rows = (await session.execute(
-                _grade_query()
-                .where(Grade.notified_at.is_(None),
-                       Grade.created_at >= now - timedelta(hours=ctx.config.grade_lookback_hours),
-                       # a school's first load brings a term of old grades: not news
-                       Grade.date >= (now - timedelta(hours=ctx.config.grade_lookback_hours)).date())
-                .order_by(Grade.student_id, Grade.date, Grade.id).limit(BATCH)
-            )).all()
-            if not rows:
-                return written
-            by_pupil: dict[str, list[Row[GradeRow]]] = defaultdict(list)
-            for row in rows:
-                by_pupil[row.student_id].append(row)
-            recipients = await guardian_accounts(session, by_pupil)
-            items = []
-            for student_id, grades in by_pupil.items():
-                key = digest_of(g.id for g in grades)
-                for person in recipients.get(student_id, []):
-                    if person.notify_grades != "instant":
-                        continue
-                    reply = texts.new_grades(ctx.locale(person.language),
-                                             pupil=first_name(grades[0].full_name),
-                                             grades=[(g.subject, g.value, g.date) for g in grades])
-                    items.append(Notification(person.account_id, "grades", Priority.NORMAL,
-                                              f"grades:{student_id}:{key}:{person.account_id}", reply))
-            written += await enqueue_many(session, items, now=now)
-            await session.execute(update(Grade).where(Grade.id.in_([r.id for r in rows]))
-                                  .values(notified_at=now).execution_options(synchronize_session=False))
-        if len(rows) < BATCH:
-            return written
+    return await _until_done(ctx, queue_new_grades)
 
 
 async def _changed_grades(ctx: JobContext) -> int:
+    return await _until_done(ctx, queue_grade_changes)
+
+
+async def _until_done(ctx: JobContext, batch: _Batch) -> int:
+    """Run `batch` in units of work of its own until it finds less than BATCH rows."""
     written = 0
     while True:
-        now = ctx.now()
         async with ctx.database.unit_of_work() as session:
-            rows = (await session.execute(
-                _grade_query()
-                .add_columns(GradeChange.id.label("change_id"), GradeChange.old_value,
-                             GradeChange.new_value)
-                .join(GradeChange, GradeChange.grade_id == Grade.id)
-                .where(GradeChange.notified_at.is_(None),
-                       GradeChange.changed_at >= now - timedelta(hours=ctx.config.grade_lookback_hours))
-                .order_by(GradeChange.id).limit(BATCH)
-            )).all()
-            if not rows:
-                return written
-            recipients = await guardian_accounts(session, {r.student_id for r in rows})
-            items = []
-            for change in rows:
-                for person in recipients.get(change.student_id, []):
-                    reply = texts.grade_changed(
-                        ctx.locale(person.language), pupil=first_name(change.full_name),
-                        subject=change.subject, day=change.date,
-                        old=change.old_value, new=change.new_value)
-                    items.append(Notification(person.account_id, "grade_change", Priority.NORMAL,
-                                              f"grade-change:{change.change_id}:{person.account_id}",
-                                              reply))
-            written += await enqueue_many(session, items, now=now)
-            await session.execute(
-                update(GradeChange).where(GradeChange.id.in_([r.change_id for r in rows]))
-                .values(notified_at=now).execution_options(synchronize_session=False))
-        if len(rows) < BATCH:
+            created, scanned = await batch(session, ctx)
+        written += created
+        if scanned < BATCH:
             return written
+
+
+async def queue_new_grades(session: AsyncSession, ctx: JobContext, *,
+                           students: Collection[str] | None = None) -> tuple[int, int]:
+    """One batch of new grades in the caller's unit of work (with `students`, only
+    theirs): the "instant" messages written and the grades marked notified, together.
+    Returns (outbox rows written, grades scanned)."""
+    now = ctx.now()
+    query = (_grade_query()
+             .where(Grade.notified_at.is_(None),
+                    Grade.created_at >= now - timedelta(hours=ctx.config.grade_lookback_hours),
+                    # a school's first load brings a term of old grades: not news
+                    Grade.date >= (now - timedelta(hours=ctx.config.grade_lookback_hours)).date())
+             .order_by(Grade.student_id, Grade.date, Grade.id).limit(BATCH)
+             .with_for_update(of=Grade, skip_locked=True))
+    if students is not None:
+        query = query.where(Grade.student_id.in_(sorted(students)))
+    rows = (await session.execute(query)).all()
+    if not rows:
+        return 0, 0
+    by_pupil: dict[str, list[Row[GradeRow]]] = defaultdict(list)
+    for row in rows:
+        by_pupil[row.student_id].append(row)
+    recipients = await guardian_accounts(session, by_pupil)
+    items = []
+    for student_id, grades in by_pupil.items():
+        key = digest_of(g.id for g in grades)
+        for person in recipients.get(student_id, []):
+            if person.notify_grades != "instant":
+                continue
+            reply = texts.new_grades(ctx.locale(person.language),
+                                     pupil=first_name(grades[0].full_name),
+                                     grades=[(g.subject, g.value, g.date) for g in grades])
+            items.append(Notification(person.account_id, "grades", Priority.NORMAL,
+                                      f"grades:{student_id}:{key}:{person.account_id}", reply))
+    written = await enqueue_many(session, items, now=now)
+    await session.execute(update(Grade).where(Grade.id.in_([r.id for r in rows]))
+                          .values(notified_at=now).execution_options(synchronize_session=False))
+    return written, len(rows)
+
+
+async def queue_grade_changes(session: AsyncSession, ctx: JobContext, *,
+                              students: Collection[str] | None = None) -> tuple[int, int]:
+    """One batch of grade changes in the caller's unit of work (with `students`, only
+    theirs): told to every guardian chat, the changes marked notified, together.
+    Returns (outbox rows written, changes scanned)."""
+    now = ctx.now()
+    query = (_grade_query()
+             .add_columns(GradeChange.id.label("change_id"), GradeChange.old_value,
+                          GradeChange.new_value)
+             .join(GradeChange, GradeChange.grade_id == Grade.id)
+             .where(GradeChange.notified_at.is_(None),
+                    GradeChange.changed_at >= now - timedelta(hours=ctx.config.grade_lookback_hours))
+             .order_by(GradeChange.id).limit(BATCH)
+             .with_for_update(of=GradeChange, skip_locked=True))
+    if students is not None:
+        query = query.where(Grade.student_id.in_(sorted(students)))
+    rows = (await session.execute(query)).all()
+    if not rows:
+        return 0, 0
+    recipients = await guardian_accounts(session, {r.student_id for r in rows})
+    items = []
+    for change in rows:
+        for person in recipients.get(change.student_id, []):
+            reply = texts.grade_changed(
+                ctx.locale(person.language), pupil=first_name(change.full_name),
+                subject=change.subject, day=change.date,
+                old=change.old_value, new=change.new_value)
+            items.append(Notification(person.account_id, "grade_change", Priority.NORMAL,
+                                      f"grade-change:{change.change_id}:{person.account_id}",
+                                      reply))
+    written = await enqueue_many(session, items, now=now)
+    await session.execute(
+        update(GradeChange).where(GradeChange.id.in_([r.change_id for r in rows]))
+        .values(notified_at=now).execution_options(synchronize_session=False))
+    return written, len(rows)
 
 
 async def grade_digests(ctx: JobContext) -> int:

@@ -10,9 +10,20 @@ of CSV files through the same path, a committed chunk at a time.
 from school_bot.storage.ingest.csv_folder import FileReport, FolderReport, import_file, import_folder
 from school_bot.storage.ingest.entities import ENTITIES, SPECS, EntitySpec
 from school_bot.storage.ingest.pipeline import Ingestor, ingest
-from school_bot.storage.ingest.result import ForeignSchoolRecord, IngestResult, Rejection
+from school_bot.storage.ingest.result import ForeignSchoolRecord, IngestResult, Rejection, Written
 
 __all__ = [
-    "ENTITIES", "SPECS", "EntitySpec", "FileReport", "FolderReport", "ForeignSchoolRecord",
-    "IngestResult", "Ingestor", "Rejection", "import_file", "import_folder", "ingest",
+    "ENTITIES",
+    "SPECS",
+    "EntitySpec",
+    "FileReport",
+    "FolderReport",
+    "ForeignSchoolRecord",
+    "IngestResult",
+    "Ingestor",
+    "Rejection",
+    "Written",
+    "import_file",
+    "import_folder",
+    "ingest",
 ]

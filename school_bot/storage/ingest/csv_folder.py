@@ -16,7 +16,7 @@ import csv
 import gc
 import io
 import sys
-from collections.abc import Generator, Iterator
+from collections.abc import Awaitable, Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import compress, islice, repeat
@@ -83,8 +83,12 @@ class FileRejected(Exception):
 
 
 async def import_folder(database: Database, folder: str | Path, *, actor: str,
-                        chunk: int = CSV_CHUNK, progress: bool | None = None) -> FolderReport:
-    """Import every data file present in `folder`; `progress` None: when it helps."""
+                        chunk: int = CSV_CHUNK, progress: bool | None = None,
+                        after_file: Callable[[FileReport], Awaitable[None]] | None = None,
+                        ) -> FolderReport:
+    """Import every data file present in `folder`; `progress` None: when it helps.
+    `after_file` is awaited after each file, its chunks committed (the command line
+    tells the workers there is something to scan)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise NotADirectoryError(f"{folder} is not a folder")
@@ -96,6 +100,8 @@ async def import_folder(database: Database, folder: str | Path, *, actor: str,
         if path.is_file():
             report.files.append(await import_file(database, path, entity, actor=actor,
                                                   chunk=chunk, progress=progress))
+            if after_file is not None:
+                await after_file(report.files[-1])
     return report
 
 

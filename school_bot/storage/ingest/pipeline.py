@@ -29,7 +29,7 @@ from school_bot.storage.ingest.columns import ColumnPlan, Columns, later_than
 from school_bot.storage.ingest.entities import ENTITIES, EVENTS, LESSONS, SPECS, EntitySpec, RecordError
 from school_bot.storage.ingest.fields import zone
 from school_bot.storage.ingest.references import References
-from school_bot.storage.ingest.result import ForeignSchoolRecord, IngestResult, Rejection
+from school_bot.storage.ingest.result import ForeignSchoolRecord, IngestResult, Rejection, Written
 from school_bot.storage.ingest.sql import load_rows, table_sql
 from school_bot.storage.ingest.upsert import (
     ATTENDANCE_CHANGES_LISTED,
@@ -290,7 +290,18 @@ class Ingestor:
             await erase_person(session, kind, person_id, actor=self.actor, reason="consent withdrawn")
         self._consents_given += len(fx.consents)
         self._consents_withdrawn += len(fx.erasures)
-        return _count(items)
+        result = _count(items)
+        self._note_written(items, result.written)
+        return result
+
+    def _note_written(self, items: Sequence[Item], written: Written) -> None:
+        """Note what the created and changed records concern (`Written`)."""
+        target = _WRITTEN.get(self.spec.name)
+        if target is None:
+            return
+        kind, attr = target
+        found = getattr(written, kind)
+        found.update(item.values[attr] for item in items if item.outcome in (CREATED, UPDATED))
 
     async def write_columns(self, session: AsyncSession, batch: Columns) -> IngestResult:
         """`write` for a chunk parsed column-wise (see `parse_columns`)."""
@@ -359,6 +370,9 @@ def _lesson_times(values: dict[str, Any]) -> None:
         raise RecordError("ends_at: is not after starts_at")
 
 
+# entity -> (the `Written` set, the attribute of a record that goes into it)
+_WRITTEN = {"attendance": ("pupils", "student_id"), "grades": ("pupils", "student_id"),
+             "homework": ("classes", "class_id"), "events": ("events", "id")}
 _CHECKS = {LESSONS.name: _lesson_times}  # checks across fields of one record
 _COLUMN_CHECKS = {LESSONS.name: later_than("starts_at", "ends_at")}  # the same, a column at a time
 

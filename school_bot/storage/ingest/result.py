@@ -1,4 +1,5 @@
-"""What an ingest reports back: counts, and the reason for every rejected record."""
+"""What an ingest reports back: counts, the reason for every rejected record, and what
+the written records may cause the notifications to tell (`Written`)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,31 @@ class Rejection:
 
 
 @dataclass
+class Written:
+    """What the records a batch created or changed concern, for the notifications that
+    follow from them (notifications/realtime.py): the pupils of attendance marks and
+    grades, the classes of homework, the ids of events. Filled where records are
+    written one by one (`Ingestor.write`: the ingest API, and a CSV file of events);
+    a CSV file written column-wise leaves it empty: its notifications are the worker's
+    scans' to find."""
+
+    pupils: set[str] = field(default_factory=set)
+    classes: set[str] = field(default_factory=set)
+    events: set[str] = field(default_factory=set)
+
+    def add(self, other: Written) -> None:
+        self.pupils |= other.pupils
+        self.classes |= other.classes
+        self.events |= other.events
+
+
+@dataclass
 class IngestResult:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
     rejected: list[Rejection] = field(default_factory=list)
+    written: Written = field(default_factory=Written)
 
     @property
     def total(self) -> int:
@@ -32,6 +53,7 @@ class IngestResult:
         self.updated += other.updated
         self.unchanged += other.unchanged
         self.rejected.extend(other.rejected)
+        self.written.add(other.written)
         return self
 
     def __add__(self, other: IngestResult) -> IngestResult:
