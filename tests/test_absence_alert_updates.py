@@ -276,7 +276,9 @@ async def test_the_scan_and_an_ingest_on_the_same_day_at_once_make_one_message(
     """The scan holds the day's new alert (not committed yet) when an ingest of a later
     absence queues its own: the ingest waits, then finds the alert waiting and adds to it."""
     async with on_telegram(db) as (day, telegram):
-        await day.mark("1-L1", "absent")
+        async with db.unit_of_work() as session:  # written without the API's own queueing
+            await ingest(session, "attendance", [
+                {"student_id": "1-S1", "lesson_id": "1-L1", "status": "absent"}], actor="test")
         async with db.unit_of_work() as scan:
             assert await queue_absences(scan, day.context()) == (1, 1)
             ingesting = asyncio.create_task(_ingest_and_queue(day, "1-L3"))
