@@ -419,16 +419,23 @@ class Dispatcher:
         rows = rows_of(job)
         platform = rows[0].platform
         window = self.windows[platform]
-        await window.acquire(priority)  # one slot per call: a broadcast counts once
+        slot = await window.acquire(priority)  # one slot per call: a broadcast counts once
         if self._stopping:
+            slot.close()
             await self._release(list(rows))
             return
         self._requesting.add(_key(job))  # from here on the rows are not simply put back
-        for row in rows:
-            self.spacing[platform].record(row.account_id)
         try:
-            results = await (self._broadcast(job) if isinstance(job, Batch)
-                             else self._attempt(job))
+            try:
+                results = await (self._broadcast(job) if isinstance(job, Batch)
+                                 else self._attempt(job))
+            finally:
+                slot.close()  # the messenger answered: its window is counted from here
+            # from the answer, not the request: the message reached the messenger before
+            # it answered, so the chat's next one cannot arrive within the interval however
+            # long this request was on its way (the chat is held until recorded)
+            for row in rows:
+                self.spacing[platform].record(row.account_id)
             pause = min(max((o.retry_after or 0.0 for _, o in results), default=0.0),
                         self.config.max_platform_pause)
             if pause > 0:
