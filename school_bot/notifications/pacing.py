@@ -2,15 +2,22 @@
 
 `SendWindow` spaces sends evenly at a little under the messenger's rate (Telegram
 counts about 30 a second per bot over a sliding second): a burst of 30 at once would
-reach the server with uneven delays and cost a 429 and a whole second's pause. Even
-spacing of the requests' starts is not enough on a busy machine, where one request can
-take 40 ms longer on its way than the next: so a send also waits until the messenger
-has answered the one `limit` sends before it, and a whole second has passed since
-(a request reached the messenger before it answered, so no second can hold more than
-`limit` arrivals, whatever the delays). Slots go to the most urgent waiter first, then
-first come first served: an absence alert claimed while an announcement's rows wait for
-their slots takes the next slot (the rate is the same whoever gets it). The window can
-be paused when the messenger says "retry after".
+reach the server with uneven delays and cost a 429 and a whole second's pause.
+
+Even spacing of the requests' starts is not enough on a busy machine, where one request
+can take 40 ms longer on its way than the next. So a send also waits until the
+messenger has answered the one `limit` sends before it and a second has passed since,
+less the shortest recent round trip: that request reached the messenger at least half
+such a trip before its answer came back, and this one reaches it at least half a trip
+after it starts (a trip's two ways taken as equally long), so no second holds more than
+`limit` arrivals whatever the delays, and a distant messenger's steady round trip costs
+no throughput.
+
+Slots go to the most urgent waiter first, then first come first served: an absence
+alert claimed while an announcement's rows wait for their slots takes the next slot
+(the rate is the same whoever gets it). The window can be paused when the messenger
+says "retry after".
+
 `ChatSpacing` remembers when each chat may get its next message (1 a second after the
 messenger answered the last one).
 """
@@ -30,21 +37,24 @@ Monotonic = Callable[[], float]
 ANSWER_POLL = 0.005  # how often a send waiting for an earlier one's answer looks again
 CLOCK_SLACK = 0.002  # beyond the messenger's window: clocks tick in steps
 CATCH_UP_SLOTS = 3   # a late grant's lateness made up by the next slots, up to this many
+ROUND_TRIPS = 32     # the last round trips the shortest is taken from
 
 
 class Slot:
     """One granted send; `close()` once the messenger answered (or the call ended)."""
 
-    __slots__ = ("_now", "answered", "started")
+    __slots__ = ("_now", "_trips", "answered", "started")
 
-    def __init__(self, now: Monotonic) -> None:
+    def __init__(self, now: Monotonic, trips: deque[float]) -> None:
         self._now = now
+        self._trips = trips
         self.started = now()
         self.answered: float | None = None
 
     def close(self) -> None:
         if self.answered is None:
             self.answered = self._now()
+            self._trips.append(self.answered - self.started)
 
 
 class SendWindow:
@@ -64,7 +74,8 @@ class SendWindow:
         self.span = max(1.0, 1.0 / rate)
         self.limit = max(1, math.floor(rate * self.span))
         self._recent: deque[Slot] = deque()  # the last `limit` slots granted
-        self._horizon = -math.inf  # the latest answer to a send older than those
+        self._trips: deque[float] = deque(maxlen=ROUND_TRIPS)  # seconds, of the last answers
+        self._horizon = -math.inf  # the older sends' answers less the shortest round trip
         self._now = now
         self._next_slot = 0.0
         self._paused_until = 0.0
@@ -91,24 +102,28 @@ class SendWindow:
             # pause, or nothing to send) moves the schedule: no burst makes up for that
             now = self._now()
             self._next_slot = max(self._next_slot, now - self.catch_up) + self.interval
-            slot = Slot(self._now)
+            slot = Slot(self._now, self._trips)
             self._recent.append(slot)
             return slot
         finally:
             self._pass_turn()
 
     def _answered_span(self) -> float:
-        """The earliest moment of the next send by the answers: a window after the latest
-        answer to the sends `limit` or more before it (soon, while such a send is still
-        unanswered; one unanswered a whole window later is not waited for)."""
+        """The earliest moment of the next send by the answers: a window after the answers
+        to the sends `limit` or more before it, less the shortest recent round trip
+        (soon, while such a send is still unanswered; one unanswered a whole window
+        later is not waited for)."""
         now = self._now()
         while len(self._recent) >= self.limit:
             oldest = self._recent[0]
             if oldest.answered is None and now < oldest.started + self.span:
                 return now + ANSWER_POLL
             self._recent.popleft()
-            answered = oldest.answered if oldest.answered is not None else oldest.started
-            self._horizon = max(self._horizon, answered)
+            if oldest.answered is None:
+                counted = oldest.started
+            else:
+                counted = max(oldest.started, oldest.answered - min(self._trips, default=0.0))
+            self._horizon = max(self._horizon, counted)
         return self._horizon + self.span + CLOCK_SLACK
 
     async def _take_turn(self, priority: int) -> None:
