@@ -2,11 +2,13 @@
 
     python -m bench [--quick] [--only NAME[,NAME]] [--skip NAME] [--data DIR] [--clean-cache]
 
-NAME is one of: import, broadcast, viber, reports, answers, memory (in that order).
+NAME is one of: import, broadcast, alerts, viber, reports, answers, memory (in that order).
 
 * import    - bench/import_city.py: first load and re-sync, SQLite and PostgreSQL;
 * broadcast - bench/broadcast.py: an announcement at 30 messages/s, on SQLite
               and on PostgreSQL;
+* alerts    - bench/alerts.py: absences posted through the ingest API by 20 schools
+              during an announcement to 3,000 parents: alert latency, 429s, the rate;
 * viber     - bench/viber_broadcast.py: an announcement to 3,000 Viber parents in
               broadcast_message calls and one by one (calls, seconds), on both databases;
 * reports   - bench/reports_city.py: every report, city-wide and one school;
@@ -55,7 +57,7 @@ from bench.common import (
     table,
 )
 
-NAMES = ("import", "broadcast", "viber", "reports", "answers", "memory")
+NAMES = ("import", "broadcast", "alerts", "viber", "reports", "answers", "memory")
 Figures = list[tuple[str, str]]
 
 
@@ -171,6 +173,19 @@ def bench_broadcast(plan: Plan) -> Figures:
     return figures
 
 
+ALERT_FIGURE = re.compile(r"^(SQLite|PostgreSQL): (alert latency p50 / p95 / p99 / max|"
+                          r"alerts missing / duplicates|429 answers|announcement rate / limit)"
+                          r"\s{2,}(.+?)\s+\(goal", re.MULTILINE)
+
+
+def bench_alerts(plan: Plan) -> Figures:
+    quick = ["--quick"] if plan.quick else []
+    output, problem = run_script("alerts (bench/alerts.py)", ["-m", "bench.alerts", *quick], plan.limit)
+    found = [(f"alerts {m.group(1)}: {m.group(2)}", m.group(3).strip())
+             for m in ALERT_FIGURE.finditer(output)]
+    return _checked("alerts", found, problem)
+
+
 def bench_viber(plan: Plan) -> Figures:
     parents = ["--parents", "600"] if plan.quick else []
     figures: Figures = []
@@ -267,7 +282,8 @@ def bench_memory(plan: Plan) -> Figures:
 
 
 BENCHMARKS: dict[str, Callable[[Plan], Figures]] = {
-    "import": bench_import, "broadcast": bench_broadcast, "viber": bench_viber,
+    "import": bench_import, "broadcast": bench_broadcast, "alerts": bench_alerts,
+    "viber": bench_viber,
     "reports": bench_reports,
     "answers": bench_answers, "memory": bench_memory,
 }

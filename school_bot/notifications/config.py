@@ -37,6 +37,9 @@ class NotifyConfig(BaseSettings):
 
     # --- the dispatcher
     max_in_flight: int = Field(default=16, ge=1)
+    # places beyond max_in_flight only urgent rows take: a nudge claims them at once
+    # while an announcement's rows hold every other place
+    urgent_reserve: int = Field(default=4, ge=0)
     batch_size: int = Field(default=10, ge=1)
     poll_interval: float = Field(default=0.5, gt=0)
     send_timeout: float = Field(default=30.0, gt=0)

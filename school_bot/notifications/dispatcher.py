@@ -12,6 +12,12 @@ the recipient's window instead of sending it; those of the chats that keep the d
 are moved in bulk, one statement per zone (notifications/default_quiet.py). A row that
 changes a message sent before (notifications/edits.py) is delivered as an edit.
 
+Urgent rows jump the queue without breaking the rates: the send window hands its next
+slot to the most urgent row waiting for one, and `urgent_reserve` in-flight places
+beyond `max_in_flight` are kept for urgent rows, so that when the dispatcher is nudged
+while an announcement's rows fill every other place, it claims the urgent rows at once
+instead of after the next refill.
+
 Announcements on a platform whose deliverer can broadcast (Viber) are claimed as
 batches instead (notifications/batching.py): up to 300 rows of one announcement with
 the same payload, all `sending` under a lease before the one call, which takes one slot
@@ -103,6 +109,7 @@ class Dispatcher:
         self._holding: dict[int, Claimed] = {}  # every row of every job, by row id
         self._requesting: set[int] = set()  # jobs whose request started, until recorded
         self._stopping = False
+        self._nudged = False  # something was enqueued: urgent rows may be claimed at once
         self._next_recovery: datetime | None = None
         self.default_quiet = DefaultQuiet(settings)
         self.recorder = Recorder(database, config, clock, receipt_platforms=[
@@ -112,7 +119,9 @@ class Dispatcher:
     # ------------------------------------------------------------------ control
 
     def nudge(self) -> None:
-        """Something was enqueued: look now instead of at the next poll."""
+        """Something was enqueued: look now instead of at the next poll (urgent rows are
+        claimed into the reserved places even when the others are all taken)."""
+        self._nudged = True
         self._wake.set()
 
     def stop(self) -> None:
@@ -128,27 +137,27 @@ class Dispatcher:
         recording = asyncio.create_task(self.recorder.run(), name="outbox-recorder")
         try:
             while not self._stopping:
-                free = self.config.max_in_flight - len(self._tasks)
-                wanted = min(free, self.config.batch_size)
-                if self._tasks and wanted < self._refill:
+                wanted, urgent_only = self._room()
+                if wanted <= 0:
                     await self._sleep()  # claim in batches, not one row per finished send
                     continue
+                self._nudged = False
                 # Asked before claiming: a chat whose wait ends during the claim was
                 # still held back by it, so idle must not be concluded from a later look.
                 pacing = self._pacing_chats()
                 try:
                     await self._recover_if_due()
-                    claimed = await self.claim(wanted) if wanted > 0 else []
+                    claimed = await self.claim(wanted, urgent_only=urgent_only)
                 except (SQLAlchemyError, OSError) as exc:
                     log.error("outbox: cannot claim (%s); trying again shortly", type(exc).__name__)
                     await self._sleep(self.config.poll_interval * 4)
                     continue
-                for row in claimed:
-                    self._start(row)
+                for priority, job in claimed:
+                    self._start(job, priority)
                 if until_idle and not claimed and not self._tasks and not pacing:
                     return
-                if wanted > 0 and len(claimed) == wanted:
-                    await asyncio.sleep(0)  # there is more: claim again at once
+                if len(claimed) == wanted:  # there is more: claim again at once
+                    await asyncio.sleep(0)
                     continue
                 await self._sleep()
         finally:
@@ -160,16 +169,30 @@ class Dispatcher:
             await asyncio.wait_for(self._wake.wait(), seconds or self.config.poll_interval)
         self._wake.clear()
 
+    def _room(self) -> tuple[int, bool]:
+        """How many jobs to claim now (0: none yet), and whether only urgent rows.
+
+        Rows are claimed in batches once `_refill` places are free (a claim per finished
+        send would cost a transaction per message); a nudge claims urgent rows once, at
+        once, into the places left plus the urgent reserve."""
+        free = self.config.max_in_flight - len(self._tasks)
+        wanted = min(free, self.config.batch_size)
+        if not self._tasks or wanted >= self._refill:
+            return wanted, False
+        if self._nudged:
+            return min(free + self.config.urgent_reserve, self.config.batch_size), True
+        return 0, False
+
     def _pacing_chats(self) -> bool:
         """Some chat is waiting out its per-chat interval (its rows are not claimable yet)."""
         return any(spacing.not_ready() for spacing in self.spacing.values())
 
-    def _start(self, job: Job) -> None:
+    def _start(self, job: Job, priority: int) -> None:
         key = _key(job)
         self._jobs[key] = job
         for row in rows_of(job):
             self._holding[row.id] = row
-        task = asyncio.create_task(self._deliver(job), name=f"outbox-{key}")
+        task = asyncio.create_task(self._deliver(job, priority), name=f"outbox-{key}")
         self._tasks[key] = task
         task.add_done_callback(lambda _task: self._done(key))
 
@@ -195,8 +218,9 @@ class Dispatcher:
 
     # ------------------------------------------------------------------ claiming
 
-    async def claim(self, limit: int) -> list[Job]:
-        """Mark the rows of up to `limit` jobs `sending` (priority order) and return them.
+    async def claim(self, limit: int, *, urgent_only: bool = False) -> list[tuple[int, Job]]:
+        """Mark the rows of up to `limit` jobs `sending` (priority order) and return them
+        with their priority (urgent_only: rows of priority 0 alone).
 
         A job is one row, or a batch of one announcement's rows for a broadcast."""
         now = self.clock()
@@ -210,13 +234,16 @@ class Dispatcher:
                 busy |= self.spacing[platform].not_ready()
             broadcasting = [p for p in platforms if p in self.broadcasters]
             picked: list[Job] = []
-            for priority in Priority:
+            lanes: dict[int, int] = {}  # each picked row's priority, by row id
+            for priority in (Priority.URGENT,) if urgent_only else tuple(Priority):
+                start = len(picked)
                 if broadcasting and len(picked) < limit:
                     picked += await self._pick_batches(session, now, priority, broadcasting,
                                                        busy, limit - len(picked))
                 if len(picked) < limit:
                     picked += await self._pick(session, now, priority, platforms, busy,
                                                limit - len(picked), broadcasting)
+                lanes.update((row.id, priority) for job in picked[start:] for row in rows_of(job))
             if not picked:
                 return []
             lease_end = now + timedelta(seconds=self.config.sending_lease)
@@ -227,7 +254,8 @@ class Dispatcher:
                 .values(status=OutboxStatus.SENDING, next_attempt_at=lease_end)
                 .returning(OutboxMessage.id)
             )).all())
-        return [job for job in (_claimed_part(job, claimed_ids) for job in picked) if job]
+        jobs = [job for job in (_claimed_part(job, claimed_ids) for job in picked) if job]
+        return [(lanes[_key(job)], job) for job in jobs]
 
     def _holding_accounts(self) -> list[int]:
         return [row.account_id for row in self._holding.values()]
@@ -382,20 +410,27 @@ class Dispatcher:
 
     # ------------------------------------------------------------------ delivering
 
-    async def _deliver(self, job: Job) -> None:
+    async def _deliver(self, job: Job, priority: int) -> None:
         rows = rows_of(job)
         platform = rows[0].platform
         window = self.windows[platform]
-        await window.acquire()  # one slot per call: a broadcast counts once
+        slot = await window.acquire(priority)  # one slot per call: a broadcast counts once
         if self._stopping:
+            slot.close()
             await self._release(list(rows))
             return
         self._requesting.add(_key(job))  # from here on the rows are not simply put back
-        for row in rows:
-            self.spacing[platform].record(row.account_id)
         try:
-            results = await (self._broadcast(job) if isinstance(job, Batch)
-                             else self._attempt(job))
+            try:
+                results = await (self._broadcast(job) if isinstance(job, Batch)
+                                 else self._attempt(job))
+            finally:
+                slot.close()  # the messenger answered: its window is counted from here
+            # from the answer, not the request: the message reached the messenger before
+            # it answered, so the chat's next one cannot arrive within the interval however
+            # long this request was on its way (the chat is held until recorded)
+            for row in rows:
+                self.spacing[platform].record(row.account_id)
             pause = min(max((o.retry_after or 0.0 for _, o in results), default=0.0),
                         self.config.max_platform_pause)
             if pause > 0:
