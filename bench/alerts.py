@@ -66,7 +66,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import fresh_postgres, percentile, postgres_available, say, table
+from bench.common import fresh_postgres, percentile, postgres_available, say, stop_process, table
 
 TOKEN = "515151:alerts-bench"
 RATE = 30.0
@@ -302,22 +302,7 @@ class BotProcess:
                 self._ready.set()
 
     async def stop(self) -> int | None:
-        proc = self.proc
-        if proc is None:
-            return None
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(proc.wait(), STOP_TIMEOUT)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
-        if self._reader is not None:
-            try:
-                await asyncio.wait_for(self._reader, 5)
-            except TimeoutError:
-                self._reader.cancel()
-        return proc.returncode
+        return await stop_process(self.proc, self._reader, STOP_TIMEOUT)
 
 
 def environment(database_url: str, api_url: str | None, shape: Shape) -> dict[str, str]:

@@ -95,6 +95,7 @@ from bench.common import (
     postgres_template,
     product_version,
     say,
+    stop_process,
     table,
     working_sqlite,
 )
@@ -277,22 +278,7 @@ class BotProcess:
         return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
     async def stop(self) -> int | None:
-        proc = self.proc
-        if proc is None:
-            return None
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(proc.wait(), STOP_TIMEOUT)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
-        if self._reader is not None:
-            try:
-                await asyncio.wait_for(self._reader, 5)
-            except TimeoutError:
-                self._reader.cancel()
-        return proc.returncode
+        return await stop_process(self.proc, self._reader, STOP_TIMEOUT)
 
 
 def postgres_cpu_seconds() -> float:

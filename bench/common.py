@@ -24,6 +24,7 @@ import hashlib
 import math
 import os
 import shutil
+import signal
 import sqlite3
 import time
 import uuid
@@ -330,3 +331,24 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]], indent: str 
         if n == 0:
             lines.append(indent + "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+async def stop_process(proc: asyncio.subprocess.Process | None,
+                       reader: asyncio.Task[None] | None, timeout: float = 30.0) -> int | None:
+    """SIGTERM a bot started by a benchmark (SIGKILL after `timeout` s), let the task
+    reading its output finish, and return its exit status (None: it never started)."""
+    if proc is None:
+        return None
+    if proc.returncode is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(proc.wait(), timeout)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+    if reader is not None:
+        try:
+            await asyncio.wait_for(reader, 5)
+        except TimeoutError:
+            reader.cancel()
+    return proc.returncode
