@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from school_bot.shared.events import ChatRef
 from school_bot.shared.i18n import SUPPORTED_LOCALES
 from school_bot.storage.accounts import deactivate, find_account
 from school_bot.storage.models import Account, utc_now
+from school_bot.storage.writes import upsert
 
 
 def _known_language(hint: str | None) -> str | None:
@@ -27,9 +27,8 @@ async def open_account(session: AsyncSession, chat: ChatRef, language_hint: str 
     account = await find_account(session, chat.platform.value, chat.chat_id)
     if account is not None:
         return account
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
     await session.execute(
-        insert(Account).values(platform=chat.platform.value, chat_id=chat.chat_id,
+        upsert(session, Account).values(platform=chat.platform.value, chat_id=chat.chat_id,
                                language=_known_language(language_hint), state={},
                                created_at=utc_now())
         .on_conflict_do_nothing(index_elements=["platform", "chat_id"]))

@@ -13,7 +13,6 @@ import logging
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from school_bot.handlers import directory_access as access
 from school_bot.handlers import directory_buttons as buttons
@@ -32,6 +31,7 @@ from school_bot.storage.models import (
     RelayMessage,
     Staff,
 )
+from school_bot.storage.writes import upsert
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +64,9 @@ async def block(turn: Turn, raw_id: str) -> list[Reply]:
     if message is None:
         return _unavailable(turn)
     blocked = message.sender_guardian_id
-    insert = postgresql.insert if turn.session.get_bind().dialect.name == "postgresql" else sqlite.insert
     for blocker in list(turn.account.guardian_ids):  # the parent blocks, through every row
         await turn.session.execute(
-            insert(DirectoryBlock).values(guardian_id=blocker, blocked_guardian_id=blocked,
+            upsert(turn.session, DirectoryBlock).values(guardian_id=blocker, blocked_guardian_id=blocked,
                                           created_at=turn.now)
             .on_conflict_do_nothing(index_elements=["guardian_id", "blocked_guardian_id"]))
         await _drop_waiting_copies(turn, sender=blocked, recipient=blocker)

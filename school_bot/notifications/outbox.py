@@ -14,13 +14,13 @@ from enum import IntEnum
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from school_bot.shared.delivery import EDIT_OF, reply_to_payload
 from school_bot.shared.events import Reply
 from school_bot.storage.models import Account, OutboxMessage, utc_now
 from school_bot.storage.outbox_status import DUE, FINAL, OutboxStatus
+from school_bot.storage.writes import upsert
 
 __all__ = ["DUE", "FINAL", "URGENT_KINDS", "Notification", "OutboxStatus", "Priority",
            "enqueue", "enqueue_many", "enqueue_row", "payload_of"]
@@ -52,11 +52,6 @@ class Notification:
     announcement_id: int | None = None
     not_before: datetime | None = None
     edit_of: int | None = None
-
-
-def _insert(session: AsyncSession) -> postgresql.Insert | sqlite.Insert:
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(OutboxMessage)
 
 
 def payload_of(reply: Reply, edit_of: int | None = None) -> dict[str, Any]:
@@ -116,7 +111,7 @@ async def enqueue_many(session: AsyncSession, items: Sequence[Notification], *,
             rows.append(_row(item, now))
     created = 0
     for start in range(0, len(rows), CHUNK):
-        statement = (_insert(session).values(rows[start:start + CHUNK])
+        statement = (upsert(session, OutboxMessage).values(rows[start:start + CHUNK])
                      .on_conflict_do_nothing(index_elements=["dedupe_key"])
                      .returning(OutboxMessage.id))
         created += len((await session.execute(statement)).all())
@@ -128,7 +123,7 @@ async def enqueue_row(session: AsyncSession, item: Notification, *, now: datetim
     written before)."""
     if not await active_account_ids(session, [item.account_id]):
         return None
-    statement = (_insert(session).values(_row(item, now))
+    statement = (upsert(session, OutboxMessage).values(_row(item, now))
                  .on_conflict_do_nothing(index_elements=["dedupe_key"])
                  .returning(OutboxMessage.id))
     return (await session.execute(statement)).scalar_one_or_none()

@@ -29,7 +29,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,6 +38,7 @@ from school_bot.shared.delivery import PermanentFailure, RecipientGone, RetryAft
 from school_bot.storage.db import Database
 from school_bot.storage.models import Account, DeliveryPause, OutboxMessage
 from school_bot.storage.outbox_status import DUE, OutboxStatus
+from school_bot.storage.writes import upsert
 
 log = logging.getLogger(__name__)
 
@@ -249,8 +249,7 @@ def backoff(attempts: int, base: float, cap: float) -> float:
 async def pause_platform(session: AsyncSession, platform: str, until: datetime,
                          reason: str | None) -> None:
     """Store "send nothing on `platform` until `until`" (a later pause wins)."""
-    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql"
-              else sqlite.insert)(DeliveryPause)
+    insert = upsert(session, DeliveryPause)
     statement = insert.values(platform=platform, paused_until=until, reason=(reason or "")[:255])
     await session.execute(statement.on_conflict_do_update(
         index_elements=["platform"],

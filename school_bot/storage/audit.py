@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from school_bot.storage.models import AuditEntry, AuditHead
+from school_bot.storage.writes import upsert
 
 GENESIS = "0" * 64
 
@@ -46,8 +46,7 @@ async def _locked_head(session: AsyncSession) -> AuditHead:
     head = await session.scalar(select(AuditHead).where(AuditHead.id == 1).with_for_update())
     if head is None:
         # the very first entry: two writers may race to create the head; one row wins
-        insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
-        await session.execute(insert(AuditHead).values(id=1, last_id=0, last_hash=GENESIS)
+        await session.execute(upsert(session, AuditHead).values(id=1, last_id=0, last_hash=GENESIS)
                               .on_conflict_do_nothing(index_elements=["id"]))
         head = await session.scalar(select(AuditHead).where(AuditHead.id == 1).with_for_update())
         assert head is not None

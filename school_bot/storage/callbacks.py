@@ -8,15 +8,13 @@ turn that failed leaves the key free for the retry.
 
 from __future__ import annotations
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from school_bot.storage.models import ProcessedCallback, utc_now
-from school_bot.storage.writes import changed_rows
+from school_bot.storage.writes import changed_rows, upsert
 
 
 async def claim(session: AsyncSession, key: str) -> bool:
     """Take the key in the caller's unit of work; False when it was taken before."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = insert(ProcessedCallback).values(key=key[:128], at=utc_now())
+    statement = upsert(session, ProcessedCallback).values(key=key[:128], at=utc_now())
     return bool(await changed_rows(session, statement.on_conflict_do_nothing(index_elements=["key"])))

@@ -18,17 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from school_bot.storage.db import Database
 from school_bot.storage.fast import asyncpg_options
+from school_bot.storage.writes import on_postgresql
 
 LISTENER_NAME = "school-bot listener"  # application_name in pg_stat_activity
 
 
-def is_postgresql(session: AsyncSession) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
 async def notify(session: AsyncSession, channel: str, payload: str) -> None:
     """On PostgreSQL, send `payload` on `channel` when the session's transaction commits."""
-    if is_postgresql(session):
+    if on_postgresql(session):
         await session.execute(select(func.pg_notify(channel, payload)))
 
 

@@ -16,11 +16,10 @@ import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from school_bot.storage.db import Database
 from school_bot.storage.models import Lease, utc_now
-from school_bot.storage.writes import changed_rows
+from school_bot.storage.writes import changed_rows, upsert
 
 
 def holder_name() -> str:
@@ -33,10 +32,9 @@ async def acquire(database: Database, name: str, holder: str, ttl: timedelta,
     now = now or utc_now()
     expires = now + ttl
     async with database.unit_of_work() as session:
-        insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
         created = await changed_rows(
             session,
-            insert(Lease).values(name=name, holder=holder, expires_at=expires)
+            upsert(session, Lease).values(name=name, holder=holder, expires_at=expires)
             .on_conflict_do_nothing(index_elements=["name"])
         )
         if created:

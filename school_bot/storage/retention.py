@@ -25,7 +25,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
@@ -40,7 +39,7 @@ from school_bot.storage.models import (
     RetentionHorizon,
 )
 from school_bot.storage.outbox_status import FINAL, OutboxStatus
-from school_bot.storage.writes import changed_rows
+from school_bot.storage.writes import changed_rows, upsert
 
 ACTOR = "system:retention"
 ACTION = "retention.purged"
@@ -144,8 +143,7 @@ async def _delete_oldest(session: AsyncSession, key: InstrumentedAttribute[Any],
 
 async def _move_horizon(session: AsyncSession, name: str, before: datetime) -> None:
     """Forward only (a longer period set later does not bring rows back)."""
-    dialect = session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(RetentionHorizon)
+    insert = upsert(session, RetentionHorizon)
     await session.execute(
         insert.values(name=name, purged_before=before)
         .on_conflict_do_update(index_elements=["name"], set_={"purged_before": before},

@@ -19,7 +19,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from school_bot.notifications.jobs.absence_alert import Chat, Latest, Mark, PupilDay, bring_up_to_date
@@ -27,6 +26,7 @@ from school_bot.notifications.jobs.common import JobContext
 from school_bot.notifications.outbox import OutboxStatus
 from school_bot.notifications.recipients import guardian_accounts
 from school_bot.storage.models import AbsenceAlert, Account, Attendance, Lesson, OutboxMessage
+from school_bot.storage.writes import on_postgresql, upsert
 
 SLICE = 500  # pupils (or rows) per statement
 
@@ -63,10 +63,6 @@ async def forget_past_alerts(session: AsyncSession, before: date) -> None:
                           .execution_options(synchronize_session=False))
 
 
-def _postgres(session: AsyncSession) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
 def _slices(days: Sequence[PupilDay]) -> list[tuple[list[str], list[date]]]:
     """The days' pupils in slices, each with every day's date (a superset of the pairs:
     callers keep the pairs they asked for)."""
@@ -80,7 +76,7 @@ async def _open_alerts(session: AsyncSession, days: Sequence[PupilDay]) -> None:
     recipients = await guardian_accounts(session, {d.student_id for d in days})
     rows = sorted({(d.student_id, d.day, person.account_id)
                    for d in days for person in recipients.get(d.student_id, [])})
-    insert = (postgresql.insert if _postgres(session) else sqlite.insert)(AbsenceAlert)
+    insert = upsert(session, AbsenceAlert)
     for start in range(0, len(rows), SLICE):
         await session.execute(
             insert.values([{"student_id": s, "day": d, "account_id": a, "lessons": [],
@@ -99,7 +95,7 @@ async def _locked_alerts(session: AsyncSession, days: Sequence[PupilDay]) -> lis
                  .where(AbsenceAlert.student_id.in_(students), AbsenceAlert.day.in_(dates))
                  .order_by(AbsenceAlert.id)
                  .execution_options(populate_existing=True))
-        if _postgres(session):
+        if on_postgresql(session):
             query = query.with_for_update(of=AbsenceAlert)
         found += [row for row in await session.execute(query)
                   if (row.AbsenceAlert.student_id, row.AbsenceAlert.day) in wanted]
@@ -133,10 +129,10 @@ async def _latest_rows(session: AsyncSession, ids: Sequence[int | None], now: da
         query = (select(OutboxMessage.id, OutboxMessage.status, OutboxMessage.sent_at,
                         OutboxMessage.payload, OutboxMessage.next_attempt_at)
                  .where(OutboxMessage.id.in_(chunk)).order_by(OutboxMessage.id))
-        if _postgres(session):
+        if on_postgresql(session):
             query = query.with_for_update(skip_locked=True)
         rows = {row.id: row for row in await session.execute(query)}
-        held = await _existing(session, set(chunk) - set(rows)) if _postgres(session) else set()
+        held = await _existing(session, set(chunk) - set(rows)) if on_postgresql(session) else set()
         found.update((i, Latest(i, r.status, r.sent_at, r.payload or {}, r.next_attempt_at))
                      for i, r in rows.items())
         found.update((i, Latest(i, OutboxStatus.SENDING, None, {}, now)) for i in held)

@@ -30,6 +30,7 @@ from school_bot.notifications.jobs.absence_alert import PupilDay
 from school_bot.notifications.jobs.absence_days import forget_past_alerts, keep_alerts_current
 from school_bot.notifications.jobs.common import JobContext, first_name
 from school_bot.storage.models import Attendance, Lesson, School, SchoolClass, Student
+from school_bot.storage.writes import on_postgresql
 
 BATCH = 2000  # marks of each sort (absences, corrections) per unit of work
 CORRECTED = ("present", "late", "excused")  # what an alerted absence may turn into
@@ -103,7 +104,7 @@ async def _unsettled(session: AsyncSession, ctx: JobContext, now: datetime,
     )
     if students is not None:
         query = query.where(Attendance.student_id.in_(students))
-    if session.get_bind().dialect.name == "postgresql":
+    if on_postgresql(session):
         query = query.with_for_update(of=Attendance, skip_locked=True)
     return (await session.execute(query)).all()
 

@@ -9,13 +9,13 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from school_bot.notifications.config import Clock, NotifyConfig, system_clock
 from school_bot.shared.settings import Settings
 from school_bot.storage.db import Database
 from school_bot.storage.models import JobMark, School
+from school_bot.storage.writes import upsert
 
 
 def _no_nudge() -> None:
@@ -82,8 +82,7 @@ def next_school_day(today: date) -> date:
 
 async def claim_mark(session: AsyncSession, job: str, scope: str, day: date) -> bool:
     """Record that `job` ran for `scope` on `day`; False if it already had."""
-    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql"
-              else sqlite.insert)(JobMark)
+    insert = upsert(session, JobMark)
     statement = (insert.values(job=job, scope=scope, day=day)
                  .on_conflict_do_nothing(index_elements=["job", "scope", "day"])
                  .returning(JobMark.job))
