@@ -267,6 +267,9 @@ class Account(Base):
     # absence alerts are urgent and ignore quiet hours; off: they wait until the hours end
     absence_alerts_in_quiet_hours: Mapped[bool] = mapped_column(Boolean, default=True,
                                                                 server_default=true())
+    # one evening reminder of an absence still unexplained the next school day
+    absence_note_reminders: Mapped[bool] = mapped_column(Boolean, default=True,
+                                                         server_default=true())
     state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     failed_link_attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_failed_link_at: Mapped[datetime | None]
@@ -390,6 +393,9 @@ class AbsenceAlert(Base):
     told: Mapped[list[str]] = mapped_column(JSON, default=list)
     told_at: Mapped[datetime | None]
     rows: Mapped[int] = mapped_column(Integer, default=0)  # outbox rows written: their keys' numbers
+    # the one evening reminder that this day is still unexplained went out (or was decided
+    # against): never a second
+    reminded_at: Mapped[datetime | None]
 
 
 class EarlyReceipt(Base):
@@ -522,3 +528,53 @@ class Lease(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     holder: Mapped[str] = mapped_column(String(128))
     expires_at: Mapped[datetime]
+
+
+class AbsenceNote(Base):
+    """A parent's explanation of a pupil's absence, and the school's decision on it.
+
+    Written by a guardian's chat, after an absence alert or in advance, for the pupil's
+    days `first_day`..`last_day` (school days in the school's time zone). `reason` is a
+    key of the city's list (ABSENCE_REASONS); `note` the parent's own words (at most
+    300 characters: no documents, no photos). `status` goes from `open` to `document`
+    (the teacher asked the parent to bring a document to school; still undecided),
+    `accepted` or `declined` (`decision_note` says why). `decided_by` is the staff id
+    who decided, or `school_system` when the school's `excused` mark closed it.
+
+    `seq` orders every change for the school system's reader
+    (`GET /api/v1/absence-notes?after=`): each write takes the next value of the
+    `absence_notes` counter, whose row lock orders the commits as the values.
+    Personal data: deleted with the guardian's erasure and after retention.
+    """
+
+    __tablename__ = "absence_notes"
+    __table_args__ = (Index("ix_absence_notes_student_days", "student_id", "first_day"),
+                      Index("ix_absence_notes_school_seq", "school_id", "seq"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    school_id: Mapped[str] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"))
+    class_id: Mapped[str] = mapped_column(String(64), index=True)
+    student_id: Mapped[str] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
+    guardian_id: Mapped[str] = mapped_column(ForeignKey("guardians.id", ondelete="CASCADE"),
+                                             index=True)
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), index=True)
+    first_day: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+    in_advance: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = utc_now_column()
+    updated_at: Mapped[datetime] = utc_now_column()
+    decided_at: Mapped[datetime | None]
+
+
+class Counter(Base):
+    """A named sequence whose next value is taken under the row's lock (storage/counters.py)."""
+
+    __tablename__ = "counters"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
