@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any
 
-from school_bot.shared.events import Reply
+from school_bot.shared.events import Button, Reply
 from school_bot.shared.i18n import format_date, t, tn
 
 if TYPE_CHECKING:
@@ -59,6 +59,19 @@ def _mark_words(locale: str, status: str) -> str:
     words = {"present": _t(locale, "present"), "late": _t(locale, "late"),
              "excused": _t(locale, "excused")}
     return words.get(status, status)
+
+
+EXPLAIN_PREFIX = "xp:"  # the parent's explanation flow (handlers) owns these payloads
+
+
+def explain_payload(alert_id: int) -> str:
+    """The "Explain" button of an absence alert or reminder: the `AbsenceAlert` row's id
+    (the flow checks that the row is the pressing chat's own and its pupil still theirs)."""
+    return f"{EXPLAIN_PREFIX}a:{alert_id}"
+
+
+def explain_button(locale: str, alert_id: int) -> Button:
+    return Button(_t(locale, "Explain"), explain_payload(alert_id))
 
 
 def absence(locale: str, *, pupil: str, day: date, today: date,
