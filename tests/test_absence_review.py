@@ -22,12 +22,16 @@ from school_bot.bot.telegram_delivery import TelegramDeliverer
 from school_bot.bot.viber.delivery import ViberDeliverer
 from school_bot.bot.viber.files import FileStore
 from school_bot.notifications.dispatcher import Dispatcher
+from school_bot.notifications.note_decisions import reason_label
 from school_bot.shared.delivery import Deliverer
+from school_bot.shared.events import Platform
 from school_bot.storage import audit
 from school_bot.storage.absence_notes import add_note
 from school_bot.storage.db import Database
-from school_bot.storage.models import AbsenceNote, Account, AuditEntry, OutboxMessage
+from school_bot.storage.models import AbsenceNote, Account, AuditEntry, Guardian, OutboxMessage, Staff
 from tests.fakes.telegram_api import SentRequest
+from tests.support.chat_client import ChatClient
+from tests.support.core import conversation
 from tests.support.notify import Clock, config, settings
 from tests.support.school_world import Family, SchoolWorld
 from tests.support.small_school import NOW
@@ -291,3 +295,104 @@ async def test_a_teacher_on_viber_declines_and_the_viber_parent_is_told(db: Data
         [told] = rig.api.messages_to(parent)
     assert told.startswith("❌ Класний керівник відхилив ваше пояснення")
     assert "Причина від класного керівника: Не поважна причина" in told
+
+
+# ---------------------------------------------------------------- the core (console and others)
+
+
+def console(db: Database, chat_id: str, language: str | None = "uk") -> ChatClient:
+    return ChatClient(db, conversation(db), platform=Platform.CONSOLE, chat_id=chat_id,
+                      language=language)
+
+
+async def test_a_console_teacher_pages_through_many_notes_oldest_first(db: Database) -> None:
+    world, families = await a_school(db)
+    await world.add(account("teacher", platform="console", staff_id="T1", language="uk"))
+    ids = [await note(db, families["7-А"], "C7A", days=(date(2026, 11, d), date(2026, 11, d)))
+           for d in range(16, 23)]
+    teacher = console(db, "teacher")
+    await teacher.send("/explanations")
+    assert teacher.replies[0].text == "📝 7 пояснень чекають рішення, найдавніші спершу."
+    cards = [r for r in teacher.replies if r.text.startswith("📝 Пояснення відсутності")]
+    assert len(cards) == 5 and "Дні: 16 листопада\n" in cards[0].text
+    assert teacher.last_text.endswith("Є ще.")
+    await teacher.press("Показати наступні")
+    cards = [r for r in teacher.replies if r.text.startswith("📝 Пояснення відсутності")]
+    assert [c.buttons[0][0].payload for c in cards] == [f"xt:a:{i}" for i in ids[5:]]
+    assert "Є ще." not in teacher.last_text
+
+    await teacher.press_payload(f"xt:n:{ids[0]}")
+    await teacher.press("↩️ Назад")  # changed their mind: the three buttons again
+    assert [b.label for b in teacher.buttons] == ["✅ Прийняти", "❌ Відхилити", "📄 Попросити документ"]
+    await teacher.send("просто текст")  # not taken as a reason any more
+    assert (await stored(db, ids[0])).status == "open"
+
+
+async def test_a_menu_label_leaves_the_reason_unwritten(db: Database) -> None:
+    world, families = await a_school(db)
+    await world.add(account("teacher", platform="console", staff_id="T1", language="en"))
+    mine = await note(db, families["7-А"], "C7A")
+    teacher = console(db, "teacher", language="en")
+    await teacher.send("/help")
+    assert "/explanations — Parents' explanations of absences waiting for your decision" in \
+        teacher.last_text
+    assert "Explanations" in teacher.menu
+    await teacher.press_payload(f"xt:n:{mine}")
+    assert "Why do you decline it?" in teacher.last_text
+    await teacher.press("Explanations")
+    assert "1 explanation is waiting for a decision" in teacher.last_text
+    assert "Reason: Illness" in teacher.last_text and "Status: waiting for your decision" in \
+        teacher.last_text
+    assert (await stored(db, mine)).status == "open"
+
+
+async def test_staff_without_a_class_and_parents_are_answered_plainly(db: Database) -> None:
+    world, families = await a_school(db)
+    await world.add(staff("T4", "S1", "Гнатюк Іван Іванович"),
+                    account("no-class", platform="console", staff_id="T4", language="uk"))
+    no_class = console(db, "no-class")
+    await no_class.send("/explanations")
+    assert no_class.last_text == ("Ви не є класним керівником жодного класу, тому пояснення до вас "
+                                  "не надходять.")
+    await world.change(Staff, "T1", consent=False)  # consent withdrawn: no more notes
+    await world.add(account("t1", platform="console", staff_id="T1", language="uk"))
+    mine = await note(db, families["7-А"], "C7A")
+    withdrawn = console(db, "t1")
+    await withdrawn.send("/explanations")
+    assert "для класних керівників і адміністрації школи" in withdrawn.last_text
+    await withdrawn.press_payload(f"xt:a:{mine}")
+    assert "недоступна" in withdrawn.last_text
+    assert (await stored(db, mine)).status == "open"
+
+
+def test_reason_labels_in_both_languages_and_a_citys_own_key_as_is() -> None:
+    assert [reason_label("uk", k) for k in ("illness", "medical", "family", "other")] == [
+        "Хвороба", "Візит до лікаря", "Сімейні обставини", "Інше"]
+    assert reason_label("en", "medical") == "Medical appointment"
+    assert reason_label("uk", "sport_competition") == "sport_competition"
+
+
+async def told_chats(db: Database) -> list[tuple[str, str]]:
+    async with db.unit_of_work() as session:
+        rows = await session.execute(select(Account.chat_id, OutboxMessage.payload)
+                                     .join(Account, Account.id == OutboxMessage.account_id)
+                                     .order_by(OutboxMessage.id))
+        return [(chat_id, payload["text"]) for chat_id, payload in rows]
+
+
+async def test_the_parent_is_told_in_another_chat_when_the_notes_chat_is_gone(db: Database) -> None:
+    world, families = await a_school(db)
+    await world.add(account("teacher", platform="console", staff_id="T1", language="uk"),
+                    account("second", guardians=["G1"], language="en"))
+    first, second = (await note(db, families["7-А"], "C7A"),
+                     await note(db, families["7-А"], "C7A", days=(TUESDAY, TUESDAY)))
+    await world.change(Account, families["7-А"].account_id, active=False)  # blocked the bot
+    teacher = console(db, "teacher")
+    await teacher.press_payload(f"xt:a:{first}")
+    assert await told_chats(db) == [
+        ("second", ("✅ The homeroom teacher accepted your explanation\nОлена, "
+                   "23 November – 24 November"))]
+    await world.change(Guardian, "G1", consent=False)  # consent withdrawn: nobody is told
+    await teacher.press_payload(f"xt:a:{second}")
+    assert "У батьків немає чату з ботом" in teacher.last_text
+    assert len(await told_chats(db)) == 1
