@@ -268,12 +268,14 @@ class Program:
 
 def extensions(settings: Settings) -> list[Extension]:
     """The core's plug-ins (handlers/extensions.py), in menu order."""
+    from school_bot.handlers.absence_review import build as absence_review
     from school_bot.handlers.announce_plug import build as announce
     from school_bot.handlers.calendar_feed import CalendarExtension
     from school_bot.handlers.directory import DirectoryExtension
     from school_bot.handlers.reports_view import ReportsExtension
 
-    return [announce(settings), ReportsExtension(), DirectoryExtension(), CalendarExtension()]
+    return [announce(settings), ReportsExtension(), DirectoryExtension(), CalendarExtension(),
+            absence_review()]  # absence_review: the teachers' decisions on absence notes (xt:)
 
 
 def web_registrars(metrics: Any | None, wake: Wake | None = None) -> list[RouteRegistrar]:
