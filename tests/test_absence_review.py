@@ -217,12 +217,14 @@ async def test_the_director_decides_for_a_class_whose_teacher_is_not_linked(db: 
         [told] = rig.api.messages_to(families["7-В"].chat_id)  # the parent's language: English
         assert told.startswith("❌ The homeroom teacher declined your explanation\nОлена, "
                                "23 November – 24 November")
-        assert "The teacher's reason: Документ до школи не принесли" in told
+        assert "The teacher's reason: No document was brought to the school" in told
 
         second = await director.press(f"xt:a:{theirs}")  # decided: not again
         assert "Щодо цього пояснення вже ухвалено рішення" in shown(second)
         assert "відхилено — ви" in shown(second) and buttons(second) == {}
     assert (await stored(db, theirs)).status == "declined"
+    # the school system reads it in the school's language
+    assert (await stored(db, theirs)).decision_note == "Документ до школи не принесли"
     [entry] = await note_audit(db)
     assert entry.actor == "staff:D1"
 

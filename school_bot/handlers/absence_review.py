@@ -30,7 +30,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from school_bot.handlers.extensions import Extension
 from school_bot.handlers.router import stale
 from school_bot.handlers.turn import Turn
-from school_bot.notifications.note_decisions import days_text, reason_label, tell_parent
+from school_bot.notifications.note_decisions import (
+    QUICK_REASONS,
+    days_text,
+    quick_reason,
+    reason_label,
+    tell_parent,
+)
 from school_bot.shared.events import Button, Reply
 from school_bot.shared.i18n import N_, SUPPORTED_LOCALES, t, tn
 from school_bot.storage.absence_notes import (
@@ -49,10 +55,6 @@ STATE_KEY = "note_decline"
 SCHOOL_ROLES = frozenset({"director", "admin"})  # may decide any note of their school
 PAGE = 5  # notes per /explanations message batch (each note is a message with its buttons)
 DECLINE_WAIT = timedelta(minutes=30)  # a typed reason is taken this long after "Decline"
-QUICK_REASONS = {
-    "doc": N_("No document was brought to the school"),
-    "days": N_("The days do not match the school's records"),
-}
 STATUS_WORDS = {
     NoteStatus.OPEN.value: N_("waiting for your decision"),
     NoteStatus.DOCUMENT.value: N_("a document was asked for"),
@@ -208,7 +210,9 @@ class AbsenceReviewExtension(Extension):
         if action == "n":
             return await self._ask_reason(turn, me, note)
         if action == "r":
-            why = t(turn.locale, QUICK_REASONS[extra])
+            # kept in the school's language (the school system reads it too); the
+            # parent is shown it in theirs (note_decisions.decision_text)
+            why = quick_reason(turn.settings.default_locale, extra)
             return await self._decide(turn, me, note, NoteStatus.DECLINED, why=why, edit=True)
         turn.remember(**{STATE_KEY: None})  # c: back to the three buttons
         return [await self._view(turn, me, note, edit=True)]
@@ -313,8 +317,8 @@ class AbsenceReviewExtension(Extension):
         text = (await card(turn, shown, me) + "\n\n"
                 + t(locale, "Why do you decline it? Write a short reason for the parent (at most "
                             "{limit} characters), or choose one:", limit=NOTE_MAX_CHARS))
-        buttons = [[Button(t(locale, label), f"{PREFIX}r:{note.id}:{key}")]
-                   for key, label in QUICK_REASONS.items()]
+        buttons = [[Button(quick_reason(locale, key), f"{PREFIX}r:{note.id}:{key}")]
+                   for key in QUICK_REASONS]
         buttons.append([Button(t(locale, "↩️ Back"), f"{PREFIX}c:{note.id}")])
         return [Reply(text=text, buttons=buttons, edit=True)]
 

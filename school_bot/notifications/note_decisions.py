@@ -23,7 +23,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from school_bot.notifications.jobs.common import first_name
 from school_bot.notifications.outbox import Notification, Priority, enqueue_many
 from school_bot.shared.events import Reply
-from school_bot.shared.i18n import DEFAULT_LOCALE, N_, format_date, normalize_locale, t
+from school_bot.shared.i18n import (
+    DEFAULT_LOCALE,
+    N_,
+    SUPPORTED_LOCALES,
+    format_date,
+    normalize_locale,
+    t,
+)
 from school_bot.storage.absence_notes import SCHOOL_SYSTEM, NoteStatus
 from school_bot.storage.models import (
     AbsenceNote,
@@ -43,6 +50,12 @@ REASONS = {
     "family": N_("Family circumstances"),
     "other": N_("Other"),
 }
+# a reviewer's one-tap reasons for declining; stored in the school's language, shown to
+# the parent in theirs
+QUICK_REASONS = {
+    "doc": N_("No document was brought to the school"),
+    "days": N_("The days do not match the school's records"),
+}
 
 
 def _t(locale: str, msgid: str, **params: Any) -> str:
@@ -53,6 +66,19 @@ def reason_label(locale: str, key: str) -> str:
     """The reason's words in `locale`; a key the city added itself is shown as it is."""
     msgid = REASONS.get(key)
     return _t(locale, msgid) if msgid is not None else key
+
+
+def quick_reason(locale: str, key: str) -> str:
+    return _t(locale, QUICK_REASONS[key])
+
+
+def _decline_reason(locale: str, stored: str) -> str:
+    """The reason as the parent reads it: a quick reason in their language (it was
+    stored in the school's), a typed one as the teacher wrote it."""
+    for msgid in QUICK_REASONS.values():
+        if stored in {_t(other, msgid) for other in SUPPORTED_LOCALES}:
+            return _t(locale, msgid)
+    return stored
 
 
 def days_text(locale: str, first_day: date, last_day: date) -> str:
@@ -80,7 +106,8 @@ def decision_text(locale: str, note: AbsenceNote, pupil: str) -> str | None:
         text = _t(locale, "❌ The homeroom teacher declined your explanation\n{pupil}, {days}",
                   pupil=pupil, days=days)
         if note.decision_note:
-            text += "\n" + _t(locale, "The teacher's reason: {reason}", reason=note.decision_note)
+            text += "\n" + _t(locale, "The teacher's reason: {reason}",
+                              reason=_decline_reason(locale, note.decision_note))
         return text
     return None
 
