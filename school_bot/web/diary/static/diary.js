@@ -126,11 +126,11 @@
       root.appendChild(dot);
     });
     var edge = svg("text", { x: left, y: height - 6, "class": "axis" });
-    edge.textContent = subject.grades[0].label;
+    edge.textContent = span[2];
     root.appendChild(edge);
-    if (subject.grades.length > 1) {
+    if (last !== first) {
       var end = svg("text", { x: width - right, y: height - 6, "text-anchor": "end", "class": "axis" });
-      end.textContent = subject.grades[subject.grades.length - 1].label;
+      end.textContent = span[3];
       root.appendChild(end);
     }
     return root;
@@ -144,11 +144,15 @@
       box.appendChild(el("p", { "class": "hint" }, s("no_grades")));
       return;
     }
-    var days = [];
+    /* Every subject's chart spans the same days: [first, last, their labels]. */
+    var span = [Infinity, -Infinity, "", ""];
     data.subjects.forEach(function (subject) {
-      subject.grades.forEach(function (g) { days.push(Date.parse(g.date)); });
+      subject.grades.forEach(function (g) {
+        var day = Date.parse(g.date);
+        if (day < span[0]) { span[0] = day; span[2] = g.label; }
+        if (day > span[1]) { span[1] = day; span[3] = g.label; }
+      });
     });
-    var span = [Math.min.apply(null, days), Math.max.apply(null, days)];
     data.subjects.forEach(function (subject) {
       var card = el("article", { "class": "subject" });
       card.appendChild(el("h3", {}, subject.subject));
