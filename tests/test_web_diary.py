@@ -24,6 +24,7 @@ from school_bot.storage.erasure import erase_person
 from school_bot.storage.models import Guardian, School, WebLink
 from tests.support.core import chat, conversation
 from tests.support.small_school import NOW, PHONES, TODAY, small_school
+from tests.support.telegram_rig import keyboard_of, telegram_rig
 from tests.support.web_diary import PUBLIC_URL, Clock, diary_core, diary_server, init_data, session_cookie
 from tests.support.world import World, grade
 
@@ -331,3 +332,18 @@ def test_adapters_turn_a_page_button_into_their_own() -> None:
     assert board is not None
     pages = [(b["ActionType"], b["ActionBody"]) for b in board["Buttons"] if b["ActionType"] == "open-url"]
     assert pages == [("open-url", f"{PUBLIC_URL}/app/"), ("open-url", f"{PUBLIC_URL}/app/l/abc")]
+
+
+async def test_telegram_gets_the_menu_button_and_a_mini_app_button_under_grades(db: Database) -> None:
+    await small_school(db)
+    async with telegram_rig(db, web_public_url=PUBLIC_URL) as rig:
+        assert rig.api.menu_buttons[None] == {"type": "web_app", "text": "📈 Щоденник",
+                                              "web_app": {"url": f"{PUBLIC_URL}/app/"}}
+        parent = rig.chat(100)
+        await parent.share_contact(PHONES.koval)
+        sent = await parent.press("g:st-olha:T")
+        markup = keyboard_of([r for r in sent if r.method in ("sendMessage", "editMessageText")][-1])
+        assert markup is not None
+        mini_app = {"text": "📈 Щоденник", "web_app": {"url": f"{PUBLIC_URL}/app/"}}
+        assert [mini_app] in markup["inline_keyboard"]
+        assert rig.api.rejected == []

@@ -34,8 +34,10 @@ except ImportError:  # the test extra not installed
     async_playwright = None  # type: ignore[assignment]
 
 pytestmark = [
-    pytest.mark.skipif(async_playwright is None, reason="playwright is not installed (pip install -e '.[test]')"),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install -y chromium)"),
+    pytest.mark.skipif(async_playwright is None,
+                       reason="playwright is not installed (pip install -e '.[test]')"),
+    pytest.mark.skipif(not CHROMIUM.exists(),
+                       reason=f"no Chromium at {CHROMIUM} (apt-get install -y chromium)"),
 ]
 
 
