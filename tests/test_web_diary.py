@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from school_bot.bot.telegram.convert import inline_markup
 from school_bot.bot.viber.convert import keyboard
+from school_bot.handlers import settings_view
 from school_bot.shared.events import Button, Platform, Reply
 from school_bot.storage.db import Database
 from school_bot.storage.erasure import erase_person
@@ -347,3 +348,14 @@ async def test_telegram_gets_the_menu_button_and_a_mini_app_button_under_grades(
         mini_app = {"text": "📈 Щоденник", "web_app": {"url": f"{PUBLIC_URL}/app/"}}
         assert [mini_app] in markup["inline_keyboard"]
         assert rig.api.rejected == []
+
+
+async def test_the_diary_speaks_the_language_the_bot_speaks_in_that_chat(koval: Database, web: Web) -> None:
+    bondar = chat(koval, diary_core(koval), "300", language=None)
+    await bondar.share_contact(PHONES.bondar)
+    _, _, cookie = await web.session(init_data(300, language="en"))
+    status, body, _ = await web.call("GET", "/app/api/diary", cookie=cookie, **{"Accept-Language": "uk"})
+    assert (status, body["locale"], body["strings"]["attendance"]) == (200, "en", "Attendance")
+    await bondar.press_payload(f"{settings_view.PREFIX}l:uk")  # chosen in the bot's settings
+    status, body, _ = await web.call("GET", "/app/api/diary", cookie=cookie)
+    assert (status, body["locale"]) == (200, "uk")

@@ -156,7 +156,7 @@ def _with_session(response: web.Response, config: DiaryConfig, viewer: web_diary
     ttl = config.settings.web_session_ttl
     expires = int(config.clock().timestamp()) + ttl
     token = sessions.sign(config.key, sessions.Claims(viewer.account_id, viewer.platform, viewer.chat_id,
-                                                      expires))
+                                                      expires, viewer.locale))
     response.set_cookie(sessions.COOKIE, token, max_age=ttl, path=f"{PREFIX}/", secure=True,
                         httponly=True, samesite="Strict")
     return response
@@ -244,7 +244,7 @@ async def _viewer_or_refusal(request: web.Request, session: Any,
     if claims is None:
         return _refused(401, "no_session", _locale(config, _hint(request)))
     viewer = await web_diary.open_viewer(session, config.settings, claims.platform, claims.chat_id,
-                                         account_id=claims.account_id, hint=_hint(request))
+                                         account_id=claims.account_id, hint=claims.locale or None)
     if viewer is None:
         return _refused(401, "session_ended", _locale(config, _hint(request)))
     if not viewer.family:

@@ -1,6 +1,7 @@
 """The web diary's own sessions: a short-lived token the server signs and checks again.
 
-A session names the chat (platform, chat id) and its account's id, and when it ends:
+A session names the chat (platform, chat id), its account's id, the language the chat
+was seen in when the session began (the account's own choice wins), and when it ends:
 `<body>.<signature>`, the body URL-safe base64 of a JSON list, the signature its
 HMAC-SHA256 under the server's key. Nothing is stored: a forged or altered token fails
 the signature, an old one its end time, and every request reads the account and family
@@ -34,6 +35,7 @@ class Claims:
     platform: str
     chat_id: str
     expires: int  # Unix seconds
+    locale: str = ""  # the messenger's or the browser's language at the start
 
 
 def session_key(settings: Settings) -> bytes:
@@ -56,8 +58,8 @@ def _unb64(text: str) -> bytes:
 
 
 def sign(key: bytes, claims: Claims) -> str:
-    body = _b64(json.dumps([VERSION, claims.account_id, claims.platform, claims.chat_id, claims.expires],
-                           separators=(",", ":")).encode())
+    body = _b64(json.dumps([VERSION, claims.account_id, claims.platform, claims.chat_id, claims.expires,
+                            claims.locale], separators=(",", ":")).encode())
     return f"{body}.{_b64(hmac.new(key, body.encode(), hashlib.sha256).digest())}"
 
 
@@ -70,11 +72,11 @@ def verify(key: bytes, token: str | None, now: float) -> Claims | None:
     if not hmac.compare_digest(expected, signature):
         return None
     try:
-        version, account_id, platform, chat_id, expires = json.loads(_unb64(body))
+        version, account_id, platform, chat_id, expires, locale = json.loads(_unb64(body))
     except (ValueError, TypeError, binascii.Error):
         return None
     if version != VERSION or not isinstance(account_id, int) or not isinstance(expires, int):
         return None
-    if expires <= now or not isinstance(platform, str) or not isinstance(chat_id, str):
+    if expires <= now or not all(isinstance(text, str) for text in (platform, chat_id, locale)):
         return None
-    return Claims(account_id, platform, chat_id, expires)
+    return Claims(account_id, platform, chat_id, expires, locale)
