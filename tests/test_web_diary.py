@@ -9,13 +9,14 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 from aiohttp import ClientSession, DummyCookieJar
 from sqlalchemy import func, select
 
+from school_bot.bot.console import ConsoleChat
 from school_bot.bot.telegram.convert import inline_markup
 from school_bot.bot.viber.convert import keyboard
 from school_bot.handlers import settings_view
@@ -359,3 +360,12 @@ async def test_the_diary_speaks_the_language_the_bot_speaks_in_that_chat(koval: 
     await bondar.press_payload(f"{settings_view.PREFIX}l:uk")  # chosen in the bot's settings
     status, body, _ = await web.call("GET", "/app/api/diary", cookie=cookie)
     assert (status, body["locale"]) == (200, "uk")
+
+
+def test_the_console_prints_a_page_buttons_link() -> None:
+    lines: list[str] = []
+    console = ConsoleChat(turns=cast(Any, None), write=lines.append)
+    console.show(Reply(text="x", buttons=[[Button("Term", "g:st-1:T")],
+                                          [Button("📈 Diary", url=f"{PUBLIC_URL}/app/l/abc")]]))
+    assert lines[1:] == ["     [1] Term", f"     📈 Diary: {PUBLIC_URL}/app/l/abc"]
+    assert [choice.label for choice in console.choices] == ["Term"]  # a link is not a numbered choice
