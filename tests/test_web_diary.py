@@ -23,10 +23,12 @@ from school_bot.handlers import settings_view
 from school_bot.shared.events import Button, Platform, Reply
 from school_bot.storage.db import Database
 from school_bot.storage.erasure import erase_person
+from school_bot.storage.invites import issue_code
 from school_bot.storage.models import Guardian, School, WebLink
 from tests.support.core import chat, conversation
 from tests.support.small_school import NOW, PHONES, TODAY, small_school
 from tests.support.telegram_rig import keyboard_of, telegram_rig
+from tests.support.viber_rig import viber_rig
 from tests.support.web_diary import PUBLIC_URL, Clock, diary_core, diary_server, init_data, session_cookie
 from tests.support.world import World, grade
 
@@ -369,3 +371,23 @@ def test_the_console_prints_a_page_buttons_link() -> None:
                                           [Button("📈 Diary", url=f"{PUBLIC_URL}/app/l/abc")]]))
     assert lines[1:] == ["     [1] Term", f"     📈 Diary: {PUBLIC_URL}/app/l/abc"]
     assert [choice.label for choice in console.choices] == ["Term"]  # a link is not a numbered choice
+
+
+async def test_a_viber_parent_opens_the_diary_through_a_one_time_link(db: Database) -> None:
+    await small_school(db)
+    async with db.unit_of_work() as session:
+        code = await issue_code(session, "g-bondar")
+    async with viber_rig(db, web_public_url=PUBLIC_URL) as rig:
+        await rig.share_phone("viber-bondar", PHONES.bondar)
+        await rig.say("viber-bondar", code)
+        await rig.say("viber-bondar", "/grades")
+        await rig.press_labelled("viber-bondar", "📈")  # under the grades: a press asks for a link
+        keyboard = rig.last_keyboard("viber-bondar") or {}
+        (url,) = [b["ActionBody"] for b in keyboard["Buttons"] if b["ActionType"] == "open-url"]
+    assert url.startswith(f"{PUBLIC_URL}/app/l/")
+    async with diary_server(db) as server, ClientSession(cookie_jar=DummyCookieJar()) as http:
+        web = Web(server.base_url, http)
+        status, _, headers = await web.call("GET", "/app/l/" + url.rsplit("/", 1)[1])
+        assert status == 303
+        status, body, _ = await web.call("GET", "/app/api/diary", cookie=session_cookie(headers))
+        assert (status, [p["name"] for p in body["pupils"]]) == (200, ["Іван"])
