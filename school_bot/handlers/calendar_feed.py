@@ -113,7 +113,7 @@ async def _new_link(turn: Turn, *, replacing: bool) -> list[Reply]:
     await audit.record(turn.session, actor=turn.actor, action="calendar.link_made",
                        entity="account", entity_id=str(account.id),
                        details={"platform": turn.platform.value, "replaced": replaced})
-    https, webcal = feed_urls(turn.settings.web_public_url, token)
+    https, webcal = feed_urls(turn.settings.web_public_url or "", token)
     lines = [_t(locale, "📅 Your new calendar link:") if replacing
              else _t(locale, "📅 Your calendar link:"),
              "", https, "",
@@ -178,7 +178,7 @@ async def feed_for_token(session: AsyncSession, token: str, settings: Settings,
         return None
     locale = normalize_locale(account.language, settings.default_locale)
     items = await _items(session, family, now)
-    feed: bytes = build_calendar(locale, family, items, now, settings.web_public_url).to_ical()
+    feed: bytes = build_calendar(locale, family, items, now, settings.web_public_url or "").to_ical()
     return feed
 
 

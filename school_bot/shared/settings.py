@@ -65,7 +65,6 @@ class Settings(BaseSettings):
     viber_bot_avatar: str | None = None
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8080, ge=0, le=65535)
-    web_public_url: str = ""  # the https base URL the web role is reachable at; "" none
     default_locale: Literal["uk", "en"] = "uk"
     timezone: str = "Europe/Kyiv"
     quiet_hours: str = "21:00-07:30"
@@ -76,6 +75,13 @@ class Settings(BaseSettings):
     viber_rate_per_second: float = Field(default=50.0, gt=0)
     log_level: str = "INFO"
     speed_paths: bool = True  # storage/speed_paths.py
+    # ---- the web diary (web/diary/): Telegram's Mini App and one-time links for Viber and the
+    # console; the calendar feed (web/calendar.py)
+    web_public_url: str | None = None  # https://… where /app/ is served; unset: no diary offered
+    webapp_init_max_age: int = Field(default=3600, ge=10, le=86_400)  # seconds a Mini App's initData holds
+    web_session_ttl: int = Field(default=1800, ge=60, le=86_400)  # seconds a diary session lasts
+    web_link_ttl: int = Field(default=600, ge=30, le=3600)  # seconds a one-time link can be opened
+    web_session_secret: SecretStr | None = None  # signs the sessions; unset: derived from the bots' tokens
 
     @field_validator("timezone")
     @classmethod
@@ -119,6 +125,12 @@ class Settings(BaseSettings):
     @property
     def viber_enabled(self) -> bool:
         return bool(self.viber_auth_token and self.viber_auth_token.get_secret_value())
+
+    @property
+    def diary_url(self) -> str | None:
+        """The web diary's page (`WEB_PUBLIC_URL` + `/app/`), or None when it is not offered."""
+        base = (self.web_public_url or "").strip().rstrip("/")
+        return f"{base}/app/" if base else None
 
 
 def parse_networks(value: Any) -> tuple[Network, ...]:

@@ -590,3 +590,16 @@ class CalendarFeed(Base):
                                             primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = utc_now_column()
+
+
+class WebLink(Base):
+    """A one-time link into the web diary (Viber and the console, which have no Mini
+    Apps): only the SHA-256 of its token is kept; it opens once, before `expires_at`."""
+
+    __tablename__ = "web_links"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = utc_now_column()
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    used_at: Mapped[datetime | None]
