@@ -11,6 +11,7 @@ import os
 import re
 from collections import defaultdict
 from datetime import time, timedelta
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -40,7 +41,7 @@ except ImportError:  # the test extra not installed
 def _browser() -> None:
     """Skip with the reason where the browser is missing; CI (REQUIRE_BROWSER=1, set by
     .ci/run, which installs it) fails instead, so the pages cannot go untested there."""
-    reason = ("playwright is not installed (pip install -e '.[test]')" if async_playwright is None
+    reason = ("playwright is not installed (pip install -e '.[test]')" if find_spec("playwright") is None
               else None if CHROMIUM.exists()
               else f"no Chromium at {CHROMIUM} (apt-get install -y chromium)")
     if reason is None:
