@@ -268,11 +268,13 @@ class Program:
 
 def extensions(settings: Settings) -> list[Extension]:
     """The core's plug-ins (handlers/extensions.py), in menu order."""
+    from school_bot.handlers.absence_explain import build as absence_explain
     from school_bot.handlers.announce_plug import build as announce
     from school_bot.handlers.directory import DirectoryExtension
     from school_bot.handlers.reports_view import ReportsExtension
 
-    return [announce(settings), ReportsExtension(), DirectoryExtension()]
+    return [announce(settings), ReportsExtension(), DirectoryExtension(),
+            absence_explain(settings)]
 
 
 def web_registrars(metrics: Any | None, wake: Wake | None = None) -> list[RouteRegistrar]:
