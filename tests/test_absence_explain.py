@@ -26,7 +26,7 @@ from school_bot.notifications.jobs.common import JobContext
 from school_bot.shared.delivery import Deliverer, payload_to_reply
 from school_bot.storage.absence_notes import NoteStatus, decide
 from school_bot.storage.db import Database
-from school_bot.storage.models import AbsenceAlert, AbsenceNote, Account, SchoolClass
+from school_bot.storage.models import AbsenceAlert, AbsenceNote, Account, Attendance, SchoolClass
 from tests.support.chat_client import ChatClient
 from tests.support.core import conversation, linked
 from tests.support.notify import config, outbox, settings
@@ -144,6 +144,14 @@ async def test_an_alert_explained_in_two_taps_reaches_the_homeroom_teacher(db: D
         await deliver(db, deliverer, clock)
         [review] = [r for r in rig.api.sent
                     if r.method == "sendMessage" and r.chat_id == TEACHER_CHAT]
+
+        await World(db).change(Attendance, ("st-olha", "ls-hist"), status="absent")
+        await absence_alerts(job(db, clock))  # a later absence edits the alert: the button stays
+        await deliver(db, deliverer, clock)
+        [edit] = [r for r in rig.api.sent
+                  if r.method == "editMessageText" and r.params.get("message_id") == alert.message_id]
+        assert "Історія (2)" in (edit.text or "")
+        assert inline(edit) == [("Пояснити", f"xp:a:{await alert_id(db, 'st-olha')}")]
     text = review.text or ""
     assert "Коваль Ольга Андріївна, 5-А" in text and "Дні: 25 листопада" in text
     assert "Причина: Хвороба" in text
@@ -196,6 +204,11 @@ async def test_on_viber_the_alert_is_explained_for_several_days(db: Database) ->
         assert "Ваш коментар: Поїздка до бабусі" in shown[-1]
         shown = await rig.press_labelled(user, "Надіслати")
         assert "Пояснення надіслано класному керівнику" in shown[-1]
+        await World(db).change(Attendance, ("st-olha", "ls-hist"), status="absent")
+        await absence_alerts(job(db, clock))  # Viber's follow-up carries the button too
+    [followup] = await outbox(db, kind="absence_followup")
+    assert [b.payload for line in payload_to_reply(followup.payload).buttons for b in line] == [
+        f"xp:a:{await alert_id(db, 'st-olha')}"]
     [note] = await notes(db)
     assert (note.first_day, note.last_day, note.reason, note.note) == (
         TODAY, FRIDAY, "family", "Поїздка до бабусі")

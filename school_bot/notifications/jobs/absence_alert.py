@@ -12,6 +12,9 @@ alerted absence turned present, late or excused) changes it:
   parent was told; elsewhere (Viber) a follow-up says what changed since: lessons
   missed since (at most once per `absence_followup_window` after the previous message)
   and marks corrected (at once: a wrong alert does not stand).
+
+While an absence is left that day, each of these messages carries the "Explain" button
+(`texts.explain_button`, naming the alert's row: handlers/absence_explain.py).
 """
 
 from __future__ import annotations
