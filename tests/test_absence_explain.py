@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from school_bot.bot.telegram_delivery import TelegramDeliverer
@@ -24,6 +25,7 @@ from school_bot.notifications.dispatcher import Dispatcher
 from school_bot.notifications.jobs.absences import absence_alerts
 from school_bot.notifications.jobs.common import JobContext
 from school_bot.shared.delivery import Deliverer, payload_to_reply
+from school_bot.shared.settings import SettingsError, load_settings
 from school_bot.storage.absence_notes import NoteStatus, decide
 from school_bot.storage.db import Database
 from school_bot.storage.models import AbsenceAlert, AbsenceNote, Account, Attendance, SchoolClass
@@ -305,8 +307,11 @@ async def test_an_over_long_comment_is_refused_with_a_clear_answer(db: Database)
     await olena.send("Температура 38, лежить удома")
     assert "Ваш коментар: Температура 38, лежить удома" in olena.last_text
     await olena.press("✅ Надіслати: 25 листопада")
+    await olena.press_payload("xp:s")  # pressed twice: sent once
+    assert "вже не відкрите" in olena.last_text
     [note] = await notes(db)
     assert note.note == "Температура 38, лежить удома"
+    assert len(await review_rows(db, str(TEACHER_CHAT))) == 1
 
 
 async def test_the_range_is_limited_and_a_declined_note_may_be_explained_again(
@@ -353,3 +358,13 @@ async def test_a_citys_own_reason_and_a_shorter_limit(db: Database) -> None:
         "↩️ Назад"]
     await olena.press_payload("xp:u:4")
     assert "щонайбільше 3 навчальні дні" in olena.last_text
+
+
+def test_a_malformed_reason_list_is_refused_naming_the_setting() -> None:
+    for value, says in (("illness,quarantine", "needs a label"), ("Illness", "not a reason key"),
+                        ("illness,illness", "listed twice"), (" , ", "at least one reason")):
+        with pytest.raises(SettingsError) as refused:
+            load_settings(_env_file=None, absence_reasons=value)
+        assert "ABSENCE_REASONS" in str(refused.value) and says in str(refused.value)
+    assert [r.key for r in load_settings(_env_file=None).reasons] == [
+        "illness", "medical", "family", "other"]
