@@ -204,6 +204,8 @@ class AbsenceExplainExtension(Extension):
         family = await self._family(turn)
         if flow is None or not family:
             return _gone(turn)
+        if flow.get("s") == "done":
+            return [Reply(text=t(turn.locale, "This explanation has already been sent."))]
         if action == "c" and flow.get("s") == "child":
             pupil = find_pupil(family, value)
             return await self._ask_day(turn, pupil, family) if pupil else [stale(turn)]
