@@ -269,12 +269,15 @@ class Program:
 def extensions(settings: Settings) -> list[Extension]:
     """The core's plug-ins (handlers/extensions.py), in menu order."""
     from school_bot.handlers.absence_explain import build as absence_explain
+    from school_bot.handlers.absence_review import build as absence_review
     from school_bot.handlers.announce_plug import build as announce
+    from school_bot.handlers.calendar_feed import CalendarExtension
     from school_bot.handlers.directory import DirectoryExtension
     from school_bot.handlers.reports_view import ReportsExtension
 
-    return [announce(settings), ReportsExtension(), DirectoryExtension(),
-            absence_explain(settings)]
+    return [announce(settings), ReportsExtension(), DirectoryExtension(), CalendarExtension(),
+            absence_review(),  # absence_review: the teachers' decisions on absence notes (xt:)
+            absence_explain(settings)]  # the parents' explanations (xp:)
 
 
 def web_registrars(metrics: Any | None, wake: Wake | None = None) -> list[RouteRegistrar]:
@@ -284,10 +287,11 @@ def web_registrars(metrics: Any | None, wake: Wake | None = None) -> list[RouteR
     ingest API wakes the process's notifications through `wake`.
     """
     from school_bot.web.api import register_api
+    from school_bot.web.calendar import register_calendar
     from school_bot.web.health import register_health
 
     registrars: list[RouteRegistrar] = [metrics.register] if metrics is not None else []
-    return [*registrars, register_health, partial(register_api, wake=wake)]
+    return [*registrars, register_health, partial(register_api, wake=wake), register_calendar]
 
 
 def _metrics() -> Any:

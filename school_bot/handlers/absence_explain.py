@@ -36,7 +36,8 @@ from school_bot.handlers.extensions import Extension
 from school_bot.handlers.family import Pupil, family_of, find_pupil, pupil_ref
 from school_bot.handlers.router import stale
 from school_bot.handlers.turn import Turn
-from school_bot.notifications.note_review import Audience, days_text, reason_label, tell_reviewers
+from school_bot.notifications.note_decisions import days_text
+from school_bot.notifications.note_review import Audience, reason_label, tell_reviewers
 from school_bot.notifications.texts import EXPLAIN_PREFIX
 from school_bot.shared.absence_reasons import DEFAULT as DEFAULT_REASONS
 from school_bot.shared.absence_reasons import Reason, parse_reasons

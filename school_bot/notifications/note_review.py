@@ -9,38 +9,34 @@ parent's words, and three buttons whose payloads the reviewers' side answers:
 `xt:a:<note id>` accept, `xt:d:<note id>` ask for a document brought to school,
 `xt:n:<note id>` decline.
 
-The reasons' labels (`reason_label`) and the days' words (`days_text`) are shared with
-the parent's side, so both say the same thing.
+`reason_label` (the city's own label, else note_decisions' translation) and
+`days_text` are the words the parent's side shows too, so both say the same thing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from school_bot.notifications.note_decisions import days_text
+from school_bot.notifications.note_decisions import reason_label as built_in_label
 from school_bot.notifications.outbox import Notification, Priority, enqueue_many
 from school_bot.notifications.recipients import Recipient, staff_accounts
 from school_bot.shared.absence_reasons import DEFAULT, Reason, parse_reasons
 from school_bot.shared.events import Button, Reply
-from school_bot.shared.i18n import N_, format_date, normalize_locale, t
+from school_bot.shared.i18n import normalize_locale, t
 from school_bot.storage.models import AbsenceNote, SchoolClass, Staff, Student
 
 DOMAIN = "notifications"
 KIND = "absence_note"
 REVIEW_PREFIX = "xt:"  # the reviewers' side owns these payloads
 ADMINISTRATION = ("director", "admin")
-BUILT_IN_LABELS = {
-    "illness": N_("Illness"),
-    "medical": N_("Medical appointment"),
-    "family": N_("Family circumstances"),
-    "other": N_("Other"),
-}
 
 
 def _t(locale: str, msgid: str, **params: Any) -> str:
@@ -49,20 +45,9 @@ def _t(locale: str, msgid: str, **params: Any) -> str:
 
 def reason_label(locale: str, key: str, reasons: Sequence[Reason] = ()) -> str:
     """A reason's label in `locale`: the city's own (ABSENCE_REASONS), else the
-    built-in translation, else the key itself (a reason the city no longer lists)."""
+    built-in translation (note_decisions.reason_label), else the key itself."""
     own = next((r.label(locale) for r in reasons if r.key == key), None)
-    if own:
-        return own
-    if key in BUILT_IN_LABELS:
-        return _t(locale, BUILT_IN_LABELS[key])
-    return key
-
-
-def days_text(locale: str, first: date, last: date) -> str:
-    """`25 листопада` or `25 листопада – 27 листопада`."""
-    if first == last:
-        return format_date(first, locale)
-    return f"{format_date(first, locale)} – {format_date(last, locale)}"
+    return own or built_in_label(locale, key)
 
 
 def review_payload(action: str, note_id: int) -> str:

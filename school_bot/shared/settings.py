@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     viber_bot_avatar: str | None = None
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8080, ge=0, le=65535)
+    web_public_url: str = ""  # the https base URL the web role is reachable at; "" none
     default_locale: Literal["uk", "en"] = "uk"
     timezone: str = "Europe/Kyiv"
     quiet_hours: str = "21:00-07:30"
