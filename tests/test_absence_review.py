@@ -128,14 +128,14 @@ async def test_the_homeroom_teacher_lists_their_class_and_accepts(db: Database) 
         listed = await teacher.send("/explanations")
         text = shown(listed)
         assert "1 пояснення чекає рішення" in text
-        assert "Учень: Шевченко Олена Тарасівна1, 7-А" in text
+        assert "Учень/учениця: Шевченко Олена Тарасівна1, 7-А" in text
         assert "Дні: 23 листопада – 24 листопада" in text and "Причина: Хвороба" in text
-        assert "Примітка батьків: Температура, були вдома" in text
+        assert "Коментар батьків: Температура, були вдома" in text
         assert "7-Б" not in text and "Весілля" not in text  # another class's note
         offered = buttons(listed)
         assert offered == {"✅ Прийняти": f"xt:a:{mine}", "❌ Відхилити": f"xt:n:{mine}",
                            "📄 Попросити документ": f"xt:d:{mine}"}
-        [card] = [r for r in listed if "Учень:" in (r.text or "")]
+        [card] = [r for r in listed if "Учень/учениця:" in (r.text or "")]
         async with telegram_parents(rig):
             answer = await teacher.press(offered["✅ Прийняти"], card.message_id)
         [edit] = [r for r in answer if r.method == "editMessageText"]
@@ -210,7 +210,7 @@ async def test_the_director_decides_for_a_class_whose_teacher_is_not_linked(db: 
     async with telegram_rig(db) as rig:
         director = rig.chat(DIRECTOR)
         listed = await director.send("/explanations")
-        assert "Учень: Шевченко Олена Тарасівна3, 7-В" in shown(listed)
+        assert "Учень/учениця: Шевченко Олена Тарасівна3, 7-В" in shown(listed)
         assert "Причина: Візит до лікаря" in shown(listed)
         async with telegram_parents(rig):
             await director.press(f"xt:r:{theirs}:doc")  # a quick reason
@@ -315,17 +315,17 @@ async def test_a_console_teacher_pages_through_many_notes_oldest_first(db: Datab
     teacher = console(db, "teacher")
     await teacher.send("/explanations")
     assert teacher.replies[0].text == "📝 7 пояснень чекають рішення, найдавніші спершу."
-    cards = [r for r in teacher.replies if r.text.startswith("📝 Пояснення відсутності")]
+    cards = [r for r in teacher.replies if r.text.startswith("📝 Батьки пояснюють відсутність")]
     assert len(cards) == 5 and "Дні: 16 листопада\n" in cards[0].text
     assert teacher.last_text.endswith("Є ще.")
     await teacher.press("Показати наступні")
-    cards = [r for r in teacher.replies if r.text.startswith("📝 Пояснення відсутності")]
+    cards = [r for r in teacher.replies if r.text.startswith("📝 Батьки пояснюють відсутність")]
     assert [c.buttons[0][0].payload for c in cards] == [f"xt:a:{i}" for i in ids[5:]]
     assert "Є ще." not in teacher.last_text
 
     await teacher.press_payload(f"xt:n:{ids[0]}")
     await teacher.press("↩️ Назад")  # changed their mind: the three buttons again
-    assert [b.label for b in teacher.buttons] == ["✅ Прийняти", "❌ Відхилити", "📄 Попросити документ"]
+    assert [b.label for b in teacher.buttons] == ["✅ Прийняти", "📄 Попросити документ", "❌ Відхилити"]
     await teacher.send("просто текст")  # not taken as a reason any more
     assert (await stored(db, ids[0])).status == "open"
 

@@ -268,6 +268,7 @@ class Program:
 
 def extensions(settings: Settings) -> list[Extension]:
     """The core's plug-ins (handlers/extensions.py), in menu order."""
+    from school_bot.handlers.absence_explain import build as absence_explain
     from school_bot.handlers.absence_review import build as absence_review
     from school_bot.handlers.announce_plug import build as announce
     from school_bot.handlers.calendar_feed import CalendarExtension
@@ -277,7 +278,8 @@ def extensions(settings: Settings) -> list[Extension]:
 
     diary = [DiaryExtension()] if settings.diary_url else []
     return [announce(settings), ReportsExtension(), DirectoryExtension(), CalendarExtension(), *diary,
-            absence_review()]  # absence_review: the teachers' decisions on absence notes (xt:)
+            absence_review(),  # absence_review: the teachers' decisions on absence notes (xt:)
+            absence_explain(settings)]  # the parents' explanations (xp:)
 
 
 def web_registrars(metrics: Any | None, wake: Wake | None = None) -> list[RouteRegistrar]:

@@ -30,13 +30,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from school_bot.handlers.extensions import Extension
 from school_bot.handlers.router import stale
 from school_bot.handlers.turn import Turn
-from school_bot.notifications.note_decisions import (
-    QUICK_REASONS,
-    days_text,
-    quick_reason,
-    reason_label,
-    tell_parent,
-)
+from school_bot.notifications.note_decisions import QUICK_REASONS, quick_reason, tell_parent
+from school_bot.notifications.note_review import REVIEW_PREFIX, decision_buttons, note_lines
 from school_bot.shared.events import Button, Reply
 from school_bot.shared.i18n import N_, SUPPORTED_LOCALES, t, tn
 from school_bot.storage.absence_notes import (
@@ -50,7 +45,7 @@ from school_bot.storage.absence_notes import (
 from school_bot.storage.models import AbsenceNote, Account, School, SchoolClass, Staff, Student
 
 COMMAND = "explanations"
-PREFIX = "xt:"
+PREFIX = REVIEW_PREFIX
 STATE_KEY = "note_decline"
 SCHOOL_ROLES = frozenset({"director", "admin"})  # may decide any note of their school
 PAGE = 5  # notes per /explanations message batch (each note is a message with its buttons)
@@ -131,15 +126,8 @@ async def _decided_by(session: AsyncSession, locale: str, note: AbsenceNote, me:
 async def card(turn: Turn, shown: Shown, me: Reviewer) -> str:
     """The note as a reviewer sees it: pupil, class, days, reason, note, status."""
     locale, note = turn.locale, shown.note
-    days = days_text(locale, note.first_day, note.last_day)
-    if note.in_advance:
-        days = t(locale, "{days} (reported in advance)", days=days)
-    lines = [t(locale, "📝 Explanation of an absence"),
-             t(locale, "Pupil: {pupil}, {class_name}", pupil=shown.pupil, class_name=shown.class_name),
-             t(locale, "Days: {days}", days=days),
-             t(locale, "Reason: {reason}", reason=reason_label(locale, note.reason))]
-    if note.note:
-        lines.append(t(locale, "Parent's note: {note}", note=note.note))
+    lines = note_lines(locale, note, pupil=shown.pupil, class_name=shown.class_name,
+                       reasons=turn.settings.reasons)
     status = t(locale, STATUS_WORDS.get(note.status, note.status))
     if note.status in FINAL:
         moment = (note.decided_at or note.updated_at).astimezone(turn.settings.zone)
@@ -150,17 +138,6 @@ async def card(turn: Turn, shown: Shown, me: Reviewer) -> str:
     if note.status == NoteStatus.DECLINED.value and note.decision_note:
         lines.append(t(locale, "Reason for declining: {reason}", reason=note.decision_note))
     return "\n".join(lines)
-
-
-def decision_buttons(locale: str, note: AbsenceNote) -> list[list[Button]]:
-    """The buttons an undecided note carries (a note waiting for its document: two)."""
-    if note.status not in UNDECIDED:
-        return []
-    rows = [[Button(t(locale, "✅ Accept"), f"{PREFIX}a:{note.id}"),
-             Button(t(locale, "❌ Decline"), f"{PREFIX}n:{note.id}")]]
-    if note.status == NoteStatus.OPEN.value:
-        rows.append([Button(t(locale, "📄 Ask for a document"), f"{PREFIX}d:{note.id}")])
-    return rows
 
 
 # ---------------------------------------------------------------- the extension

@@ -14,6 +14,7 @@ job may both call it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from school_bot.notifications.jobs.common import first_name
 from school_bot.notifications.outbox import Notification, Priority, enqueue_many
+from school_bot.shared.absence_reasons import Reason
 from school_bot.shared.events import Reply
 from school_bot.shared.i18n import (
     DEFAULT_LOCALE,
@@ -62,8 +64,12 @@ def _t(locale: str, msgid: str, **params: Any) -> str:
     return t(locale, msgid, domain=DOMAIN, **params)
 
 
-def reason_label(locale: str, key: str) -> str:
-    """The reason's words in `locale`; a key the city added itself is shown as it is."""
+def reason_label(locale: str, key: str, reasons: Sequence[Reason] = ()) -> str:
+    """The reason's words in `locale`: the city's own label (ABSENCE_REASONS), else the
+    built-in translation, else the key itself."""
+    own = next((r.label(locale) for r in reasons if r.key == key), None)
+    if own:
+        return own
     msgid = REASONS.get(key)
     return _t(locale, msgid) if msgid is not None else key
 

@@ -15,6 +15,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from school_bot.shared.absence_reasons import DEFAULT as DEFAULT_ABSENCE_REASONS
+from school_bot.shared.absence_reasons import Reason, parse_reasons
+
 DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///./school_bot.sqlite3"
 _QUIET_RE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -82,6 +85,9 @@ class Settings(BaseSettings):
     web_session_ttl: int = Field(default=1800, ge=60, le=86_400)  # seconds a diary session lasts
     web_link_ttl: int = Field(default=600, ge=30, le=3600)  # seconds a one-time link can be opened
     web_session_secret: SecretStr | None = None  # signs the sessions; unset: derived from the bots' tokens
+    # parents' explanations of absences (handlers/absence_explain.py)
+    absence_reasons: str = DEFAULT_ABSENCE_REASONS  # shared/absence_reasons.py: the syntax
+    absence_note_max_days: int = Field(default=10, ge=1, le=30)  # school days one note covers
 
     @field_validator("timezone")
     @classmethod
@@ -96,6 +102,12 @@ class Settings(BaseSettings):
     @classmethod
     def _quiet_hours_format(cls, value: str) -> str:
         QuietHours.parse(value)
+        return value
+
+    @field_validator("absence_reasons")
+    @classmethod
+    def _reasons_format(cls, value: str) -> str:
+        parse_reasons(value)
         return value
 
     @field_validator("trusted_proxies", mode="before")
@@ -117,6 +129,10 @@ class Settings(BaseSettings):
     @property
     def default_quiet_hours(self) -> QuietHours | None:
         return QuietHours.parse(self.quiet_hours)
+
+    @property
+    def reasons(self) -> tuple[Reason, ...]:
+        return parse_reasons(self.absence_reasons)
 
     @property
     def telegram_enabled(self) -> bool:
