@@ -74,7 +74,6 @@ from bench.answers import (
     city_databases,
     link_parents,
     ours_command,
-    postgres_cpu_seconds,
     running,
     sequence,
 )
@@ -258,11 +257,11 @@ class Round:
 
 
 async def diary_round(base: str, chats: list[int], bot: BotProcess, backend: str, number: int,
-                      options: Options) -> Round:
+                      options: Options, database: str | None) -> Round:
     """Every parent opens the page, all at once."""
     result = Round(backend, number)
     launches = [launch_data(chat) for chat in chats]  # Telegram's part, before the clock runs
-    cpu0, db0, driver0 = bot.cpu_seconds(), postgres_cpu_seconds(), time.process_time()
+    cpu0, db0, driver0 = bot.cpu_seconds(), postgres_cpu_seconds(database), time.process_time()
     machine0 = machine_cpu()
     started = time.perf_counter()
     tasks = [asyncio.create_task(open_page(base, chat, launch, address(n, number), options.request_timeout))
@@ -270,7 +269,7 @@ async def diary_round(base: str, chats: list[int], bot: BotProcess, backend: str
     done, pending = await asyncio.wait(tasks, timeout=options.round_timeout)
     result.seconds = time.perf_counter() - started
     result.server_cpu = bot.cpu_seconds() - cpu0
-    result.db_cpu = postgres_cpu_seconds() - db0
+    result.db_cpu = postgres_cpu_seconds(database) - db0
     result.driver_cpu = time.process_time() - driver0
     result.machine_cpu = machine_cpu() - machine0
     for task in pending:
@@ -278,6 +277,28 @@ async def diary_round(base: str, chats: list[int], bot: BotProcess, backend: str
     result.timed_out = len(pending)
     result.pages = [task.result() for task in done]
     return result
+
+
+def postgres_cpu_seconds(database: str | None) -> float:
+    """User + system CPU so far of the PostgreSQL server's processes serving `database`
+    (their title names it: the bot's connections; not other databases' nor the server's
+    own workers); 0 for SQLite (None) or without access. A connection that ends takes
+    its time with it: the bot's pools keep theirs open."""
+    if database is None:
+        return 0.0
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+            if not text.partition("(")[2].startswith("postgres"):
+                continue
+            title = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # ended meanwhile
+            continue
+        if f" {database} " in f" {title} ":
+            fields = text.rpartition(")")[2].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / CLK_TCK
 
 
 def machine_cpu() -> float:
@@ -300,7 +321,7 @@ def one_line(r: Round) -> str:
 
 
 async def cpu_by_request(base: str, pages: list[PageOpen], bot: BotProcess, number: int,
-                         repeats: int = 3) -> dict[str, tuple[float, float]]:
+                         database: str | None, repeats: int = 3) -> dict[str, tuple[float, float]]:
     """The server's CPU per request of each kind, one kind at a time: every parent sends
     it `repeats` times over a connection already open (the page's sessions reused; a new
     one started for `session`); (server, PostgreSQL server) CPU seconds a request."""
@@ -332,10 +353,10 @@ async def cpu_by_request(base: str, pages: list[PageOpen], bot: BotProcess, numb
     try:
         await asyncio.gather(*(one(http, page, "page") for http, page in zip(clients, done, strict=True)))
         for kind in KINDS:
-            cpu0, db0 = bot.cpu_seconds(), postgres_cpu_seconds()
+            cpu0, db0 = bot.cpu_seconds(), postgres_cpu_seconds(database)
             await asyncio.gather(*(one(http, page, kind) for http, page in zip(clients, done, strict=True)))
             count = max(len(done) * repeats, 1)
-            costs[kind] = ((bot.cpu_seconds() - cpu0) / count, (postgres_cpu_seconds() - db0) / count)
+            costs[kind] = ((bot.cpu_seconds() - cpu0) / count, (postgres_cpu_seconds(database) - db0) / count)
     finally:
         await asyncio.gather(*(http.close() for http in clients))
     return costs
@@ -354,9 +375,12 @@ class Measured:
 
 
 async def measure_backend(name: str, url: str, scratch: Path, options: Options) -> Measured:
+    from sqlalchemy.engine import make_url
+
     from tests.fakes.telegram_api import FakeTelegramBotAPI
 
     measured = Measured(name)
+    database = None if url.startswith("sqlite") else make_url(url).database
     chats = await link_parents(url, options.parents)
     env = dict(bot_environment("", url), WEB_PUBLIC_URL=PUBLIC_URL)
     async with FakeTelegramBotAPI(TOKEN) as api:
@@ -373,7 +397,7 @@ async def measure_backend(name: str, url: str, scratch: Path, options: Options) 
                 raise RuntimeError(f"{bot.name}: no 'web server listening' line")
             base = f"http://{listening[0]}"
             parents = Parents(api, chats, sequence())
-            warm = await diary_round(base, chats, bot, name, 0, options)
+            warm = await diary_round(base, chats, bot, name, 0, options, database)
             if warm.errors or warm.timed_out:
                 say(f"  !! warm-up page opens: {dict(warm.errors)}, {warm.timed_out} timed out")
             if options.answers:
@@ -381,12 +405,14 @@ async def measure_backend(name: str, url: str, scratch: Path, options: Options) 
                 if unanswered:
                     say(f"  !! {unanswered} warm-up requests to the bot unanswered")
             for number in range(1, options.rounds + 1):
-                result = await diary_round(base, chats, bot, name, number, options)
+                result = await diary_round(base, chats, bot, name, number, options, database)
                 say("  " + one_line(result))
                 measured.rounds.append(result)
                 if options.answers:
+                    db0 = postgres_cpu_seconds(database)
                     burst = await parents.run(bot, "burst", rounds=1, think=0.0,
                                               timeout=options.round_timeout, request_timeout=30.0)
+                    burst.db_cpu = postgres_cpu_seconds(database) - db0  # this database's alone
                     say(f"  {name:<10} round {number}: bot burst {burst.updates} answers in "
                         f"{burst.seconds:5.2f} s = {burst.rate:6.0f}/s  bot CPU "
                         f"{burst.cpu_per_update * 1000:.2f} ms/answer"
@@ -394,7 +420,8 @@ async def measure_backend(name: str, url: str, scratch: Path, options: Options) 
                            if name == "PostgreSQL" else "")
                         + (f"  errors {burst.errors}" if burst.errors else ""))
                     measured.bursts.append(burst)
-            measured.costs = await cpu_by_request(base, measured.rounds[-1].pages, bot, options.rounds + 1)
+            measured.costs = await cpu_by_request(base, measured.rounds[-1].pages, bot, options.rounds + 1,
+                                                  database)
         measured.failed_updates = bot.failed_updates
     return measured
 
