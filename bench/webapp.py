@@ -36,10 +36,14 @@ Figures per round, then the median of the rounds: p50 / p99 / max of each reques
 and of the whole page open (the page's first byte asked → the pupil's data received;
 the connection set-up is inside it: a phone opening the Mini App connects too); requests
 per second over the round; the server process's CPU (/proc/<pid>/stat) per page open,
-and the PostgreSQL server's processes' per page; the bot's CPU per answer in the burst
-of the same round, and the ratio of the two. Wall-clock figures on a shared machine are
-noisy; the CPU per page and its ratio to an answer's are the steadier figures. Nothing
-is asserted.
+and that of the PostgreSQL backends serving this database (found by their process
+title) per page; the bot's CPU per answer in the burst of the same round, and the ratio
+of the two; "other work": the rest of the machine's busy time over the round (/proc/stat),
+in cores. After the rounds, two more looks: the page opened by 20 parents one after
+another (the latency with nobody else asking), and the server's CPU per request of each
+kind, one kind at a time (every parent sends it three times over an open connection).
+Wall-clock figures on a shared machine are noisy; the CPU per page and its ratio to an
+answer's are the steadier figures. Nothing is asserted.
 """
 
 from __future__ import annotations
@@ -96,6 +100,7 @@ DATA = ("session", "diary", "pupil")
 KINDS = (*ASSETS, *DATA)
 WHOLE = "whole page open"
 CONNECT = "(TCP connect)"
+ALONE = 20  # parents opening the page one after another, for the latency without a crowd
 SESSIONS_PER_ADDRESS = 10  # page opens per loopback address before the next block of addresses
 
 
@@ -320,6 +325,17 @@ def one_line(r: Round) -> str:
             + (f"  TIMED OUT {r.timed_out}" if r.timed_out else ""))
 
 
+async def one_at_a_time(base: str, chats: list[int], backend: str, number: int, options: Options) -> Round:
+    """The page opened by one parent after another: the latency with nobody else asking."""
+    result = Round(backend, number)
+    started = time.perf_counter()
+    for n, chat in enumerate(chats):
+        result.pages.append(await open_page(base, chat, launch_data(chat), address(n, number),
+                                            options.request_timeout))
+    result.seconds = time.perf_counter() - started
+    return result
+
+
 async def cpu_by_request(base: str, pages: list[PageOpen], bot: BotProcess, number: int,
                          database: str | None, repeats: int = 3) -> dict[str, tuple[float, float]]:
     """The server's CPU per request of each kind, one kind at a time: every parent sends
@@ -372,6 +388,7 @@ class Measured:
     bursts: list[PhaseResult] = field(default_factory=list)
     failed_updates: int = 0
     costs: dict[str, tuple[float, float]] = field(default_factory=dict)  # kind -> CPU s a request
+    alone: Round | None = None  # page opens one after another, nothing else going on
 
 
 async def measure_backend(name: str, url: str, scratch: Path, options: Options) -> Measured:
@@ -420,6 +437,7 @@ async def measure_backend(name: str, url: str, scratch: Path, options: Options) 
                            if name == "PostgreSQL" else "")
                         + (f"  errors {burst.errors}" if burst.errors else ""))
                     measured.bursts.append(burst)
+            measured.alone = await one_at_a_time(base, chats[:ALONE], name, options.rounds + 2, options)
             measured.costs = await cpu_by_request(base, measured.rounds[-1].pages, bot, options.rounds + 1,
                                                   database)
         measured.failed_updates = bot.failed_updates
@@ -486,9 +504,12 @@ def report(results: list[Measured], options: Options) -> list[tuple[str, str]]:
         postgres = m.backend == "PostgreSQL"
         rows = [[kind, f"{_median([float(_count(r, kind)) for r in rounds]):.0f}",
                  *(_ms([_latency(r, kind, p) for r in rounds]) for p in (50, 99, 100)),
+                 ms(_latency(m.alone, kind, 50)) if m.alone else "-",
                  *_cost(m.costs, kind, postgres)]
                 for kind in (*KINDS, WHOLE, CONNECT)]
-        say(table(["request", "count", "p50", "p99", "max", "server CPU",
+        say(f"    (alone: p50 of {ALONE} page opens one after another; CPU: ms a request, each kind "
+            "measured apart; the whole page: their sum)")
+        say(table(["request", "count", "p50", "p99", "max", "alone", "server CPU",
                    *(["PG CPU"] if postgres else [])], rows, indent="    "))
         rate = _median([r.rate for r in rounds])
         page_cpu = _median([r.per_page(r.server_cpu) for r in rounds])
@@ -507,7 +528,9 @@ def report(results: list[Measured], options: Options) -> list[tuple[str, str]]:
         whole = " / ".join(_ms([r.latency(WHOLE, p) for r in rounds]) for p in (50, 99, 100))
         data = " · ".join(f"{kind} {_ms([r.latency(kind, 50) for r in rounds])} / "
                           f"{_ms([r.latency(kind, 99) for r in rounds])}" for kind in DATA)
-        summary += [(f"{name}: page open p50 / p99 / max ms, {options.parents} at once", whole),
+        alone = ms(_latency(m.alone, WHOLE, 50)) if m.alone else "-"
+        summary += [(f"{name}: page open p50 / p99 / max ms, {options.parents} at once (alone p50)",
+                     f"{whole} ({alone})"),
                     (f"{name}: data requests p50 / p99 ms", data),
                     (f"{name}: requests/s; server CPU per page",
                      f"{rate:,.0f}; {page_cpu * 1000:.2f} ms"
