@@ -2,7 +2,8 @@
 
     python -m bench [--quick] [--only NAME[,NAME]] [--skip NAME] [--data DIR] [--clean-cache]
 
-NAME is one of: import, broadcast, alerts, viber, reports, answers, memory (in that order).
+NAME is one of: import, broadcast, alerts, viber, reports, answers, webapp, memory (in that
+order).
 
 * import    - bench/import_city.py: first load and re-sync, SQLite and PostgreSQL;
 * broadcast - bench/broadcast.py: an announcement at 30 messages/s, on SQLite
@@ -14,6 +15,8 @@ NAME is one of: import, broadcast, alerts, viber, reports, answers, memory (in t
 * reports   - bench/reports_city.py: every report, city-wide and one school;
 * answers   - bench/answers.py: parents' requests end to end, ours vs a bare aiogram bot,
               with a profile of where an answer's time goes;
+* webapp    - bench/webapp.py: 200 parents opening the web diary at once: p50 / p99 of
+              each request and of the page, CPU per page beside the bot's CPU per answer;
 * memory    - bench/memory.py: RSS of `run_bot.py run` idle and under the answers load.
 
 The city is generated once into the cache folder (bench/common.py) and handed to the
@@ -57,7 +60,7 @@ from bench.common import (
     table,
 )
 
-NAMES = ("import", "broadcast", "alerts", "viber", "reports", "answers", "memory")
+NAMES = ("import", "broadcast", "alerts", "viber", "reports", "answers", "webapp", "memory")
 Figures = list[tuple[str, str]]
 
 
@@ -271,6 +274,15 @@ def bench_answers(plan: Plan) -> Figures:
     return answers.report(figures, options)
 
 
+def bench_webapp(plan: Plan) -> Figures:
+    from bench import webapp
+
+    say("\n=== webapp (bench/webapp.py)")
+    options = webapp.Options(parents=200, rounds=3)
+    results = asyncio.run(webapp.bench(plan.city, plan.root, options, ("sqlite", "postgres")))
+    return _checked("webapp", webapp.report(results, options), None)
+
+
 def bench_memory(plan: Plan) -> Figures:
     from bench import memory
 
@@ -285,7 +297,7 @@ BENCHMARKS: dict[str, Callable[[Plan], Figures]] = {
     "import": bench_import, "broadcast": bench_broadcast, "alerts": bench_alerts,
     "viber": bench_viber,
     "reports": bench_reports,
-    "answers": bench_answers, "memory": bench_memory,
+    "answers": bench_answers, "webapp": bench_webapp, "memory": bench_memory,
 }
 
 
