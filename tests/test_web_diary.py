@@ -282,12 +282,14 @@ async def test_the_page_admits_only_its_own_origin_and_no_inline_script(web: Web
     policy = headers["Content-Security-Policy"]
     assert "default-src 'self'" in policy and "script-src 'self';" in policy
     assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
-    assert re.findall(r"<script[^>]*>", page) == ['<script src="static/diary.js" defer>']
-    assert "http" not in page  # nothing from another origin
-    total = 0
-    for name in ("", "static/diary.js", "static/diary.css"):
-        status, text, headers = await web.call("GET", f"/app/{name}")
-        assert status == 200 and headers["Cache-Control"] == "no-store"
+    [script] = re.findall(r"<script[^>]*>", page)
+    assert re.fullmatch(r'<script src="static/diary.js\?v=[0-9a-f]{16}" defer>', script)
+    assert "http" not in page and headers["Cache-Control"] == "no-store"  # nothing from elsewhere
+    total = len(gzip.compress(page.encode()))
+    for name in re.findall(r'(?:src|href)="(static/[^"]+)"', page):  # named by their content:
+        status, text, headers = await web.call("GET", f"/app/{name}")  # kept until they change
+        assert status == 200 and headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        assert headers["Content-Encoding"] == "gzip"  # compressed once, when the app started
         total += len(gzip.compress(text.encode()))
     assert total < 150_000
     assert (await web.call("GET", "/app/static/../routes.py"))[0] == 404

@@ -161,8 +161,8 @@ class FailedAuthLimiter:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.limit = limit
         self.window = window
-        self._by_address = _SlidingWindows(limit, window, max_clients, clock)
-        self._by_prefix = _SlidingWindows(limit, window, max_clients, clock)
+        self._by_address = SlidingWindows(limit, window, max_clients, clock)
+        self._by_prefix = SlidingWindows(limit, window, max_clients, clock)
 
     def failed(self, client: str, token: str | None) -> float | None:
         """Count a failed authentication; the seconds to wait when it is one too many,
@@ -180,7 +180,7 @@ class FailedAuthLimiter:
         return len(self._by_address) + len(self._by_prefix)
 
 
-class _SlidingWindows:
+class SlidingWindows:
     """The times of the last `limit` failures of each key, for `window` seconds."""
 
     def __init__(self, limit: int, window: float, max_keys: int,

@@ -9,6 +9,8 @@ limits its failed keys (web/auth.py).
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import html
 import json
 import logging
@@ -27,7 +29,7 @@ from school_bot.shared.settings import Settings
 from school_bot.storage.db import Database, Reads
 from school_bot.storage.models import utc_now
 from school_bot.web.app import DATABASE_KEY, SETTINGS_KEY
-from school_bot.web.auth import _SlidingWindows, client_bucket
+from school_bot.web.auth import SlidingWindows, client_bucket
 from school_bot.web.diary import sessions
 from school_bot.web.middleware import install_middleware, log_field
 
@@ -38,6 +40,8 @@ DIARY_ATTEMPTS = 20  # sessions started (launch data or link) per client address
 MAX_INIT_DATA = 8192
 CLOCK_SKEW = 60  # seconds a launch may seem to come from the future
 STATIC_FILES = {"diary.js": "text/javascript", "diary.css": "text/css"}
+# the same for every parent, named by content in the page: kept until they change
+IMMUTABLE = "public, max-age=31536000, immutable"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
        "frame-ancestors 'self' https://web.telegram.org")
@@ -62,8 +66,34 @@ class DiaryConfig:
     key: bytes
     telegram: LaunchCheck | None
     clock: Callable[[], datetime]
-    limiter: _SlidingWindows
-    files: dict[str, bytes]
+    limiter: SlidingWindows
+    files: dict[str, Asset]
+
+
+@dataclass(frozen=True)
+class Asset:
+    """A file of the page, read and compressed once when the app starts."""
+
+    body: bytes
+    gzipped: bytes
+    content_type: str
+    cache: str  # Cache-Control
+
+
+def _assets() -> dict[str, Asset]:
+    """The page's files. The stylesheet and script are named with their content's hash
+    (`static/diary.js?v=…`) in the page, so a phone keeps them until they change; the
+    page itself is never stored (it is the same for everyone, but small)."""
+    package = resources.files("school_bot.web.diary") / "static"
+    raw = {name: (package / name).read_bytes() for name in STATIC_FILES}
+    version = hashlib.sha256(b"".join(raw[name] for name in sorted(raw))).hexdigest()[:16]
+    page = (package / "index.html").read_bytes()
+    for name in STATIC_FILES:
+        page = page.replace(f'"static/{name}"'.encode(), f'"static/{name}?v={version}"'.encode())
+    assets = {name: Asset(body, gzip.compress(body, mtime=0), STATIC_FILES[name], IMMUTABLE)
+              for name, body in raw.items()}
+    assets["index.html"] = Asset(page, gzip.compress(page, mtime=0), "text/html", "no-store")
+    return assets
 
 
 CONFIG_KEY = web.AppKey("web_diary", DiaryConfig)
@@ -73,10 +103,9 @@ def register_diary(app: web.Application, *, telegram: LaunchCheck | None = None,
                    clock: Callable[[], datetime] = utc_now, attempts: int = DIARY_ATTEMPTS) -> None:
     install_middleware(app)
     settings = app[SETTINGS_KEY]
-    package = resources.files("school_bot.web.diary") / "static"
-    files = {name: (package / name).read_bytes() for name in [*STATIC_FILES, "index.html"]}
+    files = _assets()
     app[CONFIG_KEY] = DiaryConfig(settings, app[DATABASE_KEY], sessions.session_key(settings), telegram,
-                                  clock, _SlidingWindows(attempts, 60.0, 10_000, time.monotonic), files)
+                                  clock, SlidingWindows(attempts, 60.0, 10_000, time.monotonic), files)
     app.on_response_prepare.append(_secure_headers)
     app.router.add_get(PREFIX, _to_page)
     app.router.add_get(f"{PREFIX}/", _page)
@@ -93,7 +122,7 @@ async def _secure_headers(request: web.Request, response: web.StreamResponse) ->
     response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Cache-Control"] = "no-store"
+    response.headers.setdefault("Cache-Control", "no-store")
 
 
 def _config(request: web.Request) -> DiaryConfig:
@@ -108,19 +137,26 @@ async def _to_page(request: web.Request) -> web.StreamResponse:
 
 
 async def _page(request: web.Request) -> web.StreamResponse:
-    return _file(request, "index.html", "text/html")
+    return _file(request, "index.html")
 
 
 async def _static(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
     if name not in STATIC_FILES:
         raise web.HTTPNotFound()
-    return _file(request, name, STATIC_FILES[name])
+    return _file(request, name)
 
 
-def _file(request: web.Request, name: str, content_type: str) -> web.Response:
-    response = web.Response(body=_config(request).files[name], content_type=content_type, charset="utf-8")
-    response.enable_compression()
+def _file(request: web.Request, name: str) -> web.Response:
+    """The file as it was compressed at start (where the browser takes gzip)."""
+    asset = _config(request).files[name]
+    gzipped = "gzip" in request.headers.get("Accept-Encoding", "").lower()
+    response = web.Response(body=asset.gzipped if gzipped else asset.body,
+                            content_type=asset.content_type, charset="utf-8")
+    if gzipped:
+        response.headers["Content-Encoding"] = "gzip"
+    response.headers["Vary"] = "Accept-Encoding"
+    response.headers["Cache-Control"] = asset.cache
     return response
 
 
