@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from datetime import time
+from datetime import date, time
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     viber_rate_per_second: float = Field(default=50.0, gt=0)
     log_level: str = "INFO"
     speed_paths: bool = True  # storage/speed_paths.py
+    # the first day of the school year (MM-DD): parents' absence explanations of days
+    # before the current school year's start are deleted (storage/retention.py)
+    school_year_start: str = "09-01"
 
     @field_validator("timezone")
     @classmethod
@@ -90,6 +93,12 @@ class Settings(BaseSettings):
     def _quiet_hours_format(cls, value: str) -> str:
         QuietHours.parse(value)
         return value
+
+    @field_validator("school_year_start")
+    @classmethod
+    def _month_day(cls, value: str) -> str:
+        parse_month_day(value)
+        return value.strip()
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
@@ -108,6 +117,11 @@ class Settings(BaseSettings):
         return ZoneInfo(self.timezone)
 
     @property
+    def school_year_start_day(self) -> tuple[int, int]:
+        """(month, day) of the school year's first day."""
+        return parse_month_day(self.school_year_start)
+
+    @property
     def default_quiet_hours(self) -> QuietHours | None:
         return QuietHours.parse(self.quiet_hours)
 
@@ -118,6 +132,19 @@ class Settings(BaseSettings):
     @property
     def viber_enabled(self) -> bool:
         return bool(self.viber_auth_token and self.viber_auth_token.get_secret_value())
+
+
+def parse_month_day(text: str) -> tuple[int, int]:
+    """`09-01` -> (9, 1); a day that no year has (02-30) or another shape is refused."""
+    match = re.fullmatch(r"(\d{1,2})-(\d{1,2})", text.strip())
+    if match is None:
+        raise ValueError(f"expected MM-DD, for example 09-01, not {text!r}")
+    month, day = int(match[1]), int(match[2])
+    try:
+        date(2024, month, day)  # a leap year: 02-29 is a day some years have
+    except ValueError:
+        raise ValueError(f"{text!r} is not a day of the year") from None
+    return month, day
 
 
 def parse_networks(value: Any) -> tuple[Network, ...]:

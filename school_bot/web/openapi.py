@@ -16,10 +16,10 @@ from typing import Any
 
 from aiohttp import web
 
+from school_bot.storage.absence_notes import NOTE_MAX_CHARS, NoteStatus
 from school_bot.storage.ingest import fields as f
 from school_bot.storage.ingest.entities import SPECS, EntitySpec, Field
 from school_bot.storage.ingest.fields import Parser, Text
-from school_bot.storage.absence_notes import NOTE_MAX_CHARS, NoteStatus
 from school_bot.storage.invites import CODE_PATTERN, IMPORTED_LIFETIME, MAX_LENGTH, MIN_LENGTH
 from school_bot.web.notes_api import DEFAULT_LIMIT, MAX_LIMIT, NOTES_PATH
 
