@@ -14,6 +14,7 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -112,14 +113,26 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         path = tmp_path / "bot.sqlite3"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite+aiosqlite:///{path}"
-    return request.getfixturevalue("postgres_url")
+    url: str = request.getfixturevalue("postgres_url")
+    # the server's one test database: emptied here (in a thread of its own: a sync
+    # fixture may be set up while the test's event loop runs), so a test that connects
+    # by URL finds it as empty as one that takes `db`
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, _emptied(url)).result()
+    return url
+
+
+async def _emptied(url: str) -> None:
+    database = Database.connect(url)
+    try:
+        await _truncate_all(database)
+    finally:
+        await database.dispose()
 
 
 @pytest.fixture
 async def db(db_url: str) -> AsyncIterator[Database]:
     database = Database.connect(db_url)
-    if not database.sqlite:
-        await _truncate_all(database)
     yield database
     await database.dispose()
 

@@ -226,7 +226,7 @@ class Program:
                            telegram_bot: Any | None, viber: Any | None, metrics: Any,
                            wake: Wake) -> None:
         telegram = self._telegram_front_door(turns, conversation, telegram_bot)
-        registrars = web_registrars(metrics, wake)
+        registrars = web_registrars(metrics, wake) + diary_registrars(self.settings)
         if telegram is not None:
             registrars += telegram.registrars()
             self.stack.push_async_callback(telegram.stop)  # runs after the web server stopped
@@ -268,11 +268,18 @@ class Program:
 
 def extensions(settings: Settings) -> list[Extension]:
     """The core's plug-ins (handlers/extensions.py), in menu order."""
+    from school_bot.handlers.absence_explain import build as absence_explain
+    from school_bot.handlers.absence_review import build as absence_review
     from school_bot.handlers.announce_plug import build as announce
+    from school_bot.handlers.calendar_feed import CalendarExtension
     from school_bot.handlers.directory import DirectoryExtension
     from school_bot.handlers.reports_view import ReportsExtension
+    from school_bot.handlers.web_diary import DiaryExtension
 
-    return [announce(settings), ReportsExtension(), DirectoryExtension()]
+    diary = [DiaryExtension()] if settings.diary_url else []
+    return [announce(settings), ReportsExtension(), DirectoryExtension(), CalendarExtension(), *diary,
+            absence_review(),  # absence_review: the teachers' decisions on absence notes (xt:)
+            absence_explain(settings)]  # the parents' explanations (xp:)
 
 
 def web_registrars(metrics: Any | None, wake: Wake | None = None) -> list[RouteRegistrar]:
@@ -282,10 +289,26 @@ def web_registrars(metrics: Any | None, wake: Wake | None = None) -> list[RouteR
     ingest API wakes the process's notifications through `wake`.
     """
     from school_bot.web.api import register_api
+    from school_bot.web.calendar import register_calendar
     from school_bot.web.health import register_health
 
     registrars: list[RouteRegistrar] = [metrics.register] if metrics is not None else []
-    return [*registrars, register_health, partial(register_api, wake=wake)]
+    return [*registrars, register_health, partial(register_api, wake=wake), register_calendar]
+
+
+def diary_registrars(settings: Settings) -> list[RouteRegistrar]:
+    """The web diary at /app/ (web/diary/) when WEB_PUBLIC_URL offers it; with Telegram,
+    the check of its Mini App launch data (bot/telegram/web_app.py)."""
+    if not settings.diary_url:
+        return []
+    from school_bot.web.diary.routes import register_diary
+
+    check = None
+    if settings.telegram_enabled and settings.telegram_bot_token is not None:
+        from school_bot.bot.telegram.web_app import launch_check
+
+        check = launch_check(settings.telegram_bot_token.get_secret_value())
+    return [partial(register_diary, telegram=check)]
 
 
 def _metrics() -> Any:

@@ -84,10 +84,13 @@ class ConsoleChat:
                                  for n, line in enumerate(reply.text.split("\n"))))
         if reply.menu is not None or reply.remove_menu:
             self.menu = [label for row in (reply.menu or []) for label in row]
-        buttons = [Choice(b.label, b.payload) for row in reply.buttons for b in row]
+        pressed = [b for row in reply.buttons for b in row if b.url is None]
+        buttons = [Choice(b.label, b.payload) for b in pressed]
         self.choices = buttons + [Choice(label, None) for label in self.menu]
         for n, choice in enumerate(buttons, start=1):
             self.write(f"     [{n}] {choice.label}")
+        for page in (b for row in reply.buttons for b in row if b.url is not None):
+            self.write(f"     {page.label}: {page.url}")  # a page: the console prints its link
         if self.menu:
             first = len(buttons) + 1
             self.write("     " + " · ".join(f"[{n}] {label}"

@@ -13,6 +13,7 @@
     diary.py         the read queries behind them; periods.py days and periods
     settings_view.py help.py forget.py commands.py: the rest of the menu
     extensions.py    how other parts plug in commands, buttons and settings entries
+    calendar_feed.py Settings → Calendar (an extension): the feed link and what the feed holds
     i18n.py          t / tn / format_date with an explicit locale; i18n_tools.py catalogs
     text.py          split_text / split_replies to a messenger's length limit
 

@@ -8,6 +8,8 @@ the composition root (bot/app.py, `extensions`) builds the list. The core then
 - routes every button whose payload starts with `prefix` to `press` (keep payloads
   under 64 bytes; re-authorise on every press: payloads are client-controlled),
 - routes typed text to `text` while `wants_text(turn)` is true (a flow's next step),
+- offers a photo, a file or a sticker (`Kind.OTHER`) to `media`: the first extension
+  that answers (a non-empty list) is the answer (a flow that must refuse documents),
 - shows `settings_buttons(turn)` in the settings menu,
 - lists `command` with `description(locale)` in /help and Telegram's command menu
   when `listed` is true.
@@ -51,6 +53,10 @@ class Extension:
         return False
 
     async def text(self, turn: Turn, text: str) -> list[Reply]:
+        return []
+
+    async def media(self, turn: Turn) -> list[Reply]:
+        """The answer to a photo, a file, a sticker... ([]: not this extension's)."""
         return []
 
     def settings_buttons(self, turn: Turn) -> list[Button]:

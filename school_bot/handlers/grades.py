@@ -14,6 +14,7 @@ from school_bot.handlers.family import Pupil
 from school_bot.handlers.periods import period
 from school_bot.handlers.turn import Turn
 from school_bot.handlers.views import Link, Shown
+from school_bot.handlers.web_diary import diary_button
 from school_bot.shared.events import Button
 from school_bot.shared.i18n import format_date, format_number, t, tn
 
@@ -27,6 +28,14 @@ def options(locale: str) -> list[tuple[str, str]]:
 
 
 async def show(turn: Turn, pupil: Pupil, option: str, link: Link) -> Shown:
+    shown = await _show(turn, pupil, option, link)
+    button = diary_button(turn)  # the same grades as a chart, when the web diary is offered
+    if button is not None:
+        shown.buttons.append([button])
+    return shown
+
+
+async def _show(turn: Turn, pupil: Pupil, option: str, link: Link) -> Shown:
     locale, today = turn.locale, pupil.today(turn.now)
     if option in ("w", "m", "T"):
         span = period(option, today, locale)

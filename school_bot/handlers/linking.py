@@ -15,6 +15,7 @@ from school_bot.handlers.turn import Turn
 from school_bot.shared.events import Platform, Reply
 from school_bot.shared.i18n import t
 from school_bot.storage import audit
+from school_bot.storage.calendar_feeds import remove_feed
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,7 @@ async def unlink(turn: Turn) -> list[Reply]:
                        details={"platform": turn.platform.value,
                                 "guardian_ids": list(account.guardian_ids), "staff_id": account.staff_id})
     account.guardian_links.clear()
+    await remove_feed(turn.session, account.id)  # the calendar feed stops with the link
     account.staff_id = account.selected_student_id = None
     account.linked_at = None
     account.state = {}

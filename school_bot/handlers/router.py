@@ -38,6 +38,10 @@ async def route(turn: Turn, asked: ViewAsked | None) -> list[Reply]:
         return await on_command(turn, incoming.command or "", incoming.payload or incoming.text)
     if incoming.kind is Kind.TEXT:
         return await on_text(turn, incoming.text or "")
+    for extension in turn.extensions:  # a photo or a file: a flow may have its own answer
+        answer = await extension.media(turn)
+        if answer:
+            return answer
     return [Reply(text=t(turn.locale, "I understand text messages and the menu buttons only."))]
 
 

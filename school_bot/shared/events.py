@@ -61,8 +61,14 @@ class Origin(TypedDict, total=False):
 
 @dataclass(frozen=True)
 class Button:
+    """An inline button: pressed, it comes back as a BUTTON with `payload`; or, with a
+    `url`, it opens that page (with `web_app`, as Telegram's Mini App; Viber opens the
+    page, the console prints it)."""
+
     label: str
-    payload: str  # at most 64 bytes (Telegram's callback_data limit)
+    payload: str = ""  # at most 64 bytes (Telegram's callback_data limit)
+    url: str | None = None
+    web_app: bool = False
 
 
 @dataclass(frozen=True)

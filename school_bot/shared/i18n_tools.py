@@ -27,6 +27,8 @@ DOMAINS: dict[str, list[str]] = {
     "privacy": ["handlers/directory*.py", "handlers/relay*.py"],
     "reports": ["reports/**/*.py", "handlers/reports_view.py"],
     "viber": ["bot/viber/**/*.py", "storage/invite_sheets.py"],
+    "calendar": ["handlers/calendar_feed.py"],
+    "webapp": ["handlers/web_diary.py", "web/diary/**/*.py"],
 }
 KEYWORDS = {"t": (2,), "tn": (2, 3), "_t": (2,), "_tn": (2, 3), "_": (1,), "n_": (1, 2), "N_": (1,)}
 

@@ -15,6 +15,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from school_bot.shared.absence_reasons import DEFAULT as DEFAULT_ABSENCE_REASONS
+from school_bot.shared.absence_reasons import Reason, parse_reasons
+
 DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///./school_bot.sqlite3"
 _QUIET_RE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -75,6 +78,16 @@ class Settings(BaseSettings):
     viber_rate_per_second: float = Field(default=50.0, gt=0)
     log_level: str = "INFO"
     speed_paths: bool = True  # storage/speed_paths.py
+    # ---- the web diary (web/diary/): Telegram's Mini App and one-time links for Viber and the
+    # console; the calendar feed (web/calendar.py)
+    web_public_url: str | None = None  # https://… where /app/ is served; unset: no diary offered
+    webapp_init_max_age: int = Field(default=3600, ge=10, le=86_400)  # seconds a Mini App's initData holds
+    web_session_ttl: int = Field(default=1800, ge=60, le=86_400)  # seconds a diary session lasts
+    web_link_ttl: int = Field(default=600, ge=30, le=3600)  # seconds a one-time link can be opened
+    web_session_secret: SecretStr | None = None  # signs the sessions; unset: derived from the bots' tokens
+    # parents' explanations of absences (handlers/absence_explain.py)
+    absence_reasons: str = DEFAULT_ABSENCE_REASONS  # shared/absence_reasons.py: the syntax
+    absence_note_max_days: int = Field(default=10, ge=1, le=30)  # school days one note covers
     # the first day of the school year (MM-DD): parents' absence explanations of days
     # before the current school year's start are deleted (storage/retention.py)
     school_year_start: str = "09-01"
@@ -94,6 +107,11 @@ class Settings(BaseSettings):
         QuietHours.parse(value)
         return value
 
+    @field_validator("absence_reasons")
+    @classmethod
+    def _reasons_format(cls, value: str) -> str:
+        parse_reasons(value)
+        return value
     @field_validator("school_year_start")
     @classmethod
     def _month_day(cls, value: str) -> str:
@@ -126,12 +144,22 @@ class Settings(BaseSettings):
         return QuietHours.parse(self.quiet_hours)
 
     @property
+    def reasons(self) -> tuple[Reason, ...]:
+        return parse_reasons(self.absence_reasons)
+
+    @property
     def telegram_enabled(self) -> bool:
         return bool(self.telegram_bot_token and self.telegram_bot_token.get_secret_value())
 
     @property
     def viber_enabled(self) -> bool:
         return bool(self.viber_auth_token and self.viber_auth_token.get_secret_value())
+
+    @property
+    def diary_url(self) -> str | None:
+        """The web diary's page (`WEB_PUBLIC_URL` + `/app/`), or None when it is not offered."""
+        base = (self.web_public_url or "").strip().rstrip("/")
+        return f"{base}/app/" if base else None
 
 
 def parse_month_day(text: str) -> tuple[int, int]:

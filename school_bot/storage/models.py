@@ -578,3 +578,28 @@ class Counter(Base):
     __tablename__ = "counters"
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class CalendarFeed(Base):
+    """A chat's secret calendar feed link (handlers/calendar_feed.py): only the SHA-256 of
+    its token is kept; a new link replaces the row, turning the feed off deletes it, and
+    the chat's deletion (erasure) takes it along."""
+
+    __tablename__ = "calendar_feeds"
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = utc_now_column()
+
+
+class WebLink(Base):
+    """A one-time link into the web diary (Viber and the console, which have no Mini
+    Apps): only the SHA-256 of its token is kept; it opens once, before `expires_at`."""
+
+    __tablename__ = "web_links"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = utc_now_column()
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    used_at: Mapped[datetime | None]

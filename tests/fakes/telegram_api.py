@@ -381,6 +381,7 @@ class FakeTelegramBotAPI(LocalHTTPServer):
         self.webhook_url = ""
         self.webhook_secret_token: str | None = None
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.menu_buttons: dict[int | str | None, dict[str, Any]] = {}  # chat id (None: the default)
         self._per_chat_burst = per_chat_burst
         self._global_limiter: SlidingWindowLimiter | None = None
         self._chat_limiters: dict[int | str, SlidingWindowLimiter] = {}
@@ -747,6 +748,7 @@ class FakeTelegramBotAPI(LocalHTTPServer):
             "setMyCommands": self._set_my_commands,
             "getMyCommands": lambda p, r: self.commands.get(self._commands_key(p), []),
             "deleteMyCommands": self._delete_my_commands,
+            "setChatMenuButton": self._set_chat_menu_button,
             "sendMessage": self._send_message,
             "editMessageText": self._edit_message_text,
             "editMessageReplyMarkup": self._edit_message_reply_markup,
@@ -881,6 +883,17 @@ class FakeTelegramBotAPI(LocalHTTPServer):
             if not 1 <= len(str(command.get("description", ""))) <= 256:
                 raise TelegramFailure.bad_request("BOT_COMMAND_DESCRIPTION_INVALID")
         self.commands[self._commands_key(params)] = commands
+        return True
+
+    def _set_chat_menu_button(self, params: dict[str, Any], record: SentRequest) -> bool:
+        button = params.get("menu_button") or {"type": "default"}
+        if button.get("type") == "web_app":
+            url = str((button.get("web_app") or {}).get("url", ""))
+            if not url.startswith("https://"):  # Telegram opens Mini Apps over https only
+                raise TelegramFailure.bad_request("BUTTON_URL_INVALID")
+            if not 1 <= len(str(button.get("text", ""))) <= 64:
+                raise TelegramFailure.bad_request("BUTTON_TEXT_INVALID")
+        self.menu_buttons[params.get("chat_id")] = button
         return True
 
     # ------------------------------------------------------------------ messages

@@ -3,9 +3,10 @@ real core and database, and the fake Viber REST API on 127.0.0.1."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -64,9 +65,11 @@ class ViberRig:
 
 
 @asynccontextmanager
-async def viber_rig(database: Database, **settings: Any) -> AsyncIterator[ViberRig]:
+async def viber_rig(database: Database, *, clock: Callable[[], datetime] | None = None,
+                    **settings: Any) -> AsyncIterator[ViberRig]:
+    """`clock`: the core's (default: the real time)."""
     config = Settings(database_url=database.url, viber_auth_token=TOKEN, **settings)
-    core = Conversation(config, extensions=extensions(config))
+    core = Conversation(config, clock=clock, extensions=extensions(config))
     async with FakeViberAPI(TOKEN) as api, aiohttp.ClientSession() as http:
         client = ViberClient(http, api_url=api.base_url, auth_token=TOKEN, bot_name="Шкільний бот")
         webhook = ViberWebhook(database=database, turns=TurnRunner(database, core),

@@ -17,7 +17,7 @@ from aiogram.types import BufferedInputFile, CallbackQuery, ChatMemberUpdated, M
 
 from school_bot.bot.telegram.aiogram_internals import answer_methods
 from school_bot.handlers.text import split_text
-from school_bot.shared.events import ChatRef, Incoming, Kind, Origin, Platform, Reply
+from school_bot.shared.events import Button, ChatRef, Incoming, Kind, Origin, Platform, Reply
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
@@ -104,8 +104,16 @@ def inline_markup(reply: Reply) -> Markup | None:
     """The buttons under the message."""
     if not reply.buttons:
         return None
-    return {"inline_keyboard": [[{"text": b.label, "callback_data": b.payload} for b in row]
-                                for row in reply.buttons if row]}
+    return {"inline_keyboard": [[_inline_button(b) for b in row] for row in reply.buttons if row]}
+
+
+def _inline_button(button: Button) -> dict[str, Any]:
+    """A press that comes back (`callback_data`), a Mini App (`web_app`) or a page (`url`)."""
+    if button.url is None:
+        return {"text": button.label, "callback_data": button.payload}
+    if button.web_app:
+        return {"text": button.label, "web_app": {"url": button.url}}
+    return {"text": button.label, "url": button.url}
 
 
 def keyboard_markup(reply: Reply) -> Markup | None:

@@ -16,13 +16,14 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
 from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
-from aiogram.types import BotCommand, Update
+from aiogram.types import BotCommand, MenuButtonWebApp, Update, WebAppInfo
 
 from school_bot.bot.telegram.aiogram_internals import bot_session, build
 from school_bot.bot.telegram.middlewares import ApologyMiddleware, InFlight, UpdateContextMiddleware
 from school_bot.bot.telegram.router import build_router
 from school_bot.bot.telegram.webhook import WEBHOOK_PATH, webhook_registrar
 from school_bot.bot.turns import TurnRunner
+from school_bot.handlers.web_diary import diary_label
 from school_bot.shared.settings import Settings
 from school_bot.web.app import RouteRegistrar
 
@@ -106,6 +107,7 @@ class TelegramFrontDoor:
     async def start(self) -> None:
         me = await self._call("getMe", self.bot.get_me())
         await self.set_commands()
+        await self.set_menu_button()
         allowed = self.dispatcher.resolve_used_update_types()
         if self.webhook_mode:
             await self._start_webhook(allowed)
@@ -145,6 +147,18 @@ class TelegramFrontDoor:
             except TelegramAPIError as exc:  # the menu is a convenience; the bot still works
                 log.warning("setMyCommands failed language=%s error=%s",
                             language_code or "default", type(exc).__name__)
+
+    async def set_menu_button(self) -> None:
+        """The chat's menu button opens the web diary as a Mini App (when it is offered)."""
+        url = self._settings.diary_url
+        if url is None:
+            return
+        button = MenuButtonWebApp(text=diary_label(self._settings.default_locale),
+                                  web_app=WebAppInfo(url=url))
+        try:
+            await self.bot.set_chat_menu_button(menu_button=button)
+        except TelegramAPIError as exc:  # a convenience, like the command menu
+            log.warning("setChatMenuButton failed error=%s", type(exc).__name__)
 
     async def _start_webhook(self, allowed: list[str]) -> None:
         base = self._settings.webhook_base_url

@@ -80,7 +80,12 @@ def keyboard(reply: Reply, contact_label: str | None = None) -> dict[str, Any] |
     if reply.request_contact:
         buttons += _row([(contact_label or "📱", "share-phone")], "share-phone")
     for row in reply.buttons:
-        buttons += _row([(b.label, BUTTON_PREFIX + b.payload) for b in row])
+        pages = [(b.label, b.url) for b in row if b.url is not None]
+        presses = [(b.label, BUTTON_PREFIX + b.payload) for b in row if b.url is None]
+        if presses:
+            buttons += _row(presses)
+        if pages:
+            buttons += _row(pages, "open-url")
     for labels in reply.menu or []:
         buttons += _row([(label, label) for label in labels])
     if not buttons:

@@ -14,6 +14,9 @@ alerted absence turned present, late or excused) changes it:
   and marks corrected (at once: a wrong alert does not stand). A mark corrected to
   excused on a day the parent's accepted explanation covers is no follow-up of its
   own: the parent is told that the explanation was accepted (jobs/note_closure.py).
+
+While an absence is left that day, each of these messages carries the "Explain" button
+(`texts.explain_button`, naming the alert's row: handlers/absence_explain.py).
 """
 
 from __future__ import annotations
@@ -117,9 +120,9 @@ def _as_edit(alert: AbsenceAlert, chat: Chat, day: PupilDay, marks: list[Mark]) 
         return None
     if not absent and not corrected:
         return change
-    return Change(change.lessons, change.corrected, texts.absence_alert(
+    return Change(change.lessons, change.corrected, _explainable(texts.absence_alert(
         chat.locale, pupil=day.pupil, day=day.day, today=day.today,
-        absent=_lessons(absent), corrected=_corrections(corrected)))
+        absent=_lessons(absent), corrected=_corrections(corrected)), alert, chat, absent))
 
 
 def _as_followup(alert: AbsenceAlert, chat: Chat, day: PupilDay, marks: list[Mark], *,
@@ -134,16 +137,26 @@ def _as_followup(alert: AbsenceAlert, chat: Chat, day: PupilDay, marks: list[Mar
     if change.lessons == alert.lessons and change.corrected == alert.corrected:
         return None
     if first:
-        reply = texts.absence(chat.locale, pupil=day.pupil, day=day.day, today=day.today,
-                              lessons=_lessons(absent)) if absent else None
+        reply = _explainable(texts.absence(chat.locale, pupil=day.pupil, day=day.day,
+                                           today=day.today, lessons=_lessons(absent)),
+                             alert, chat, absent) if absent else None
         return Change(change.lessons, [], reply)
     if not missed and not corrected:
         return change
     if not missed and day.explained and all(m.status == "excused" for m in corrected):
         return change  # the parent is told that the explanation was accepted: enough
-    return Change(change.lessons, change.corrected, texts.absence_followup(
+    return Change(change.lessons, change.corrected, _explainable(texts.absence_followup(
         chat.locale, pupil=day.pupil, day=day.day, today=day.today, missed=_lessons(missed),
-        corrected=_corrections(corrected), none_left=not absent), at_once=bool(corrected))
+        corrected=_corrections(corrected), none_left=not absent), alert, chat, absent),
+        at_once=bool(corrected))
+
+
+def _explainable(reply: Reply, alert: AbsenceAlert, chat: Chat, absent: list[Mark]) -> Reply:
+    """While an absence is left that day, the message carries the "Explain" button
+    (an edit keeps it; a message saying no absence is left has none)."""
+    if absent:
+        reply.buttons = [[texts.explain_button(chat.locale, alert.id)]]
+    return reply
 
 
 async def _withdraw(session: AsyncSession, alert: AbsenceAlert) -> None:
