@@ -67,6 +67,9 @@ async def test_an_unexplained_absence_is_reminded_once_the_next_school_days_even
     assert "Олена" in row.payload["text"] and "вчора" in row.payload["text"]
     assert "Шевченко" not in row.payload["text"]
     assert row.payload["buttons"] == [[["Пояснити", f"xp:a:{alert_id}"]]]
+    parent = chat(db, conversation(db), str(olena.chat_id))
+    await parent.press_payload(f"xp:a:{alert_id}")  # the parent's explanation flow opens
+    assert "Оберіть причину відсутності" in parent.last_text
 
 
 async def test_an_absence_on_friday_is_reminded_on_monday_evening(db: Database) -> None:

@@ -11,12 +11,13 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from school_bot.notifications.jobs.housekeeping import purge_expired
+from school_bot.notifications.note_review import tell_reviewers
 from school_bot.storage.absence_notes import add_note
 from school_bot.storage.db import Database
 from school_bot.storage.erasure import erase_person
 from school_bot.storage.models import AbsenceNote, AuditEntry, utc_now
 from school_bot.storage.retention import school_year_start
-from tests.support.notify import SCHOOL_DAY, Clock, job_context, kyiv, settings
+from tests.support.notify import SCHOOL_DAY, Clock, job_context, kyiv, outbox, settings
 from tests.support.school_world import SchoolWorld
 
 
@@ -44,14 +45,23 @@ async def test_erasing_a_guardian_deletes_their_notes_and_no_one_elses(db: Datab
     world = await SchoolWorld(db).build()
     await world.family(1)
     await world.family(2)
-    await _note(db, "P1", "G1", SCHOOL_DAY, SCHOOL_DAY)
-    await _note(db, "P1", "G1", date(2025, 3, 3), date(2025, 3, 4))
+    teacher = await world.staff_account(world.teacher_id)
+    erased = [await _note(db, "P1", "G1", SCHOOL_DAY, SCHOOL_DAY),
+              await _note(db, "P1", "G1", date(2025, 3, 3), date(2025, 3, 4))]
     kept = await _note(db, "P2", "G2", SCHOOL_DAY, SCHOOL_DAY)
+    async with db.unit_of_work() as session:  # the homeroom teacher got each, with the words
+        for note_id in [*erased, kept]:
+            note = await session.get(AbsenceNote, note_id)
+            assert note is not None
+            assert (await tell_reviewers(session, note, now=utc_now())).rows == 1
     async with db.unit_of_work() as session:
         report = await erase_person(session, "guardian", "G1", actor="test",
                                     reason="consent withdrawn")
     assert report.absence_notes_deleted == 2
     assert await _notes(db) == [kept]
+    # the copies in the teacher's queue went with them
+    assert [row.dedupe_key for row in await outbox(db, account_id=teacher)] == [
+        f"absence_note:{kept}:{teacher}"]
     [entry] = await _audit(db, "person.erased")
     assert entry.details["absence_notes_deleted"] == 2
     assert "температура" not in str(entry.details)

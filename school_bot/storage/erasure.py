@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from school_bot.storage import audit
+from school_bot.storage.absence_notes import OUTBOX_KEYS as NOTE_OUTBOX_KEYS
 from school_bot.storage.models import (
     AbsenceNote,
     Account,
@@ -116,7 +117,14 @@ async def _forget_guardian_traces(session: AsyncSession, guardian_id: str, repor
     await session.execute(delete(DirectoryBlock).where(or_(
         DirectoryBlock.guardian_id == guardian_id, DirectoryBlock.blocked_guardian_id == guardian_id,
     )))
-    # the guardian row stays, so its notes' foreign key does not cascade: they go here
+    # the guardian row stays, so its notes' foreign key does not cascade: they go here,
+    # with their copies in the teachers' and the parent's queues, sent or not
+    note_ids = (await session.scalars(
+        select(AbsenceNote.id).where(AbsenceNote.guardian_id == guardian_id))).all()
+    for note_id in note_ids:
+        await session.execute(delete(OutboxMessage).where(or_(*(
+            OutboxMessage.dedupe_key.startswith(key.format(id=note_id), autoescape=True)
+            for key in NOTE_OUTBOX_KEYS))))
     report.absence_notes_deleted = await changed_rows(
         session, delete(AbsenceNote).where(AbsenceNote.guardian_id == guardian_id))
 
