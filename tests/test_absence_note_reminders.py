@@ -8,18 +8,20 @@ Friday and the Monday after.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 
 from school_bot.notifications.jobs.absences import absence_alerts
+from school_bot.notifications.jobs.common import next_school_day
 from school_bot.notifications.jobs.note_reminders import absence_note_reminders
 from school_bot.storage.absence_notes import NoteStatus, add_note, decide
 from school_bot.storage.db import Database
 from school_bot.storage.models import AbsenceAlert, Account, utc_now
 from tests.support.core import chat, conversation
-from tests.support.notify import SCHOOL_DAY, Clock, job_context, kyiv, outbox
+from tests.support.notify import KYIV, SCHOOL_DAY, Clock, job_context, kyiv, outbox
 from tests.support.school_world import Family, SchoolWorld
+from tests.test_absence_alert_updates import PARENT_CHAT, on_telegram
 
 WEDNESDAY, THURSDAY, FRIDAY = SCHOOL_DAY, SCHOOL_DAY + timedelta(days=1), SCHOOL_DAY + timedelta(days=2)
 MONDAY = SCHOOL_DAY + timedelta(days=5)
@@ -70,6 +72,25 @@ async def test_an_unexplained_absence_is_reminded_once_the_next_school_days_even
     parent = chat(db, conversation(db), str(olena.chat_id))
     await parent.press_payload(f"xp:a:{alert_id}")  # the parent's explanation flow opens
     assert "Оберіть причину відсутності" in parent.last_text
+
+
+async def test_the_reminder_reaches_the_parents_telegram_with_the_explain_button(
+        db: Database) -> None:
+    async with on_telegram(db) as (day, telegram):
+        await day.mark("1-L1", "absent")
+        await day.scan_and_deliver()
+        today = datetime.now(UTC).astimezone(KYIV).date()
+        evening = datetime.combine(next_school_day(today), time(18, 5), tzinfo=KYIV)
+        day.clock.advance((evening - datetime.now(UTC)).total_seconds())
+        assert await absence_note_reminders(day.context()) == 1
+        assert await absence_note_reminders(day.context()) == 0
+        await day.deliver()
+        alert, reminder = [r for r in telegram.sent
+                           if r.method == "sendMessage" and r.chat_id == PARENT_CHAT]
+    assert "Тарас" in (reminder.text or "") and "ще не пояснено" in (reminder.text or "")
+    [[button]] = reminder.params["reply_markup"]["inline_keyboard"]
+    assert button["text"] == "Пояснити" and button["callback_data"].startswith("xp:a:")
+    assert alert.params["reply_markup"]["inline_keyboard"] == [[button]]  # the alert's own row
 
 
 async def test_an_absence_on_friday_is_reminded_on_monday_evening(db: Database) -> None:
