@@ -56,7 +56,8 @@ async def test_the_document_is_valid_openapi_3(document: dict[str, Any]) -> None
 
 async def test_every_entity_has_a_path_with_its_fields_and_required_ones(
         document: dict[str, Any]) -> None:
-    assert set(document["paths"]) == {f"/api/v1/{entity}" for entity in ENTITIES}
+    assert set(document["paths"]) == {f"/api/v1/{entity}" for entity in ENTITIES} | {
+        "/api/v1/absence-notes"}
     for entity in ENTITIES:
         spec = SPECS[entity]
         schema = _record_schema(document, entity)
@@ -67,6 +68,8 @@ async def test_every_entity_has_a_path_with_its_fields_and_required_ones(
 
 async def test_every_status_code_is_documented_with_a_schema(document: dict[str, Any]) -> None:
     for path, item in document["paths"].items():
+        if "post" not in item:
+            continue
         responses = item["post"]["responses"]
         assert set(responses) == STATUS_CODES, path
         for code, response in responses.items():
@@ -107,6 +110,22 @@ async def test_answers_match_the_documented_response_schemas(
         assert str(status) == code
         schema = schemas[code]["content"]["application/json"]["schema"]
         _validator(document, schema).validate(body)
+
+
+async def test_the_absence_notes_answers_match_their_documented_schemas(
+        db: Database, document: dict[str, Any]) -> None:
+    operation = document["paths"]["/api/v1/absence-notes"]["get"]
+    assert {p["name"] for p in operation["parameters"]} == {"after", "limit", "school_id"}
+    key = await new_key(db, None)
+    async with serve(db) as server:
+        assert (await server.post("schools", [school("1")], key=key)).status == 200
+        cases = [(await server.get("/api/v1/absence-notes?school_id=1", key=key), "200"),
+                 (await server.get("/api/v1/absence-notes?after=x&school_id=1", key=key), "400"),
+                 (await server.get("/api/v1/absence-notes"), "401")]
+    for answer, code in cases:
+        assert str(answer.status) == code, answer.body
+        schema = operation["responses"][code]["content"]["application/json"]["schema"]
+        _validator(document, schema).validate(answer.body)
 
 
 async def _post(server: ApiServer, records: Any, key: str | None) -> tuple[int, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,7 @@ from run_bot import main
 from school_bot.reports.queries import run_report
 from school_bot.reports.service import read_report, render_file
 from school_bot.reports.spec import ReportRequest
+from school_bot.storage.absence_notes import SCHOOL_SYSTEM, NoteStatus, add_note, decide
 from school_bot.storage.db import Database
 from school_bot.storage.models import AuditEntry
 from tests.support.city import GUARDIAN_NAMES, GUARDIAN_PHONES, KYIV, NOW
@@ -72,16 +73,52 @@ async def test_diary_counts_ended_lessons_per_teacher(city: Database) -> None:
 
 async def test_absences_per_class_and_iso_week(city: Database) -> None:
     rows = await rows_of(city, request("absences", "sa", start=date(2025, 3, 3), end=date(2025, 3, 17)))
+    # then: pupil-days absent or excused, the shares explained / accepted / declined (no
+    # notes here: 0 of them; none where no day is absent), the median hours to a decision
     assert rows == [
-        ("Школа А", "5-А", "2025-W10", date(2025, 3, 3), 1, 0, 1),   # L6
-        ("Школа А", "5-А", "2025-W11", date(2025, 3, 10), 2, 1, 1),  # L1 L2
-        ("Школа А", "10-А", "2025-W11", date(2025, 3, 10), 0, 1, 0),  # L11, a Sunday
-        ("Школа А", "10-А", "2025-W12", date(2025, 3, 17), 0, 0, 1),  # L12
+        ("Школа А", "5-А", "2025-W10", date(2025, 3, 3), 1, 0, 1, 1, 0.0, 0.0, 0.0, None),   # L6
+        # L1 L2: p1 on the 10th and the 11th, p2 on the 10th
+        ("Школа А", "5-А", "2025-W11", date(2025, 3, 10), 2, 1, 1, 3, 0.0, 0.0, 0.0, None),
+        ("Школа А", "10-А", "2025-W11", date(2025, 3, 10), 0, 1, 0, 1, 0.0, 0.0, 0.0, None),  # L11, a Sunday
+        ("Школа А", "10-А", "2025-W12", date(2025, 3, 17), 0, 0, 1, 0, None, None, None, None),  # L12
     ]
     assert await rows_of(city, request("absences", None)) == [
-        ("Школа А", "5-А", "2025-W11", date(2025, 3, 10), 2, 1, 1),
-        ("Школа Б", "7-Б", "2025-W11", date(2025, 3, 10), 1, 0, 0),
+        ("Школа А", "5-А", "2025-W11", date(2025, 3, 10), 2, 1, 1, 3, 0.0, 0.0, 0.0, None),
+        ("Школа Б", "7-Б", "2025-W11", date(2025, 3, 10), 1, 0, 0, 1, 0.0, 0.0, 0.0, None),
     ]
+
+
+async def test_absences_show_the_shares_parents_explained_and_the_median_time_to_decide(
+        city: Database) -> None:
+    async def note(student: str, guardian: str, first: date, last: date, status: NoteStatus | None,
+                   hours: float, by: str = "t1") -> None:
+        written = datetime(first.year, first.month, first.day, 7, tzinfo=UTC)
+        async with city.unit_of_work() as session:
+            row = await add_note(session, school_id="sa", class_id="a5", student_id=student,
+                                 guardian_id=guardian, account_id=None, first_day=first,
+                                 last_day=last, reason="illness", note=None, in_advance=False,
+                                 now=written)
+            if status is not None:
+                await decide(session, row, status, by=by, actor=f"staff:{by}",
+                             now=written + timedelta(hours=hours))
+
+    await note("p1", "g1", date(2025, 3, 10), date(2025, 3, 11), NoteStatus.ACCEPTED, 4)
+    await note("p2", "g2", date(2025, 3, 10), date(2025, 3, 10), NoteStatus.DECLINED, 2)
+    # a note the school's excused mark closed is no teacher's decision: not in the median
+    await note("p3", "g3", date(2025, 3, 12), date(2025, 3, 12), NoteStatus.ACCEPTED, 50,
+               by=SCHOOL_SYSTEM)
+    rows = await rows_of(city, request("absences", "sa"))
+    # 5-А, week 11: p1 on the 10th and 11th (accepted), p2 on the 10th (declined): all 3
+    # explained, 2 of 3 accepted, 1 of 3 declined; decided after 4 and 2 hours
+    assert rows[0] == ("Школа А", "5-А", "2025-W11", date(2025, 3, 10), 2, 1, 1,
+                       3, 100.0, 66.7, 33.3, 3.0)
+    assert len(rows) == 1  # 10-А's excused Sunday is after the period
+    async with city.unit_of_work() as session:
+        table = await read_report(session, request("absences", "sa"), ["csv"], actor="t", locale="uk")
+    text = render_file(table, "csv", "uk").content.decode("utf-8-sig").splitlines()
+    assert text[0].endswith('"Пояснено, %","Прийнято, %","Відхилено, %",'
+                            "Медіана годин до рішення")
+    assert text[1].endswith(",3,100.0,66.7,33.3,3.0")
 
 
 async def test_delivery_by_kind_within_the_period_in_kyiv_time(city: Database) -> None:
@@ -150,7 +187,8 @@ async def test_the_command_writes_the_file_and_the_audit_entry(
     sheet = load_workbook(path).active
     assert sheet is not None
     assert [c.value for c in sheet[1]] == [
-        "School", "Class", "Week", "Week of", "Unexcused", "Excused", "Late"]
+        "School", "Class", "Week", "Week of", "Unexcused", "Excused", "Late", "Days absent",
+        "Explained, %", "Accepted, %", "Declined, %", "Median hours to a decision"]
     assert [c.value for c in sheet[3]][:3] == ["Школа А", "5-А", "2025-W11"] and sheet["E3"].value == 2
     async with city.unit_of_work() as session:
         entry = await session.scalar(select(AuditEntry).where(AuditEntry.action == "report.generated"))

@@ -26,9 +26,9 @@ ROWS: dict[str, list[tuple[Any, ...]]] = {
     "diary": [("Школа А", "Коваль Ірина Петрівна", 4, 3, 2, 50.0, 2),
               ("Школа А", "Мельник Олег Іванович", 1, 0, 1, 0.0, 0),
               (LONG_NAME, "Бойко Анна Сергіївна", 3, 3, 3, 100.0, 0)],
-    "absences": [("Школа А", "5-А", "2025-W10", date(2025, 3, 3), 1, 0, 1),
-                 ("Школа А", "5-А", "2025-W11", date(2025, 3, 10), 2, 1, 1),
-                 ("Школа А", "10-А", "2025-W11", date(2025, 3, 10), 0, 1, 0)],
+    "absences": [("Школа А", "5-А", "2025-W10", date(2025, 3, 3), 1, 0, 1, 1, 0.0, 0.0, 0.0, None),
+                 ("Школа А", "5-А", "2025-W11", date(2025, 3, 10), 2, 1, 1, 3, 100.0, 66.7, 33.3, 3.0),
+                 ("Школа А", "10-А", "2025-W11", date(2025, 3, 10), 0, 1, 0, 0, None, None, None, None)],
     "delivery": [("absence", 5, 0, 4, 2, 1, 1, 0, 1, 0), ("grades", 4, 2, 0, 0, 0, 0, 1, 0, 1),
                  ("something_new", 1, 1, 0, 0, 0, 0, 0, 0, 0)],
 }
@@ -46,8 +46,10 @@ def test_csv_has_a_bom_a_header_in_the_readers_language_and_the_rows() -> None:
     assert content.startswith(b"\xef\xbb\xbf")
     lines = content.decode("utf-8-sig").splitlines()
     assert lines[0] == ("Школа,Клас,Тиждень,Початок тижня,Без поважної причини,З поважної причини,"
-                        "Запізнення")
-    assert lines[1] == "Школа А,5-А,2025-W10,2025-03-03,1,0,1"
+                        'Запізнення,Днів відсутності,"Пояснено, %","Прийнято, %","Відхилено, %",'
+                        "Медіана годин до рішення")
+    assert lines[1] == "Школа А,5-А,2025-W10,2025-03-03,1,0,1,1,0.0,0.0,0.0,"
+    assert lines[2] == "Школа А,5-А,2025-W11,2025-03-10,2,1,1,3,100.0,66.7,33.3,3.0"
     assert len(lines) == 4
     english = render(table("diary"), "csv", "en").decode("utf-8-sig").splitlines()
     assert english[0] == ('School,Teacher,Lessons taught,With attendance,With topic,"Fill rate, %",'
@@ -84,6 +86,7 @@ def test_xlsx_keeps_dates_as_dates() -> None:
     # an Excel cell holds no time zone: openpyxl reads a date back as a naive midnight
     assert sheet["D2"].value == datetime(2025, 3, 3)  # noqa: DTZ001
     assert sheet["D2"].number_format == "yyyy-mm-dd"
+    assert sheet["L3"].value == 3.0 and sheet["L3"].number_format == "0.0"  # median hours
 
 
 def png_size(content: bytes) -> tuple[int, int]:

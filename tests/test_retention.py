@@ -106,8 +106,8 @@ async def test_old_final_messages_relayed_messages_and_keys_go_in_audited_rounds
     assert [sum(e.details[kind] for e in entries)
             for kind in ("outbox", "relay_messages", "processed_callbacks")] == [3, 1, 1]
     # counts and the cut-off only: nothing of what went
-    assert all(set(e.details) == {"before", "outbox", "relay_messages", "processed_callbacks"}
-               for e in entries)
+    assert all(set(e.details) == {"before", "outbox", "relay_messages", "processed_callbacks",
+                                  "absence_notes"} for e in entries)
     assert entries[0].details["before"] == (NOW - timedelta(days=30)).isoformat()
     assert "audit log OK: 2 entries" in await audit_verify(db, monkeypatch, capsys)
 

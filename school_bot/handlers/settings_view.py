@@ -2,7 +2,8 @@
 
 Buttons: `st:l:<uk|en>`, `st:g:<off|instant|digest>`, `st:h:<1|0>`, `st:e:<1|0>`,
 `st:q` (the quiet-hours choices), `st:q:<d|o|index>`, and for a parent `st:a:<1|0>`
-(absence alerts in quiet hours: at once, or when the hours end). Each press changes the
+(absence alerts in quiet hours: at once, or when the hours end) and `st:r:<1|0>` (the
+evening reminder to explain an absence). Each press changes the
 account and shows the settings again (editing the message the button was on).
 """
 
@@ -49,6 +50,8 @@ def describe(turn: Turn) -> str:
     if account.guardian_links:
         lines.append(t(locale, "Absence alerts in quiet hours: {state}",
                        state=_absence_alerts(locale, account.absence_alerts_in_quiet_hours)))
+        lines.append(t(locale, "Reminders to explain absences: {state}",
+                       state=_on_off(locale, account.absence_note_reminders)))
     return "\n".join(lines)
 
 
@@ -72,6 +75,10 @@ def buttons(turn: Turn) -> list[list[Button]]:
         rows.append([Button(t(locale, "Absences in quiet hours: {state}",
                               state=_absence_alerts(locale, at_night)),
                             f"{PREFIX}a:{0 if at_night else 1}")])
+        reminders = account.absence_note_reminders
+        rows.append([Button(t(locale, "Reminders to explain absences: {state}",
+                              state=_on_off(locale, reminders)),
+                            f"{PREFIX}r:{0 if reminders else 1}")])
     for extension in turn.extensions:
         rows += [[button] for button in extension.settings_buttons(turn)]
     return rows
@@ -99,6 +106,8 @@ async def press(turn: Turn, payload: str) -> list[Reply]:
         setattr(account, "notify_homework" if what == "h" else "notify_events", value == "1")
     elif what == "a" and value in ("0", "1") and account.guardian_links:
         account.absence_alerts_in_quiet_hours = value == "1"
+    elif what == "r" and value in ("0", "1") and account.guardian_links:
+        account.absence_note_reminders = value == "1"
     elif what == "q":
         return _quiet_hours(turn, value)
     return show(turn, edit=True)

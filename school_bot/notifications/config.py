@@ -96,6 +96,8 @@ class NotifyConfig(BaseSettings):
     digest_at: time = time(19, 0)
     event_reminder_at: time = time(18, 0)
     director_summary_at: time = time(16, 0)
+    # the one reminder of an absence still unexplained the next school day
+    absence_note_reminder_at: time = time(18, 0)
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> NotifyConfig:

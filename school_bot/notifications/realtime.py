@@ -4,7 +4,8 @@
 (the same rules as the periodic scans), scoped to what the batch created or changed
 (`IngestResult.written`):
 
-* attendance: the absence alerts of those pupils (`queue_absences`);
+* attendance: the absence alerts of those pupils (`queue_absences`), and the closing of
+  their parents' explanations that `excused` marks settle (jobs/note_closure.py);
 * grades: their new grades for "instant" chats and their grade changes;
 * homework: for the schools of those classes, the evening homework run, if the
   school's `homework_at` has come and it has not run today (homework is told in the

@@ -29,6 +29,7 @@ from school_bot.notifications.jobs.grades import grade_digests, grade_notificati
 from school_bot.notifications.jobs.homework import homework_for_tomorrow
 from school_bot.notifications.jobs.housekeeping import forget_early_receipts, purge_expired
 from school_bot.notifications.jobs.launch import launch_news
+from school_bot.notifications.jobs.note_reminders import absence_note_reminders
 from school_bot.notifications.jobs.reports import announcement_reports
 from school_bot.notifications.jobs.teachers import diary_reminders, director_summaries
 
@@ -59,6 +60,7 @@ def job_specs(ctx: JobContext) -> list[JobSpec]:
         JobSpec("grade_digests", grade_digests, c.evening_interval),
         JobSpec("homework_for_tomorrow", homework_for_tomorrow, c.evening_interval),
         JobSpec("director_summaries", director_summaries, c.evening_interval),
+        JobSpec("absence_note_reminders", absence_note_reminders, c.evening_interval),
     ]
 
 

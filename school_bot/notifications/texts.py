@@ -74,6 +74,31 @@ def explain_button(locale: str, alert_id: int) -> Button:
     return Button(_t(locale, "Explain"), explain_payload(alert_id))
 
 
+# ---- absence notes: the school's excused mark closed one; the evening reminder
+
+
+def days_words(locale: str, first_day: date, last_day: date, today: date) -> str:
+    """One day as `day_words`, several as "2 December – 4 December"."""
+    if first_day == last_day:
+        return day_words(locale, first_day, today)
+    return _t(locale, "{first} – {last}", first=format_date(first_day, locale),
+              last=format_date(last_day, locale))
+
+
+def note_closed_by_school(locale: str, *, pupil: str, first_day: date, last_day: date,
+                          today: date) -> Reply:
+    return Reply(text=_t(locale, "✅ The school marked {pupil}'s absence {days} as excused: "
+                                 "your explanation is accepted.",
+                         pupil=pupil, days=days_words(locale, first_day, last_day, today)))
+
+
+def note_reminder(locale: str, *, pupil: str, day: date, today: date, alert_id: int) -> Reply:
+    return Reply(text=_t(locale, "📝 {pupil}'s absence {day} has not been explained yet. If you "
+                                 "know the reason, press “Explain”: the homeroom teacher gets it.",
+                         pupil=pupil, day=day_words(locale, day, today)),
+                 buttons=[[explain_button(locale, alert_id)]])
+
+
 def absence(locale: str, *, pupil: str, day: date, today: date,
             lessons: Sequence[Lesson]) -> Reply:
     listed = ", ".join(_lesson(subject, number) for subject, number in lessons)

@@ -8,6 +8,7 @@ Monday of a date's ISO week, is a small compiled construct.
 from __future__ import annotations
 
 import re
+import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date, time, timedelta
@@ -23,7 +24,9 @@ from sqlalchemy.sql.functions import FunctionElement
 from school_bot.reports.spec import Column, ReportRequest, ReportTable
 from school_bot.shared.i18n import N_
 from school_bot.storage import retention
+from school_bot.storage.absence_notes import FINAL, SCHOOL_SYSTEM, NoteStatus
 from school_bot.storage.models import (
+    AbsenceNote,
     Account,
     AccountGuardian,
     Attendance,
@@ -53,7 +56,15 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
               Column("reminders", N_("Reminders sent"))),
     "absences": (SCHOOL, CLASS, Column("week", N_("Week"), "text"),
                  Column("monday", N_("Week of"), "date"), Column("absent", N_("Unexcused")),
-                 Column("excused", N_("Excused")), Column("late", N_("Late"))),
+                 Column("excused", N_("Excused")), Column("late", N_("Late")),
+                 # parents' explanations: of the pupil-days with an absent or excused mark,
+                 # the shares a note covers (any, accepted, declined); the median hours from
+                 # a note to a teacher's decision, of the notes of the week's days
+                 Column("absent_days", N_("Days absent")),
+                 Column("explained", N_("Explained, %"), "percent"),
+                 Column("accepted", N_("Accepted, %"), "percent"),
+                 Column("declined", N_("Declined, %"), "percent"),
+                 Column("decision_hours", N_("Median hours to a decision"), "decimal")),
     "delivery": (Column("kind", N_("Kind"), "code"), Column("total", N_("Total")),
                  Column("queued", N_("Queued")), Column("sent", N_("Sent")),
                  Column("delivered", N_("Delivered")), Column("seen", N_("Seen")),
@@ -176,8 +187,34 @@ def diary_query(request: ReportRequest) -> Select[Any]:
     )
 
 
+def _explained_days(request: ReportRequest) -> Any:
+    """Per class and ISO week: the pupil-days with an absent or excused mark, and those a
+    parent's note covers (any note; an accepted one; a declined one and no accepted)."""
+    days = (select(Attendance.student_id.label("student_id"), Lesson.class_id.label("class_id"),
+                   Lesson.date.label("day")).distinct()
+            .select_from(Attendance).join(Lesson, Lesson.id == Attendance.lesson_id)
+            .where(Lesson.date.between(request.start, request.end),
+                   Attendance.status.in_(("absent", "excused"))))
+    if request.school_id:
+        days = days.where(Lesson.class_id.in_(_classes_of(request)))
+    day = days.subquery("absent_days")
+
+    def covered(*statuses: str) -> ColumnElement[bool]:
+        found = exists().where(AbsenceNote.student_id == day.c.student_id,
+                               AbsenceNote.first_day <= day.c.day, AbsenceNote.last_day >= day.c.day)
+        return found.where(AbsenceNote.status.in_(statuses)) if statuses else found
+
+    accepted = covered(NoteStatus.ACCEPTED.value)
+    monday = week_monday(day.c.day)
+    return (select(day.c.class_id, monday.label("monday"), func.count().label("days"),
+                   _count_if(covered()).label("explained"), _count_if(accepted).label("accepted"),
+                   _count_if(and_(covered(NoteStatus.DECLINED.value), ~accepted)).label("declined"))
+            .group_by(day.c.class_id, monday)).subquery("explained")
+
+
 def absences_query(request: ReportRequest) -> Select[Any]:
-    """Per class and ISO week: lesson marks absent (unexcused), excused and late.
+    """Per class and ISO week: lesson marks absent (unexcused), excused and late; the
+    pupil-days absent and the shares parents' notes explain (`_explained_days`).
 
     Grouped by class id and week first; the names are joined to the grouped rows.
     """
@@ -196,9 +233,35 @@ def absences_query(request: ReportRequest) -> Select[Any]:
     if request.school_id:
         marks = marks.where(Lesson.class_id.in_(_classes_of(request)))
     per = marks.subquery("per_week")
-    return (select(School.name, SchoolClass.name, per.c.monday, per.c.absent, per.c.excused, per.c.late)
+    notes = _explained_days(request)
+    return (select(School.name, SchoolClass.name, per.c.monday, per.c.absent, per.c.excused, per.c.late,
+                   SchoolClass.id, *(func.coalesce(c, 0) for c in (
+                       notes.c.days, notes.c.explained, notes.c.accepted, notes.c.declined)))
             .select_from(per).join(SchoolClass, SchoolClass.id == per.c.class_id)
-            .join(School, School.id == SchoolClass.school_id))
+            .join(School, School.id == SchoolClass.school_id)
+            .outerjoin(notes, and_(notes.c.class_id == per.c.class_id, notes.c.monday == per.c.monday)))
+
+
+def decisions_query(request: ReportRequest) -> Select[Any]:
+    """The notes of the period's days (by their first day) that a teacher accepted or
+    declined: class, week, written and decided (one row a note: a class's notes are few)."""
+    monday = week_monday(AbsenceNote.first_day)
+    query = (select(AbsenceNote.class_id, monday.label("monday"), AbsenceNote.created_at,
+                    AbsenceNote.decided_at)
+             .where(AbsenceNote.first_day.between(request.start, request.end),
+                    AbsenceNote.status.in_(FINAL), AbsenceNote.decided_at.is_not(None),
+                    AbsenceNote.decided_by != SCHOOL_SYSTEM))
+    if request.school_id:
+        query = query.where(AbsenceNote.school_id == request.school_id)
+    return query
+
+
+def median_hours(rows: Sequence[Any]) -> dict[tuple[str, date], float]:
+    """Per (class, week): the median of decided_at - created_at, in hours (one decimal)."""
+    spans: dict[tuple[str, date], list[float]] = {}
+    for class_id, monday, created, decided in rows:
+        spans.setdefault((class_id, monday), []).append((decided - created).total_seconds() / 3600)
+    return {key: round(statistics.median(values), 1) for key, values in spans.items()}
 
 
 def delivery_query(request: ReportRequest) -> Select[Any]:
@@ -258,11 +321,19 @@ def _diary_rows(rows: Sequence[Any]) -> list[tuple[Any, ...]]:
     return sorted(shown, key=lambda r: (_natural(r[0]), r[1]))
 
 
-def _absences_rows(rows: Sequence[Any]) -> list[tuple[Any, ...]]:
+def _share(part: int, whole: int) -> float | None:
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+def _absences_rows(rows: Sequence[Any], hours: dict[tuple[str, date], float] | None = None
+                   ) -> list[tuple[Any, ...]]:
     shown = []
-    for school, name, monday, absent, excused, late in rows:
+    for school, name, monday, absent, excused, late, class_id, days, explained, accepted, declined in rows:
         year, week, _ = monday.isocalendar()
-        shown.append((school, name, f"{year}-W{week:02d}", monday, int(absent), int(excused), int(late)))
+        days = int(days)
+        shown.append((school, name, f"{year}-W{week:02d}", monday, int(absent), int(excused), int(late),
+                      days, _share(int(explained), days), _share(int(accepted), days),
+                      _share(int(declined), days), (hours or {}).get((class_id, monday))))
     return sorted(shown, key=lambda r: (_natural(r[0]), _natural(r[1]), r[3]))
 
 
@@ -299,9 +370,17 @@ async def run_report(session: AsyncSession, request: ReportRequest) -> ReportTab
     if kept is None or kept <= request.end:
         counted = request if kept is None else replace(request, start=kept)
         rows = (await session.execute(query(counted))).all()
+        if request.report == "absences":
+            hours = median_hours((await session.execute(decisions_query(counted))).all())
+            return await _table(session, request, _absences_rows(rows, hours), kept)
+    return await _table(session, request, shape(rows), kept)
+
+
+async def _table(session: AsyncSession, request: ReportRequest, rows: list[tuple[Any, ...]],
+                 kept: date | None) -> ReportTable:
     school_name = None
     if request.school_id:
         school_name = await session.scalar(select(School.name).where(School.id == request.school_id))
         if school_name is None:
             raise LookupError(f"no school with id {request.school_id!r}")
-    return ReportTable(request, COLUMNS[request.report], shape(rows), school_name, kept)
+    return ReportTable(request, COLUMNS[request.report], rows, school_name, kept)

@@ -34,7 +34,7 @@ def to_csv(table: ReportTable, locale: str) -> bytes:
 # ---------------------------------------------------------------- XLSX
 
 # Whole numbers need no format (Excel shows them as they are); only these are set per cell.
-NUMBER_FORMATS = {"percent": "0.0", "date": "yyyy-mm-dd"}
+NUMBER_FORMATS = {"percent": "0.0", "decimal": "0.0", "date": "yyyy-mm-dd"}
 
 
 def to_xlsx(table: ReportTable, locale: str) -> bytes:

@@ -11,7 +11,8 @@ REPORTS = ("coverage", "diary", "absences", "delivery")
 FORMATS = ("csv", "xlsx", "png")
 DEFAULT_DAYS = 28  # without --from: the four weeks that end on --to
 
-ColumnKind = Literal["text", "code", "int", "percent", "date"]  # code: a msgid shown translated
+# code: a msgid shown translated; decimal: a number with one decimal (hours)
+ColumnKind = Literal["text", "code", "int", "percent", "decimal", "date"]
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from datetime import time
+from datetime import date, time
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     # parents' explanations of absences (handlers/absence_explain.py)
     absence_reasons: str = DEFAULT_ABSENCE_REASONS  # shared/absence_reasons.py: the syntax
     absence_note_max_days: int = Field(default=10, ge=1, le=30)  # school days one note covers
+    # the first day of the school year (MM-DD): parents' absence explanations of days
+    # before the current school year's start are deleted (storage/retention.py)
+    school_year_start: str = "09-01"
 
     @field_validator("timezone")
     @classmethod
@@ -109,6 +112,11 @@ class Settings(BaseSettings):
     def _reasons_format(cls, value: str) -> str:
         parse_reasons(value)
         return value
+    @field_validator("school_year_start")
+    @classmethod
+    def _month_day(cls, value: str) -> str:
+        parse_month_day(value)
+        return value.strip()
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
@@ -125,6 +133,11 @@ class Settings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def school_year_start_day(self) -> tuple[int, int]:
+        """(month, day) of the school year's first day."""
+        return parse_month_day(self.school_year_start)
 
     @property
     def default_quiet_hours(self) -> QuietHours | None:
@@ -147,6 +160,19 @@ class Settings(BaseSettings):
         """The web diary's page (`WEB_PUBLIC_URL` + `/app/`), or None when it is not offered."""
         base = (self.web_public_url or "").strip().rstrip("/")
         return f"{base}/app/" if base else None
+
+
+def parse_month_day(text: str) -> tuple[int, int]:
+    """`09-01` -> (9, 1); a day that no year has (02-30) or another shape is refused."""
+    match = re.fullmatch(r"(\d{1,2})-(\d{1,2})", text.strip())
+    if match is None:
+        raise ValueError(f"expected MM-DD, for example 09-01, not {text!r}")
+    month, day = int(match[1]), int(match[2])
+    try:
+        date(2024, month, day)  # a leap year: 02-29 is a day some years have
+    except ValueError:
+        raise ValueError(f"{text!r} is not a day of the year") from None
+    return month, day
 
 
 def parse_networks(value: Any) -> tuple[Network, ...]:

@@ -32,6 +32,12 @@ class NoteStatus(StrEnum):
     DECLINED = "declined"
 
 
+# the outbox rows about one note start their dedupe keys so (`{id}`: the note's id): the
+# reviewers' copies with the parent's words (notifications/note_review.py), the
+# decisions told to the parent (note_decisions.py) and the school's closure
+# (jobs/note_closure.py); erasure deletes them with the notes
+OUTBOX_KEYS = ("absence_note:{id}:", "note:{id}:", "note-closed:{id}:")
+
 UNDECIDED = (NoteStatus.OPEN.value, NoteStatus.DOCUMENT.value)
 FINAL = (NoteStatus.ACCEPTED.value, NoteStatus.DECLINED.value)
 

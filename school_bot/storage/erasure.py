@@ -4,8 +4,9 @@ Called from the bot ("forget me"), the CSV import and the HTTP API (consent yes�
 The person's id stays (the school system's key and the guardian–pupil links carry no
 personal data), but the name and phone are gone, every chat of theirs is unlinked from
 them and deleted unless it also speaks for someone else (deleting drops its queued
-notifications), invitation codes and relayed messages are
-deleted, and the audit log records that an erasure happened — without the data.
+notifications), invitation codes, relayed messages and the parent's absence
+explanations are deleted, and the audit log records that an erasure happened — without
+the data.
 
 On SQLite, `secure_delete` zeroes freed cells in the database file, and the
 connection that erased is flagged so that, when it returns to the pool after the
@@ -25,7 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from school_bot.storage import audit
+from school_bot.storage.absence_notes import OUTBOX_KEYS as NOTE_OUTBOX_KEYS
 from school_bot.storage.models import (
+    AbsenceNote,
     Account,
     AccountGuardian,
     ConsentRecord,
@@ -52,6 +55,7 @@ class ErasureReport:
     chat_ids: set[int] = field(default_factory=set)  # chats deleted or unlinked from the person
     invite_codes_revoked: int = 0
     relay_messages_deleted: int = 0
+    absence_notes_deleted: int = 0
 
     @property
     def chats_unlinked(self) -> int:
@@ -91,7 +95,8 @@ async def erase_person(
         details={"reason": reason, "fields": report.erased_fields,
                  "chats_unlinked": report.chats_unlinked,
                  "invite_codes_revoked": report.invite_codes_revoked,
-                 "relay_messages_deleted": report.relay_messages_deleted},
+                 "relay_messages_deleted": report.relay_messages_deleted,
+                 "absence_notes_deleted": report.absence_notes_deleted},
     )
     await purge_wal_after_commit(session)
     return report
@@ -112,6 +117,16 @@ async def _forget_guardian_traces(session: AsyncSession, guardian_id: str, repor
     await session.execute(delete(DirectoryBlock).where(or_(
         DirectoryBlock.guardian_id == guardian_id, DirectoryBlock.blocked_guardian_id == guardian_id,
     )))
+    # the guardian row stays, so its notes' foreign key does not cascade: they go here,
+    # with their copies in the teachers' and the parent's queues, sent or not
+    note_ids = (await session.scalars(
+        select(AbsenceNote.id).where(AbsenceNote.guardian_id == guardian_id))).all()
+    for note_id in note_ids:
+        await session.execute(delete(OutboxMessage).where(or_(*(
+            OutboxMessage.dedupe_key.startswith(key.format(id=note_id), autoescape=True)
+            for key in NOTE_OUTBOX_KEYS))))
+    report.absence_notes_deleted = await changed_rows(
+        session, delete(AbsenceNote).where(AbsenceNote.guardian_id == guardian_id))
 
 
 async def _delete_chats(session: AsyncSession, kind: PersonKind, person_id: str) -> set[int]:

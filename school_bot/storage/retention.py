@@ -7,7 +7,10 @@ written before `before`, oldest first:
   or waiting for its retry is kept whatever its age. The outcomes of an announcement's
   copies are added to its `purged_*` counts first, so its figures stay right;
 * messages relayed between parents;
-* the keys of handled webhook callbacks.
+* the keys of handled webhook callbacks;
+* parents' absence explanations whose last day is before `notes_before` (the first day
+  of the current school year, `school_year_start`: notes are kept no longer than the
+  school year).
 
 Plain SQL DELETEs, so the ON DELETE actions of the tables that refer to these rows act.
 The round moves each table's horizon (`retention_horizons`: the delivery report counts
@@ -21,7 +24,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Row, delete, select, update
@@ -32,6 +35,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from school_bot.storage import audit
 from school_bot.storage.erasure import purge_wal_after_commit
 from school_bot.storage.models import (
+    AbsenceNote,
     Announcement,
     OutboxMessage,
     ProcessedCallback,
@@ -44,6 +48,7 @@ from school_bot.storage.writes import changed_rows, upsert
 ACTOR = "system:retention"
 ACTION = "retention.purged"
 OUTBOX = "outbox"  # the horizons' names: the counts' names
+NOTES = "absence_notes"
 _FIGURE = {OutboxStatus.SENT: "purged_sent", OutboxStatus.DEAD: "purged_failed",
            OutboxStatus.BLOCKED: "purged_blocked"}
 
@@ -55,6 +60,7 @@ class Purged:
     outbox: int = 0
     relay_messages: int = 0
     processed_callbacks: int = 0
+    absence_notes: int = 0
 
     def __add__(self, other: Purged) -> Purged:
         return Purged(*(a + b for a, b in zip(asdict(self).values(), asdict(other).values(),
@@ -69,23 +75,53 @@ class Purged:
         return any(count >= chunk for count in asdict(self).values())
 
 
-async def purge_round(session: AsyncSession, *, before: datetime, chunk: int) -> Purged:
+async def purge_round(session: AsyncSession, *, before: datetime, chunk: int,
+                      notes_before: date | None = None) -> Purged:
     """Delete at most `chunk` old rows of each kind; audit what went (counts only)."""
     purged = Purged(
         outbox=await _purge_outbox(session, before, chunk),
         relay_messages=await _delete_oldest(session, RelayMessage.id, RelayMessage.created_at,
                                             before, chunk),
         processed_callbacks=await _delete_oldest(session, ProcessedCallback.key,
-                                                 ProcessedCallback.at, before, chunk))
+                                                 ProcessedCallback.at, before, chunk),
+        absence_notes=await _purge_notes(session, notes_before, chunk))
     if not purged.total:
         return purged
     for name, count in asdict(purged).items():
-        if count:
+        if count and name != NOTES:  # notes go by school year, not by a moment
             await _move_horizon(session, name, before)
-    await audit.record(session, actor=ACTOR, action=ACTION, entity="retention",
-                       details={"before": before.isoformat(), **asdict(purged)})
+    details: dict[str, Any] = {"before": before.isoformat(), **asdict(purged)}
+    if purged.absence_notes and notes_before is not None:
+        details["absence_notes_before"] = notes_before.isoformat()
+    await audit.record(session, actor=ACTOR, action=ACTION, entity="retention", details=details)
     await purge_wal_after_commit(session)
     return purged
+
+
+def school_year_start(today: date, month_day: tuple[int, int]) -> date:
+    """The first day of the school year `today` is in (`month_day`: e.g. (9, 1))."""
+    def on(year: int) -> date:
+        month, day = month_day
+        try:
+            return date(year, month, day)
+        except ValueError:  # 29 February in a common year
+            return date(year, month, day - 1)
+
+    start = on(today.year)
+    return start if start <= today else on(today.year - 1)
+
+
+async def _purge_notes(session: AsyncSession, before: date | None, chunk: int) -> int:
+    """The oldest notes whose last day is before `before`."""
+    if before is None:
+        return 0
+    ids = list((await session.scalars(
+        select(AbsenceNote.id).where(AbsenceNote.last_day < before)
+        .order_by(AbsenceNote.last_day, AbsenceNote.id).limit(chunk))).all())
+    if not ids:
+        return 0
+    return await changed_rows(session, delete(AbsenceNote).where(AbsenceNote.id.in_(ids),
+                                                                 AbsenceNote.last_day < before))
 
 
 async def horizon(session: AsyncSession, name: str) -> datetime | None:

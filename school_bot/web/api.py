@@ -1,4 +1,5 @@
-"""The school system's door: `POST /api/v1/{entity}` with a JSON array of records.
+"""The school system's door: `POST /api/v1/{entity}` with a JSON array of records (and
+`GET /api/v1/absence-notes`, the parents' explanations it reads back: web/notes_api.py).
 
 The order of checks: the key, looked up first (a valid key always passes; a wrong one is
 401, or 429 past too many failures from its address or with its prefix: web/auth.py),
@@ -38,6 +39,7 @@ from school_bot.web.auth import (
 )
 from school_bot.web.metrics import ensure_metrics
 from school_bot.web.middleware import install_middleware, json_error, log_field
+from school_bot.web.notes_api import NOTES_PATH, list_notes
 from school_bot.web.openapi import register_openapi
 
 API_PREFIX = "/api/v1"
@@ -63,6 +65,7 @@ def register_api(app: web.Application, *, limiter: FailedAuthLimiter | None = No
                                        wake if wake is not None else Wake())
     register_openapi(app)
     app.router.add_post(API_PREFIX + "/{entity}", ingest_handler)
+    app.router.add_get(NOTES_PATH, notes_handler)
 
 
 async def ingest_handler(request: web.Request) -> web.Response:
@@ -80,6 +83,16 @@ async def ingest_handler(request: web.Request) -> web.Response:
     except BadBody as exc:
         return json_error(400, str(exc))
     return await _ingest(request, key, entity, records)
+
+
+async def notes_handler(request: web.Request) -> web.Response:
+    """GET /api/v1/absence-notes: the school system reads explanations (web/notes_api.py)."""
+    token = bearer_token(request.headers.get("Authorization"))
+    key = await _authenticate(request, token)
+    if key is None:
+        return _refused(request, token)
+    log_field(request, "key_id", key.id)
+    return await list_notes(request, key)
 
 
 async def _authenticate(request: web.Request, token: str | None) -> ApiKey | None:

@@ -1,4 +1,5 @@
-"""The OpenAPI 3.1 document of the ingest API, derived from the ingest's entity specs.
+"""The OpenAPI 3.1 document of the ingest API, derived from the ingest's entity specs
+(and the school system's reader of absence notes, `GET /api/v1/absence-notes`).
 
 Each entity's record schema is built from `storage.ingest.entities.SPECS`: its columns,
 which are required, and each column's parser (a text's length, a choice's words, a grade's
@@ -15,10 +16,12 @@ from typing import Any
 
 from aiohttp import web
 
+from school_bot.storage.absence_notes import NOTE_MAX_CHARS, NoteStatus
 from school_bot.storage.ingest import fields as f
 from school_bot.storage.ingest.entities import SPECS, EntitySpec, Field
 from school_bot.storage.ingest.fields import Parser, Text
 from school_bot.storage.invites import CODE_PATTERN, IMPORTED_LIFETIME, MAX_LENGTH, MIN_LENGTH
+from school_bot.web.notes_api import DEFAULT_LIMIT, MAX_LIMIT, NOTES_PATH
 
 OPENAPI_PATH = "/api/v1/openapi.json"
 _DOCUMENT = web.AppKey("openapi_document", bytes)
@@ -160,6 +163,94 @@ def _operation(spec: EntitySpec) -> dict[str, Any]:
     }}
 
 
+# ---------------------------------------------------------------- reading absence notes
+
+_DATE = {"type": "string", "format": "date", "example": "2024-09-02"}
+_MOMENT = {"type": "string", "format": "date-time", "example": "2024-09-02T18:05:00+00:00"}
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+ABSENCE_NOTE = {
+    "type": "object",
+    "title": "absence note",
+    "description": "A parent's explanation of a pupil's absence and the school's decision on it. "
+                   "Ids are the school system's own; no name or phone of anyone.",
+    "required": ["id", "seq", "student_id", "class_id", "guardian_id", "first_day", "last_day",
+                 "reason", "note", "in_advance", "status", "decision_note", "decided_at",
+                 "created_at", "updated_at"],
+    "properties": {
+        "id": {"type": "integer", "description": "the note's id in the bot (stable)"},
+        "seq": {"type": "integer", "minimum": 1,
+                "description": "the cursor value of the note's latest change"},
+        "student_id": {"type": "string"}, "class_id": {"type": "string"},
+        "guardian_id": {"type": "string", "description": "the guardian who wrote it"},
+        "first_day": _DATE, "last_day": _DATE,
+        "reason": {"type": "string", "example": "illness",
+                   "description": "a key of the city's list of reasons"},
+        "note": {**_nullable({"type": "string", "maxLength": NOTE_MAX_CHARS}),
+                 "description": "the parent's own words, if any"},
+        "in_advance": {"type": "boolean", "description": "reported before the absence"},
+        "status": {"type": "string", "enum": [status.value for status in NoteStatus],
+                   "description": "open: waiting for the homeroom teacher; document: the "
+                                  "teacher asked for a document brought to school (undecided)"},
+        "decision_note": {**_nullable({"type": "string"}),
+                          "description": "the teacher's reason, if given"},
+        "decided_at": {**_nullable(_MOMENT), "description": "when accepted or declined"},
+        "created_at": _MOMENT, "updated_at": _MOMENT,
+    },
+}
+NOTES_PAGE = {
+    "type": "object",
+    "required": ["notes", "next_cursor", "more"],
+    "properties": {
+        "notes": {"type": "array", "items": _ref("AbsenceNote")},
+        "next_cursor": {"type": "integer", "minimum": 0,
+                        "description": "pass as `after` for the next page: the last note's "
+                                       "`seq`, or the cursor given when the page is empty"},
+        "more": {"type": "boolean", "description": "another page is ready at once"},
+    },
+}
+
+
+def _notes_operation() -> dict[str, Any]:
+    return {"get": {
+        "operationId": "list_absence_notes",
+        "summary": "Parents' absence explanations and decisions changed after a cursor",
+        "description": "Every write (a new note, a decision, the school's `excused` mark "
+                       "closing one) gives the note the next `seq`, in commit order: keep "
+                       "`next_cursor` and ask again with it to see every change once. Posting "
+                       "attendance `excused` for the lessons closes an undecided note as "
+                       "accepted.",
+        "tags": ["absence notes"],
+        "parameters": [
+            {"name": "after", "in": "query", "required": False,
+             "description": "the cursor: changes after this `seq` (default 0: from the start)",
+             "schema": {"type": "integer", "minimum": 0, "default": 0}},
+            {"name": "limit", "in": "query", "required": False,
+             "description": "notes per page",
+             "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT,
+                        "default": DEFAULT_LIMIT}},
+            {"name": "school_id", "in": "query", "required": False,
+             "description": "required with a department key; a school's key reads its own "
+                            "school only",
+             "schema": {"type": "string"}},
+        ],
+        "responses": {
+            "200": _json(_ref("AbsenceNotesPage"), "A page of notes, oldest change first."),
+            "400": _json(_ref("Error"), "A cursor or limit that is not a whole number in "
+                         "range, or a department key without school_id."),
+            "401": _json(_ref("Error"), "No API key, an unknown one, or a revoked one."),
+            "403": _json(_ref("Error"), "A school's key asked for another school."),
+            "429": {**_json(_ref("Error"), "Too many failed authentications."),
+                    "headers": {"Retry-After": {"description": "seconds to wait",
+                                                "schema": {"type": "integer"}}}},
+        },
+    }}
+
+
 def build_document() -> dict[str, Any]:
     schemas: dict[str, Any] = {_schema_name(name): record_schema(spec) for name, spec in SPECS.items()}
     schemas.update({
@@ -168,7 +259,11 @@ def build_document() -> dict[str, Any]:
         "ForeignSchool": {"type": "object", "required": ["error", "index"], "properties": {
             "error": {"type": "string"}, "index": {"type": "integer", "minimum": 0}}},
         "AllRejected": {"allOf": [RESULT, ERROR]},
+        "AbsenceNote": ABSENCE_NOTE,
+        "AbsenceNotesPage": NOTES_PAGE,
     })
+    paths = {f"/api/v1/{name}": _operation(spec) for name, spec in SPECS.items()}
+    paths[NOTES_PATH] = _notes_operation()
     return {
         "openapi": "3.1.0",
         "info": {
@@ -177,9 +272,10 @@ def build_document() -> dict[str, Any]:
             "description": "Each school system posts JSON arrays of records with the fields "
                            "of the CSV files. A school's key writes only its own school's "
                            "records; a department key writes every school. Re-posting the "
-                           "same records changes nothing.",
+                           "same records changes nothing. The school system reads parents' "
+                           "absence explanations back with GET /api/v1/absence-notes.",
         },
-        "paths": {f"/api/v1/{name}": _operation(spec) for name, spec in SPECS.items()},
+        "paths": paths,
         "components": {
             "schemas": schemas,
             "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer",

@@ -55,8 +55,9 @@ class ApiServer:
                                     headers=sent) as response:
             return await _answer(response)
 
-    async def get(self, path: str) -> Answer:
-        async with self.client.get(self.base_url + path) as response:
+    async def get(self, path: str, *, key: str | None = None) -> Answer:
+        headers = {"Authorization": f"Bearer {key}"} if key is not None else {}
+        async with self.client.get(self.base_url + path, headers=headers) as response:
             return await _answer(response)
 
 

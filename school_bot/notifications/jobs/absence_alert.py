@@ -11,7 +11,9 @@ alerted absence turned present, late or excused) changes it:
   edits the message to list every lesson missed and every mark corrected since the
   parent was told; elsewhere (Viber) a follow-up says what changed since: lessons
   missed since (at most once per `absence_followup_window` after the previous message)
-  and marks corrected (at once: a wrong alert does not stand).
+  and marks corrected (at once: a wrong alert does not stand). A mark corrected to
+  excused on a day the parent's accepted explanation covers is no follow-up of its
+  own: the parent is told that the explanation was accepted (jobs/note_closure.py).
 
 While an absence is left that day, each of these messages carries the "Explain" button
 (`texts.explain_button`, naming the alert's row: handlers/absence_explain.py).
@@ -42,6 +44,7 @@ class PupilDay:
     day: date
     pupil: str   # the given name
     today: date  # in the school's time zone
+    explained: bool = False  # an accepted note of the parent's covers the day
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,8 @@ def _as_followup(alert: AbsenceAlert, chat: Chat, day: PupilDay, marks: list[Mar
         return Change(change.lessons, [], reply)
     if not missed and not corrected:
         return change
+    if not missed and day.explained and all(m.status == "excused" for m in corrected):
+        return change  # the parent is told that the explanation was accepted: enough
     return Change(change.lessons, change.corrected, _explainable(texts.absence_followup(
         chat.locale, pupil=day.pupil, day=day.day, today=day.today, missed=_lessons(missed),
         corrected=_corrections(corrected), none_left=not absent), alert, chat, absent),

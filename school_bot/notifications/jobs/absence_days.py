@@ -18,11 +18,12 @@ from collections.abc import Collection, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, delete, select
+from sqlalchemy import Row, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from school_bot.notifications.jobs.absence_alert import Chat, Latest, Mark, PupilDay, bring_up_to_date
 from school_bot.notifications.jobs.common import JobContext
+from school_bot.notifications.jobs.note_reminders import LOOKBACK_DAYS as REMINDER_LOOKBACK_DAYS
 from school_bot.notifications.outbox import OutboxStatus
 from school_bot.notifications.recipients import guardian_accounts
 from school_bot.storage.models import AbsenceAlert, Account, Attendance, Lesson, OutboxMessage
@@ -58,9 +59,13 @@ async def keep_alerts_current(session: AsyncSession, ctx: JobContext, days: Sequ
 
 
 async def forget_past_alerts(session: AsyncSession, before: date) -> None:
-    """Alerts of days no change is told about any more."""
-    await session.execute(delete(AbsenceAlert).where(AbsenceAlert.day < before)
-                          .execution_options(synchronize_session=False))
+    """Alerts of days no change is told about any more; one whose evening reminder has
+    not been decided on yet (jobs/note_reminders.py) is kept until its lookback ends."""
+    await session.execute(delete(AbsenceAlert).where(
+        AbsenceAlert.day < before,
+        or_(AbsenceAlert.reminded_at.is_not(None),
+            AbsenceAlert.day < before - timedelta(days=REMINDER_LOOKBACK_DAYS)))
+        .execution_options(synchronize_session=False))
 
 
 def _slices(days: Sequence[PupilDay]) -> list[tuple[list[str], list[date]]]:

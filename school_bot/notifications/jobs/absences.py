@@ -14,7 +14,9 @@ settled without a message: an alert about last week is noise, and a school's fir
 import of a whole term must not flood its parents.
 
 `queue_absences` is one batch in the caller's unit of work (the ingest calls it for
-the pupils it just wrote; the periodic scan, `absence_alerts`, for everyone).
+the pupils it just wrote; the periodic scan, `absence_alerts`, for everyone). It first
+closes the parents' explanations that the school's `excused` marks settle
+(jobs/note_closure.py).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from school_bot.notifications.jobs.absence_alert import PupilDay
 from school_bot.notifications.jobs.absence_days import forget_past_alerts, keep_alerts_current
 from school_bot.notifications.jobs.common import JobContext, first_name
+from school_bot.notifications.jobs.note_closure import close_excused_notes, explained_days
 from school_bot.storage.models import Attendance, Lesson, School, SchoolClass, Student
 from school_bot.storage.writes import on_postgresql
 
@@ -59,13 +62,15 @@ async def queue_absences(session: AsyncSession, ctx: JobContext, *,
     handled in the caller's unit of work: (outbox rows written, marks scanned)."""
     now = ctx.now()
     wanted = sorted(set(students)) if students is not None else None
+    closed = await close_excused_notes(session, ctx, students=wanted)
     absences = await _unsettled(session, ctx, now, wanted, corrections=False)
     corrections = await _unsettled(session, ctx, now, wanted, corrections=True)
     if not absences and not corrections:
-        return 0, 0
-    days = _live_days(ctx, now, [*absences, *corrections])
+        return closed, 0
+    explained = await explained_days(session, {(r.student_id, r.date) for r in corrections})
+    days = _live_days(ctx, now, [*absences, *corrections], explained)
     fresh = {(r.student_id, r.date) for r in absences}
-    written = await keep_alerts_current(session, ctx, list(days.values()), fresh, now=now)
+    written = closed + await keep_alerts_current(session, ctx, list(days.values()), fresh, now=now)
     await _settle(session, [(r.student_id, r.lesson_id) for r in absences],
                   (Attendance.status == "absent") & Attendance.alerted_at.is_(None), now)
     await _settle(session, [(r.student_id, r.lesson_id) for r in corrections],
@@ -109,8 +114,8 @@ async def _unsettled(session: AsyncSession, ctx: JobContext, now: datetime,
     return (await session.execute(query)).all()
 
 
-def _live_days(ctx: JobContext, now: datetime, rows: Sequence[Row[Any]]
-               ) -> dict[tuple[str, date], PupilDay]:
+def _live_days(ctx: JobContext, now: datetime, rows: Sequence[Row[Any]],
+               explained: Collection[tuple[str, date]] = ()) -> dict[tuple[str, date], PupilDay]:
     """The pupils' days whose alerts are told about: launched schools, within the lookback."""
     days: dict[tuple[str, date], PupilDay] = {}
     lookback = timedelta(days=ctx.config.absence_lookback_days)
@@ -118,7 +123,8 @@ def _live_days(ctx: JobContext, now: datetime, rows: Sequence[Row[Any]]
         today = now.astimezone(ctx.zone(row.timezone)).date()
         if row.launched and row.date >= today - lookback:
             days[(row.student_id, row.date)] = PupilDay(
-                row.student_id, row.date, first_name(row.full_name), today)
+                row.student_id, row.date, first_name(row.full_name), today,
+                (row.student_id, row.date) in explained)
     return days
 
 
