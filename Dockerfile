@@ -3,15 +3,10 @@
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 WORKDIR /app
-COPY pyproject.toml README.md run_bot.py ./
-COPY bot bot
-COPY handlers handlers
-COPY notifications notifications
-COPY storage storage
-COPY web web
-COPY reports reports
-COPY locales locales
-RUN pip install --no-cache-dir . && useradd --system --home /app bot
+COPY pyproject.toml requirements.lock README.md run_bot.py ./
+COPY school_bot school_bot
+# the versions CI tests (requirements.lock) as constraints: only what the bot needs is installed
+RUN pip install --no-cache-dir -c requirements.lock . && useradd --system --home /app bot
 USER bot
 EXPOSE 8080
 ENV WEB_HOST=0.0.0.0 WEB_PORT=8080

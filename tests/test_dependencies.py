@@ -65,3 +65,14 @@ def test_the_lock_says_how_it_is_made_and_ci_installs_it_before_the_tests() -> N
     ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()]
     install = ci.index("pip install -r requirements.lock")
     assert install < ci.index('pip install -e ".[test]" && python -m pytest')
+
+
+def test_the_image_copies_the_package_and_installs_the_locked_versions() -> None:
+    """No container engine runs here, so the Dockerfile is read: what it copies exists,
+    the package is among it, and the install takes requirements.lock's versions."""
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    copied = [source for line in re.findall(r"^COPY (.+)$", dockerfile, re.MULTILINE)
+              for source in line.split()[:-1]]
+    assert "school_bot" in copied and "requirements.lock" in copied
+    assert [source for source in copied if not (ROOT / source).exists()] == []
+    assert re.search(r"pip install [^\n]*-c requirements\.lock \.", dockerfile)
