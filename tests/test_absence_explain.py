@@ -29,6 +29,7 @@ from school_bot.shared.settings import SettingsError, load_settings
 from school_bot.storage.absence_notes import NoteStatus, decide
 from school_bot.storage.db import Database
 from school_bot.storage.models import AbsenceAlert, AbsenceNote, Account, Attendance, SchoolClass
+from tests.support.api import new_key, serve
 from tests.support.chat_client import ChatClient
 from tests.support.core import conversation, linked
 from tests.support.notify import config, outbox, settings
@@ -368,3 +369,41 @@ def test_a_malformed_reason_list_is_refused_naming_the_setting() -> None:
         assert "ABSENCE_REASONS" in str(refused.value) and says in str(refused.value)
     assert [r.key for r in load_settings(_env_file=None).reasons] == [
         "illness", "medical", "family", "other"]
+
+
+async def test_the_whole_loop_parent_explains_teacher_accepts_school_system_reads(db: Database) -> None:
+    """Alert → Explain → the teacher's chat → Accept → the parent is told → the school
+    system reads the decision through the API; nothing in between is faked but Telegram."""
+    await school(db)
+    clock = moving_clock()
+    async with telegram_rig(db) as rig:
+        parent, teacher = rig.chat(PARENT_CHAT), rig.chat(TEACHER_CHAT)
+        await parent.share_contact(PHONES.koval)
+        deliverer = TelegramDeliverer(rig.door.bot)
+        await absence_alerts(job(db, clock))
+        await deliver(db, deliverer, clock)
+        [alert] = [r for r in rig.api.sent if r.method == "sendMessage" and r.chat_id == PARENT_CHAT
+                   and "Ольга" in (r.text or "")]
+        question = last_shown(await press_labelled(parent, alert, "Пояснити"))
+        await press_labelled(parent, question, "Візит до лікаря")
+        noted = last_shown(await parent.send("Запис до стоматолога"))  # the optional note, typed
+        await press_labelled(parent, noted, "Надіслати")
+        await deliver(db, deliverer, clock)
+        [review] = [r for r in rig.api.sent if r.method == "sendMessage" and r.chat_id == TEACHER_CHAT]
+        assert "Запис до стоматолога" in (review.text or "")
+
+        decided = last_shown(await press_labelled(teacher, review, "Прийняти"))
+        assert decided.method == "editMessageText" and not inline(decided)  # decided: no buttons
+        await deliver(db, deliverer, clock)
+        [told] = [r for r in rig.api.sent if r.method == "sendMessage" and r.chat_id == PARENT_CHAT
+                  and "прийняв" in (r.text or "")]
+        assert "Ольга, 25 листопада" in (told.text or "")
+
+    async with serve(db) as api:
+        answer = await api.get("/api/v1/absence-notes", key=await new_key(db, "sch-1"))
+    assert answer.status == 200
+    [listed] = answer.body["notes"]
+    assert (listed["student_id"], listed["reason"], listed["note"], listed["status"],
+            listed["first_day"]) == ("st-olha", "medical", "Запис до стоматолога", "accepted",
+                                     TODAY.isoformat())
+    assert "phone" not in str(listed) and "Коваль" not in str(listed)
