@@ -3,6 +3,11 @@
 On an empty database the made-up city is written to `demo_data/` and imported
 (storage.ingest); the demo parent's number is printed so that the first thing to type
 is `/contact <that number>`. Uses DATABASE_URL (default: the SQLite file).
+
+While the chat runs, the web diary and the calendar feed are served on this machine
+(WEB_HOST:WEB_PORT, or a free port when that one is taken), so the links `/diary` and
+Settings → Calendar print open in a browser here. A WEB_PUBLIC_URL that is set is
+used as it is (the web role serving it runs elsewhere).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import argparse
 import asyncio
 import json
 import sys
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -46,13 +52,41 @@ async def _demo(folder: Path, language: str, settings: Settings) -> int:
     try:
         await upgrade(database.engine)
         phone = await demo_parent_phone(database, folder)
-        print(_intro(language, phone))
-        core = Conversation(settings, extensions=extensions(settings))
-        chat = ConsoleChat(TurnRunner(database, core), language=language)
-        await run_console(chat, echo=not sys.stdin.isatty())
+        async with AsyncExitStack() as stack:
+            if not settings.web_public_url:
+                settings = await _serve_the_diary(database, settings, stack)
+            print(_intro(language, phone))
+            core = Conversation(settings, extensions=extensions(settings))
+            chat = ConsoleChat(TurnRunner(database, core), language=language)
+            await run_console(chat, echo=not sys.stdin.isatty())
     finally:
         await database.dispose()
     return 0
+
+
+async def _serve_the_diary(database: Database, settings: Settings, stack: AsyncExitStack) -> Settings:
+    """The web diary and the calendar feed on this machine, for the demo's links: the
+    settings with WEB_PUBLIC_URL naming where they are served."""
+    from aiohttp import web
+
+    from school_bot.bot.app import diary_registrars, web_registrars
+    from school_bot.web.app import build_web_app
+
+    runner: web.AppRunner | None = None
+    for port in (settings.web_port, 0):  # the configured port, else any free one
+        served = settings.model_copy(update={"web_public_url": f"http://{settings.web_host}:{port}"})
+        runner = web.AppRunner(build_web_app(database, served, [
+            *web_registrars(None), *diary_registrars(served)]), access_log=None)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, settings.web_host, port).start()
+        except OSError:
+            await runner.cleanup()
+            continue
+        stack.push_async_callback(runner.cleanup)
+        host, bound = runner.addresses[0][:2]
+        return settings.model_copy(update={"web_public_url": f"http://{host}:{bound}"})
+    return settings  # nothing could listen: the demo offers no diary
 
 
 async def demo_parent_phone(database: Database, folder: Path) -> str | None:
