@@ -172,14 +172,10 @@ class AbsenceReviewExtension(Extension):
             return [stale(turn)]
         if action == "r" and extra not in QUICK_REASONS:
             return [stale(turn)]
-        found = await self._note(turn, int(raw_id))
-        if found is None:
-            turn.remember(**{STATE_KEY: None})
-            return [stale(turn)]
+        found = await self._undecided(turn, int(raw_id))
+        if isinstance(found, list):
+            return found
         me, note = found
-        if note.status in FINAL:
-            turn.remember(**{STATE_KEY: None})
-            return [await self._already(turn, me, note)]
         if action == "a":
             return await self._decide(turn, me, note, NoteStatus.ACCEPTED, edit=True)
         if action == "d":
@@ -193,6 +189,16 @@ class AbsenceReviewExtension(Extension):
             return await self._decide(turn, me, note, NoteStatus.DECLINED, why=why, edit=True)
         turn.remember(**{STATE_KEY: None})  # c: back to the three buttons
         return [await self._view(turn, me, note, edit=True)]
+
+    async def _undecided(self, turn: Turn, note_id: int | None
+                         ) -> tuple[Reviewer, AbsenceNote] | list[Reply]:
+        """The note, when this chat may decide it and it is still undecided; else the
+        answer (not available, or who decided it and when), and no reason is awaited."""
+        found = await self._note(turn, note_id) if note_id is not None else None
+        if found is not None and found[1].status not in FINAL:
+            return found
+        turn.remember(**{STATE_KEY: None})
+        return [stale(turn)] if found is None else [await self._already(turn, *found)]
 
     def wants_text(self, turn: Turn) -> bool:
         waiting = turn.state(STATE_KEY)
@@ -214,14 +220,10 @@ class AbsenceReviewExtension(Extension):
             return await (other or self).start(turn)
         waiting = turn.state(STATE_KEY) or {}
         note_id = waiting.get("note")
-        found = await self._note(turn, note_id) if isinstance(note_id, int) else None
-        if found is None:
-            turn.remember(**{STATE_KEY: None})
-            return [stale(turn)]
+        found = await self._undecided(turn, note_id if isinstance(note_id, int) else None)
+        if isinstance(found, list):
+            return found
         me, note = found
-        if note.status in FINAL:
-            turn.remember(**{STATE_KEY: None})
-            return [await self._already(turn, me, note)]
         if not typed:
             return [Reply(text=t(turn.locale, "Please write the reason in words."))]
         if len(typed) > NOTE_MAX_CHARS:
