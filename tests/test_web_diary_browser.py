@@ -125,12 +125,17 @@ async def test_the_mini_app_draws_the_bots_grades_and_marks_the_absences(db: Dat
             await page.wait_for_selector('table.calendar[data-month="2026-10"]', timeout=10_000)
             assert await page.locator("table.calendar td.absent").count() == 0
 
+            assert problems == []
+
+            # the session ends while the Mini App stays open: the page starts a new one
+            # from Telegram's launch data, still in its address
+            await page.context.clear_cookies()
             await page.click('#pupils button:has-text("Петро")')
             await page.wait_for_selector('body[data-ready="st-petro"]', timeout=10_000)
             petro = await page.evaluate("""() => [...document.querySelectorAll('circle.point')]
                 .map(dot => Number(dot.dataset.value)).sort((a, b) => a - b)""")
             assert petro == [8, 10]
-            assert problems == []
+            assert [p for p in problems if "401" not in p] == []  # only the one refused request
         finally:
             await browser.close()
 

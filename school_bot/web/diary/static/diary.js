@@ -296,6 +296,29 @@
     });
   }
 
+  // Telegram's signed launch data stays in the address while the Mini App is open: a
+  // session that ended (WEB_SESSION_TTL) is started again from it, once per request,
+  // as long as the server still takes the launch data (WEBAPP_INIT_MAX_AGE).
+  async function startSession() {
+    var initData = launchParams().get("tgWebAppData");
+    if (!initData) { return false; }
+    await fetchJSON("api/session", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ init_data: initData })
+    });
+    return true;
+  }
+
+  async function fetchWithSession(url) {
+    try {
+      return await fetchJSON(url);
+    } catch (error) {
+      if (error.status !== 401 || !(await startSession())) { throw error; }
+      return await fetchJSON(url);
+    }
+  }
+
   async function load(ref, month) {
     state.ref = ref;
     state.month = month;
@@ -303,7 +326,7 @@
     status(s("loading"));
     var url = "api/pupil/" + encodeURIComponent(ref) + (month ? "?month=" + encodeURIComponent(month) : "");
     try {
-      var data = await fetchJSON(url);
+      var data = await fetchWithSession(url);
       renderGrades(data);
       renderCalendar(data.calendar);
       renderList("homework", data.homework, "no_homework", homeworkLine);
@@ -322,14 +345,7 @@
     telegramEvent("web_app_ready");
     telegramEvent("web_app_expand");
     try {
-      var initData = params.get("tgWebAppData");
-      if (initData) {
-        await fetchJSON("api/session", {
-          method: "POST",
-          headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ init_data: initData })
-        });
-      }
+      await startSession();
       var diary = await fetchJSON("api/diary");
       state.strings = diary.strings;
       state.pupils = diary.pupils;
