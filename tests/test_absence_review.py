@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
-from typing import Any
 
 from sqlalchemy import select
 
@@ -35,7 +34,7 @@ from tests.support.core import conversation
 from tests.support.notify import Clock, config, settings
 from tests.support.school_world import Family, SchoolWorld
 from tests.support.small_school import NOW
-from tests.support.telegram_rig import TelegramRig, telegram_rig
+from tests.support.telegram_rig import TelegramRig, inline_buttons, telegram_rig
 from tests.support.viber_rig import viber_rig
 from tests.support.world import account, school_class, staff
 
@@ -68,17 +67,6 @@ async def note(db: Database, family: Family, class_id: str, *, reason: str = "il
                              account_id=family.account_id, first_day=days[0], last_day=days[1],
                              reason=reason, note=text, in_advance=False, now=NOW)
         return row.id
-
-
-def buttons(requests: list[SentRequest]) -> dict[str, str]:
-    """Label → callback data of the inline buttons in these requests."""
-    found: dict[str, str] = {}
-    for request in requests:
-        markup: Any = request.params.get("reply_markup") or {}
-        for row in markup.get("inline_keyboard", []) if isinstance(markup, dict) else []:
-            for button in row:
-                found[button["text"]] = button["callback_data"]
-    return found
 
 
 def shown(requests: list[SentRequest]) -> str:
@@ -132,7 +120,7 @@ async def test_the_homeroom_teacher_lists_their_class_and_accepts(db: Database) 
         assert "Дні: 23 листопада – 24 листопада" in text and "Причина: Хвороба" in text
         assert "Коментар батьків: Температура, були вдома" in text
         assert "7-Б" not in text and "Весілля" not in text  # another class's note
-        offered = buttons(listed)
+        offered = inline_buttons(listed)
         assert offered == {"✅ Прийняти": f"xt:a:{mine}", "❌ Відхилити": f"xt:n:{mine}",
                            "📄 Попросити документ": f"xt:d:{mine}"}
         [card] = [r for r in listed if "Учень/учениця:" in (r.text or "")]
@@ -141,7 +129,7 @@ async def test_the_homeroom_teacher_lists_their_class_and_accepts(db: Database) 
         [edit] = [r for r in answer if r.method == "editMessageText"]
         assert edit.params["message_id"] == card.message_id
         assert "Стан: прийнято — ви" in (edit.text or "") and "Батьки отримають" in (edit.text or "")
-        assert buttons([edit]) == {}
+        assert inline_buttons([edit]) == {}
         [told] = rig.api.messages_to(families["7-А"].chat_id)
         assert told.startswith("✅ Класний керівник прийняв ваше пояснення")
         assert "Олена, 23 листопада – 24 листопада" in told
@@ -163,7 +151,7 @@ async def test_asking_for_a_document_tells_the_parent_to_bring_it_to_school(db: 
             answer = await teacher.press(f"xt:d:{mine}")
         assert "Батьків попрошено принести документ до школи" in shown(answer)
         assert "Стан: попросили документ" in shown(answer)
-        assert buttons(answer) == {"✅ Прийняти": f"xt:a:{mine}", "❌ Відхилити": f"xt:n:{mine}"}
+        assert inline_buttons(answer) == {"✅ Прийняти": f"xt:a:{mine}", "❌ Відхилити": f"xt:n:{mine}"}
         [told] = rig.api.messages_to(families["7-А"].chat_id)
         assert told.startswith("📄 Класний керівник просить документ")
         assert "принесіть документ" in told and "до школи" in told
@@ -185,7 +173,7 @@ async def test_declining_asks_for_a_reason_and_the_parent_gets_it(db: Database) 
         teacher = rig.chat(TEACHER)
         asked = await teacher.press(f"xt:n:{mine}")
         assert "Чому ви його відхиляєте?" in shown(asked)
-        assert set(buttons(asked)) == {"Документ до школи не принесли",
+        assert set(inline_buttons(asked)) == {"Документ до школи не принесли",
                                        "Дні не збігаються з даними школи", "↩️ Назад"}
         too_long = await teacher.send("х" * 301)
         assert "Причина задовга: 301 символ" in shown(too_long)
@@ -221,7 +209,7 @@ async def test_the_director_decides_for_a_class_whose_teacher_is_not_linked(db: 
 
         second = await director.press(f"xt:a:{theirs}")  # decided: not again
         assert "Щодо цього пояснення вже ухвалено рішення" in shown(second)
-        assert "відхилено — ви" in shown(second) and buttons(second) == {}
+        assert "відхилено — ви" in shown(second) and inline_buttons(second) == {}
     assert (await stored(db, theirs)).status == "declined"
     # the school system reads it in the school's language
     assert (await stored(db, theirs)).decision_note == "Документ до школи не принесли"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from school_bot.bot.telegram.front_door import build_bot
 from school_bot.bot.telegram_delivery import TelegramDeliverer
@@ -15,21 +14,10 @@ from school_bot.notifications.service import NotificationService
 from tests.fakes.telegram_api import SentRequest
 from tests.support.notify import config
 from tests.support.school_world import SchoolWorld
-from tests.support.telegram_rig import telegram_rig
+from tests.support.telegram_rig import inline_buttons, telegram_rig
 from tests.support.world import account
 
 DIRECTOR_CHAT = 900
-
-
-def buttons(requests: list[SentRequest]) -> dict[str, str]:
-    """Label → callback data of the inline buttons in these requests."""
-    found: dict[str, str] = {}
-    for request in requests:
-        markup: Any = request.params.get("reply_markup") or {}
-        for row in markup.get("inline_keyboard", []) if isinstance(markup, dict) else []:
-            for button in row:
-                found[button["text"]] = button["callback_data"]
-    return found
 
 
 def sent_to(chat_id: int) -> Callable[[SentRequest], bool]:
@@ -50,12 +38,12 @@ async def test_a_director_announces_to_a_class_and_gets_the_report(db) -> None:
 
     async with telegram_rig(db) as rig:
         director = rig.chat(DIRECTOR_CHAT)
-        offered = buttons(await director.send("/announce"))
+        offered = inline_buttons(await director.send("/announce"))
         assert "Клас 7-А" in offered and "Уся школа" in offered
         await director.press(offered["Клас 7-А"])
         preview = await director.send("Завтра екскурсія до музею, збір о 9:00")
         assert "2 отримувачі" in shown(preview) and "Завтра екскурсія" in shown(preview)
-        queued = await director.press(buttons(preview)["✅ Надіслати"])
+        queued = await director.press(inline_buttons(preview)["✅ Надіслати"])
         assert "надсилається 2 отримувачам" in shown(queued)
 
         settings = rig.settings.model_copy(update={"quiet_hours": ""})

@@ -105,6 +105,12 @@ def keyboard_of(request: SentRequest) -> dict[str, Any] | None:
     return markup if isinstance(markup, dict) else None
 
 
+def inline_buttons(requests: list[SentRequest]) -> dict[str, str]:
+    """Label → callback data of the inline buttons in these requests."""
+    return {button["text"]: button["callback_data"] for request in requests
+            for row in (keyboard_of(request) or {}).get("inline_keyboard", []) for button in row}
+
+
 def rig_settings(database: Database, api: FakeTelegramBotAPI, **overrides: Any) -> Settings:
     return Settings(_env_file=None, database_url=database.url, telegram_bot_token=TOKEN,
                     telegram_api_url=api.base_url, **overrides)
