@@ -45,7 +45,8 @@ from school_bot.shared.events import Button, Reply
 from school_bot.shared.i18n import SUPPORTED_LOCALES, format_date, format_weekday, t, tn
 from school_bot.shared.settings import Settings
 from school_bot.storage.absence_notes import NOTE_MAX_CHARS, NoteStatus, add_note, covering
-from school_bot.storage.models import AbsenceAlert, Account, Lesson
+from school_bot.storage.models import AbsenceAlert, Account
+from school_bot.storage.school_days import school_days as class_school_days
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,6 @@ PREFIX = EXPLAIN_PREFIX
 COMMAND = "absent"
 STATE_KEY = "xp"
 FLOW_TTL = timedelta(hours=1)   # an unfinished explanation is forgotten after this
-LOOKAHEAD = 60                  # calendar days searched for school days
 START_CHOICES = 3               # first days offered for a report in advance
 STANDING = (NoteStatus.OPEN.value, NoteStatus.DOCUMENT.value, NoteStatus.ACCEPTED.value)
 TEXT_STEPS = ("note",)
@@ -95,21 +95,8 @@ def _day(value: Any) -> date | None:
 
 
 async def school_days(turn: Turn, pupil: Pupil, start: date, count: int) -> list[date]:
-    """The pupil's first `count` school days from `start` (itself included if one): the
-    days with lessons of the class up to the last day the school system posted, Monday
-    to Friday after it."""
-    horizon = start + timedelta(days=LOOKAHEAD)
-    known = set((await turn.session.scalars(
-        select(Lesson.date).where(Lesson.class_id == pupil.class_id, Lesson.date >= start,
-                                  Lesson.date <= horizon).distinct())).all())
-    last_known = max(known) if known else start - timedelta(days=1)
-    days: list[date] = []
-    day = start
-    while len(days) < count and day <= horizon:
-        if (day in known) if day <= last_known else day.weekday() < 5:
-            days.append(day)
-        day += timedelta(days=1)
-    return days
+    """The pupil's first `count` school days from `start` (storage/school_days.py)."""
+    return await class_school_days(turn.session, pupil.class_id, start, count)
 
 
 # ---------------------------------------------------------------- words

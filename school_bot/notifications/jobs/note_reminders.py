@@ -9,10 +9,9 @@ gets one message with the "Explain" button of that alert, when
 * the chat still speaks for a consenting guardian of the pupil and has not turned the
   reminders off (settings: "Reminders to explain absences").
 
-The previous school day of an alert's day is the class's next day with lessons after
-it (Monday after a Friday, the first day after a holiday); when the class has no
-lessons on record after it, the next weekday. The reminder goes on the evening of that
-day, never later.
+The reminder goes on the evening of the class's next school day after the absence
+(storage/school_days.py: a day with lessons on record, a weekday beyond the last one
+posted; so Monday after a Friday, the first day after a holiday the timetable shows).
 
 The alert row is the guard: `reminded_at` is set in the transaction that writes the
 reminder (or that decides there is none to send), and only alerts with none are
@@ -23,7 +22,6 @@ them.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, select
@@ -34,7 +32,6 @@ from school_bot.notifications.jobs.common import (
     JobContext,
     first_name,
     for_launched_schools,
-    next_school_day,
 )
 from school_bot.notifications.outbox import Notification, Priority, enqueue_many
 from school_bot.notifications.recipients import guardian_accounts
@@ -47,6 +44,7 @@ from school_bot.storage.models import (
     SchoolClass,
     Student,
 )
+from school_bot.storage.school_days import LOOKAHEAD, lesson_days, school_days_from
 from school_bot.storage.writes import on_postgresql
 
 KIND = "absence_note_reminder"
@@ -114,17 +112,13 @@ async def queue_note_reminders(session: AsyncSession, ctx: JobContext, school_id
 
 async def _next_school_days(session: AsyncSession, wanted: set[tuple[str, date]],
                             today: date) -> dict[tuple[str, date], date]:
-    """For each (class, day): the class's first day with lessons after it, up to today;
-    the next weekday when it has none on record in between."""
-    classes = sorted({c for c, _ in wanted})
-    earliest = min(d for _, d in wanted)
-    rows = await session.execute(
-        select(Lesson.class_id, Lesson.date).distinct()
-        .where(Lesson.class_id.in_(classes), Lesson.date > earliest, Lesson.date <= today))
-    dates: dict[str, list[date]] = defaultdict(list)
-    for class_id, day in rows:
-        dates[class_id].append(day)
-    return {(c, d): min((x for x in dates[c] if x > d), default=next_school_day(d))
+    """For each (class, day): the class's next school day after it (storage/school_days.py);
+    a day beyond today when none is found up to it (no reminder yet)."""
+    first = min(d for _, d in wanted) + timedelta(days=1)
+    known = await lesson_days(session, {c for c, _ in wanted}, first,
+                              max(d for _, d in wanted) + timedelta(days=LOOKAHEAD + 1))
+    return {(c, d): next(iter(school_days_from(known[c], d + timedelta(days=1), 1)),
+                         today + timedelta(days=1))
             for c, d in wanted}
 
 
