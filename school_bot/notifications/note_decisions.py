@@ -98,8 +98,8 @@ def decision_text(locale: str, note: AbsenceNote, pupil: str) -> str | None:
     """What the parent is told of the note's status now (None: nothing, it is open)."""
     days = days_text(locale, note.first_day, note.last_day)
     if note.status == NoteStatus.ACCEPTED.value and note.decided_by == SCHOOL_SYSTEM:
-        return _t(locale, "✅ The school marked the absence excused\n{pupil}, {days}",
-                  pupil=pupil, days=days)
+        return _t(locale, "✅ The school marked the absence excused: your explanation is "
+                          "accepted\n{pupil}, {days}", pupil=pupil, days=days)
     if note.status == NoteStatus.ACCEPTED.value:
         return _t(locale, "✅ The homeroom teacher accepted your explanation\n{pupil}, {days}",
                   pupil=pupil, days=days)

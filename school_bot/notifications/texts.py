@@ -85,13 +85,6 @@ def days_words(locale: str, first_day: date, last_day: date, today: date) -> str
               last=format_date(last_day, locale))
 
 
-def note_closed_by_school(locale: str, *, pupil: str, first_day: date, last_day: date,
-                          today: date) -> Reply:
-    return Reply(text=_t(locale, "✅ The school marked {pupil}'s absence {days} as excused: "
-                                 "your explanation is accepted.",
-                         pupil=pupil, days=days_words(locale, first_day, last_day, today)))
-
-
 def note_reminder(locale: str, *, pupil: str, day: date, today: date, alert_id: int) -> Reply:
     return Reply(text=_t(locale, "📝 {pupil}'s absence {day} has not been explained yet. If you "
                                  "know the reason, press “Explain”: the homeroom teacher gets it.",

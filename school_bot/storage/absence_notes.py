@@ -33,10 +33,10 @@ class NoteStatus(StrEnum):
 
 
 # the outbox rows about one note start their dedupe keys so (`{id}`: the note's id): the
-# reviewers' copies with the parent's words (notifications/note_review.py), the
-# decisions told to the parent (note_decisions.py) and the school's closure
-# (jobs/note_closure.py); erasure deletes them with the notes
-OUTBOX_KEYS = ("absence_note:{id}:", "note:{id}:", "note-closed:{id}:")
+# reviewers' copies with the parent's words (notifications/note_review.py) and the
+# decisions told to the parent, the school's closure among them (note_decisions.py);
+# erasure deletes them with the notes
+OUTBOX_KEYS = ("absence_note:{id}:", "note:{id}:")
 
 UNDECIDED = (NoteStatus.OPEN.value, NoteStatus.DOCUMENT.value)
 FINAL = (NoteStatus.ACCEPTED.value, NoteStatus.DECLINED.value)

@@ -4,9 +4,10 @@ is told once.
 A note still undecided (`open`, or `document`: the teacher asked for a document) closes
 when the school system marks one of its days' lessons `excused` and the pupil has no
 `absent` mark left on the days it covers, up to today (school time): the decision is
-the school system's (`decided_by` = `school_system`, audited), and each chat of the
-guardian who wrote it gets one message (dedupe key per note and chat). A note the
-teacher already decided is left as it is and nobody is told again.
+the school system's (`decided_by` = `school_system`, audited), and the parent is told as
+of every decision (note_decisions.tell_parent: the chat that wrote it, else the
+guardian's chats; one message per note, status and chat). A note the teacher already
+decided is left as it is and nobody is told again.
 
 `close_excused_notes` runs in the caller's unit of work: the absence batches call it
 (jobs/absences.py `queue_absences`), so the ingest API closes notes with the write that
@@ -28,23 +29,18 @@ from datetime import date
 from sqlalchemy import and_, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from school_bot.notifications import texts
-from school_bot.notifications.jobs.common import JobContext, first_name
-from school_bot.notifications.outbox import Notification, Priority, enqueue_many
+from school_bot.notifications.jobs.common import JobContext
+from school_bot.notifications.note_decisions import tell_parent
 from school_bot.storage.absence_notes import SCHOOL_SYSTEM, UNDECIDED, NoteStatus, decide
 from school_bot.storage.models import (
     AbsenceNote,
-    Account,
-    AccountGuardian,
     Attendance,
-    Guardian,
     Lesson,
     School,
     Student,
 )
 from school_bot.storage.writes import on_postgresql
 
-KIND = "absence_note_closed"
 ACTOR = SCHOOL_SYSTEM
 
 
@@ -79,19 +75,12 @@ async def close_excused_notes(session: AsyncSession, ctx: JobContext, *,
                if not any(row.AbsenceNote.first_day <= day <= min(row.AbsenceNote.last_day,
                                                                    todays[row.AbsenceNote.id])
                           for day in absent.get(row.AbsenceNote.student_id, ()))]
-    items: list[Notification] = []
-    chats = await _guardian_chats(session, {row.AbsenceNote.guardian_id for row in closing})
+    written = 0
     for row in closing:
         note: AbsenceNote = row.AbsenceNote
         await decide(session, note, NoteStatus.ACCEPTED, by=SCHOOL_SYSTEM, actor=ACTOR, now=now)
-        for account_id, language in chats.get(note.guardian_id, []):
-            locale = ctx.locale(language)
-            reply = texts.note_closed_by_school(
-                locale, pupil=first_name(row.full_name), first_day=note.first_day,
-                last_day=note.last_day, today=todays[note.id])
-            items.append(Notification(account_id, KIND, Priority.NORMAL,
-                                      f"note-closed:{note.id}:{account_id}", reply))
-    return await enqueue_many(session, items, now=now)
+        written += await tell_parent(session, note, now=now, default_locale=ctx.settings.default_locale)
+    return written
 
 
 async def _absent_days(session: AsyncSession, notes: Sequence[AbsenceNote]
@@ -108,24 +97,6 @@ async def _absent_days(session: AsyncSession, notes: Sequence[AbsenceNote]
     found: dict[str, set[date]] = defaultdict(set)
     for student_id, day in rows:
         found[student_id].add(day)
-    return found
-
-
-async def _guardian_chats(session: AsyncSession, guardian_ids: Collection[str]
-                          ) -> dict[str, list[tuple[int, str | None]]]:
-    """The active chats of these guardians (consenting, not erased): (account, language)."""
-    found: dict[str, list[tuple[int, str | None]]] = defaultdict(list)
-    if not guardian_ids:
-        return found
-    rows = await session.execute(
-        select(AccountGuardian.guardian_id, Account.id, Account.language)
-        .join(Account, Account.id == AccountGuardian.account_id)
-        .join(Guardian, Guardian.id == AccountGuardian.guardian_id)
-        .where(AccountGuardian.guardian_id.in_(sorted(guardian_ids)), Account.active.is_(True),
-               Guardian.consent.is_(True), Guardian.erased_at.is_(None))
-        .order_by(Account.id))
-    for guardian_id, account_id, language in rows:
-        found[guardian_id].append((account_id, language))
     return found
 
 
