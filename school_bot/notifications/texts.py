@@ -77,14 +77,6 @@ def explain_button(locale: str, alert_id: int) -> Button:
 # ---- absence notes: the school's excused mark closed one; the evening reminder
 
 
-def days_words(locale: str, first_day: date, last_day: date, today: date) -> str:
-    """One day as `day_words`, several as "2 December – 4 December"."""
-    if first_day == last_day:
-        return day_words(locale, first_day, today)
-    return _t(locale, "{first} – {last}", first=format_date(first_day, locale),
-              last=format_date(last_day, locale))
-
-
 def note_reminder(locale: str, *, pupil: str, day: date, today: date, alert_id: int) -> Reply:
     return Reply(text=_t(locale, "📝 {pupil}'s absence {day} has not been explained yet. If you "
                                  "know the reason, press “Explain”: the homeroom teacher gets it.",
