@@ -22,9 +22,7 @@ only the SHA-256 of its token is stored, and `use_link` lets it open once.
 
 from __future__ import annotations
 
-import hashlib
 import re
-import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -43,6 +41,7 @@ from school_bot.shared.events import Button, Platform, Reply
 from school_bot.shared.i18n import format_date, format_number, format_weekday, normalize_locale, t
 from school_bot.shared.settings import Settings
 from school_bot.storage.fast import Query, rows
+from school_bot.storage.link_tokens import hash_token, is_token_shaped, new_token
 from school_bot.storage.models import Account, Grade, Student, WebLink
 from school_bot.storage.writes import changed_rows
 
@@ -50,7 +49,6 @@ COMMAND = "diary"
 PREFIX = "wd:"
 LINK_PATH = "l/"  # a one-time link: <diary url>l/<token>
 MIN_PUPILS_FOR_CLASS_AVERAGE = 3
-_TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # secrets.token_urlsafe(32)
 
 
 def _t(locale: str, msgid: str, **params: Any) -> str:
@@ -111,16 +109,12 @@ class DiaryExtension(Extension):
 # ---------------------------------------------------------------- one-time links
 
 
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
-
-
 async def issue_link(session: AsyncSession, account: Account, now: datetime, ttl: int) -> str:
     """A new one-time link's token (shown once; only its hash is stored). Links that
     have expired, anyone's, are deleted on the way."""
     await session.execute(delete(WebLink).where(WebLink.expires_at <= now)
                           .execution_options(synchronize_session=False))
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     session.add(WebLink(token_hash=hash_token(token), account_id=account.id, created_at=now,
                         expires_at=now + timedelta(seconds=ttl)))
     await session.flush()
@@ -130,7 +124,7 @@ async def issue_link(session: AsyncSession, account: Account, now: datetime, ttl
 async def use_link(session: AsyncSession, token: str, now: datetime) -> Account | None:
     """The account a link was issued to, if the link is genuine, unused and unexpired;
     it is used up by this call (a second one gets None)."""
-    if not _TOKEN_SHAPE.match(token):
+    if not is_token_shaped(token):
         return None
     token_hash = hash_token(token)
     used = await changed_rows(session, update(WebLink).where(

@@ -1,40 +1,22 @@
 """Calendar feed links: made, replaced, turned off, and found by their token.
 
-A token is 32 random bytes (URL-safe base64, 43 characters). It is shown to the parent
-once, when made; the database keeps only its SHA-256 (random enough that a fast hash
-suffices), so a leaked table gives no working link. A chat has at most one link: a new
-one replaces the old one's hash (the old link stops at once), turning the feed off
-deletes the row, and the chat's deletion takes the row with it (ON DELETE CASCADE).
+The token is a secret link token (storage/link_tokens.py: shown to the parent once,
+only its SHA-256 kept). A chat has at most one link: a new one replaces the old one's
+hash (the old link stops at once), turning the feed off deletes the row, and the
+chat's deletion takes the row with it (ON DELETE CASCADE).
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
-import secrets
 from datetime import datetime
 
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from school_bot.storage.fast import Query, rows
+from school_bot.storage.link_tokens import hash_token, is_token_shaped, new_token
 from school_bot.storage.models import Account, CalendarFeed
 from school_bot.storage.writes import changed_rows, upsert
-
-_TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # what new_token makes
-
-
-def new_token() -> str:
-    return secrets.token_urlsafe(32)
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def is_token_shaped(token: str) -> bool:
-    """Whether the token could be a feed token at all (one that cannot is not looked up)."""
-    return _TOKEN_SHAPE.match(token) is not None
 
 
 async def replace_feed(session: AsyncSession, account_id: int, now: datetime) -> str:

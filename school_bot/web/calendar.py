@@ -24,8 +24,8 @@ from functools import partial
 from aiohttp import web
 
 from school_bot.handlers.calendar_feed import ROUTE, feed_for_token
-from school_bot.storage.calendar_feeds import hash_token
 from school_bot.storage.db import Reads
+from school_bot.storage.link_tokens import hash_token
 from school_bot.storage.models import utc_now
 from school_bot.web.app import DATABASE_KEY, SETTINGS_KEY
 from school_bot.web.auth import FailedAuthLimiter, client_bucket
