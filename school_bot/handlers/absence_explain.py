@@ -27,7 +27,7 @@ nothing of what was sent.
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -64,20 +64,11 @@ TEXT_STEPS = ("note",)
 
 def _flow(turn: Turn) -> dict[str, Any] | None:
     """The open flow, unless it is older than FLOW_TTL."""
-    value = turn.state(STATE_KEY)
-    if not isinstance(value, dict):
-        return None
-    try:
-        since = datetime.fromisoformat(str(value.get("at", "")))
-    except ValueError:
-        return None
-    return value if turn.now - since < FLOW_TTL else None
+    return turn.flow(STATE_KEY, FLOW_TTL)
 
 
 def _keep(turn: Turn, flow: dict[str, Any], **changes: Any) -> dict[str, Any]:
-    updated = {**flow, **changes, "at": turn.now.isoformat()}
-    turn.remember(**{STATE_KEY: updated})
-    return updated
+    return turn.keep_flow(STATE_KEY, **{**flow, **changes})
 
 
 def _drop(turn: Turn) -> None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -201,14 +201,7 @@ class AbsenceReviewExtension(Extension):
         return [stale(turn)] if found is None else [await self._already(turn, *found)]
 
     def wants_text(self, turn: Turn) -> bool:
-        waiting = turn.state(STATE_KEY)
-        if not isinstance(waiting, dict) or not isinstance(waiting.get("at"), str):
-            return False
-        try:
-            since = datetime.fromisoformat(waiting["at"])
-        except ValueError:
-            return False
-        return since.tzinfo is not None and turn.now - since <= DECLINE_WAIT
+        return turn.flow(STATE_KEY, DECLINE_WAIT) is not None
 
     async def text(self, turn: Turn, text: str) -> list[Reply]:
         """The reason for declining the note the chat pressed "Decline" on."""
@@ -218,7 +211,7 @@ class AbsenceReviewExtension(Extension):
         if other is not None or typed in {t(locale, "Explanations") for locale in SUPPORTED_LOCALES}:
             turn.remember(**{STATE_KEY: None})  # a menu label leaves the reason unwritten
             return await (other or self).start(turn)
-        waiting = turn.state(STATE_KEY) or {}
+        waiting = turn.flow(STATE_KEY, DECLINE_WAIT) or {}
         note_id = waiting.get("note")
         found = await self._undecided(turn, note_id if isinstance(note_id, int) else None)
         if isinstance(found, list):
@@ -291,7 +284,7 @@ class AbsenceReviewExtension(Extension):
 
     async def _ask_reason(self, turn: Turn, me: Reviewer, note: AbsenceNote) -> list[Reply]:
         locale = turn.locale
-        turn.remember(**{STATE_KEY: {"note": note.id, "at": turn.now.isoformat()}})
+        turn.keep_flow(STATE_KEY, note=note.id)
         [shown] = await _shown(turn.session, [note])
         text = (await card(turn, shown, me) + "\n\n"
                 + t(locale, "Why do you decline it? Write a short reason for the parent (at most "

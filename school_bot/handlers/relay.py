@@ -24,7 +24,7 @@ from school_bot.handlers import directory_access as access
 from school_bot.handlers import directory_buttons as buttons
 from school_bot.handlers.directory_access import Permit, Refusal
 from school_bot.handlers.directory_text import _t, _tn, for_parents_only, who, who_in_class
-from school_bot.handlers.turn import Turn
+from school_bot.handlers.turn import Turn, fresh
 from school_bot.notifications.outbox import Priority, enqueue
 from school_bot.shared.events import Button, Reply
 from school_bot.shared.i18n import normalize_locale
@@ -47,14 +47,8 @@ def draft(account: Account) -> dict[str, Any] | None:
 
 def waiting(account: Account, now: datetime) -> bool:
     """Whether the chat's next typed text is the message being written."""
-    current = draft(account)
-    if not current or current.get("step") not in ("text", "confirm") or not account.guardian_links:
-        return False
-    try:
-        since = datetime.fromisoformat(current.get("at", ""))
-    except ValueError:
-        return False
-    return now - since < WAIT
+    current = fresh(draft(account), now, WAIT) or {}
+    return current.get("step") in ("text", "confirm") and bool(account.guardian_links)
 
 
 def drop(turn: Turn) -> None:
@@ -124,7 +118,7 @@ async def begin(turn: Turn, recipient: str) -> list[Reply]:
     member = await access.describe(turn.session, recipient, permit.class_id)
     if member is None:
         return refusal(turn, Refusal.UNAVAILABLE, recipient)
-    turn.remember(relay={"step": "text", "to": recipient, "at": turn.now.isoformat()})
+    turn.keep_flow(STATE_KEY, step="text", to=recipient)
     text = _t(turn.locale, "Write your message to {who} (up to {limit} characters). The bot passes "
                            "it on with your name and your children's first names; your phone "
                            "number is never shown.", who=who(turn.locale, member), limit=MAX_TEXT)
@@ -151,7 +145,7 @@ async def text(turn: Turn, typed: str) -> list[Reply]:
     member = await access.describe(turn.session, recipient, permit.class_id)
     if member is None:
         return refusal(turn, Refusal.UNAVAILABLE, recipient)
-    turn.remember(relay={"step": "confirm", "to": recipient, "text": body, "at": turn.now.isoformat()})
+    turn.keep_flow(STATE_KEY, step="confirm", to=recipient, text=body)
     head = _t(turn.locale, "Your message to {who}:", who=who(turn.locale, member))
     ask = _t(turn.locale, "Send it?")
     return [Reply(text=f"{head}\n\n{body}\n\n{ask}",

@@ -7,7 +7,7 @@ commits: the adapter's middleware does, once) and the account row of the chat.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -52,3 +52,26 @@ class Turn:
             else:
                 state[key] = value
         self.account.state = state  # a new dict, so the JSON column sees the change
+
+    def flow(self, key: str, ttl: timedelta) -> dict[str, Any] | None:
+        """The chat's half-done flow under `key` (written by `keep_flow`), unless it is
+        older than `ttl`."""
+        return fresh(self.state(key), self.now, ttl)
+
+    def keep_flow(self, key: str, **values: Any) -> dict[str, Any]:
+        """Store a flow's state under `key`, stamped with this turn's time."""
+        value = {**values, "at": self.now.isoformat()}
+        self.remember(**{key: value})
+        return value
+
+
+def fresh(value: Any, now: datetime, ttl: timedelta) -> dict[str, Any] | None:
+    """A flow's stored state (a dict stamped `at`, see `Turn.keep_flow`), unless it is
+    older than `ttl`, or not a flow's state at all."""
+    if not isinstance(value, dict):
+        return None
+    try:
+        since = datetime.fromisoformat(str(value.get("at", "")))
+    except ValueError:
+        return None
+    return value if since.tzinfo is not None and now - since < ttl else None
