@@ -42,7 +42,7 @@ from school_bot.notifications.texts import EXPLAIN_PREFIX
 from school_bot.shared.absence_reasons import DEFAULT as DEFAULT_REASONS
 from school_bot.shared.absence_reasons import Reason, parse_reasons
 from school_bot.shared.events import Button, Reply
-from school_bot.shared.i18n import SUPPORTED_LOCALES, format_date, format_weekday, t, tn
+from school_bot.shared.i18n import format_date, format_weekday, t, tn
 from school_bot.shared.settings import Settings
 from school_bot.storage.absence_notes import NOTE_MAX_CHARS, NoteStatus, add_note, covering
 from school_bot.storage.models import AbsenceAlert, Account
@@ -203,17 +203,12 @@ class AbsenceExplainExtension(Extension):
         flow = _flow(turn)
         return flow is not None and flow.get("s") in TEXT_STEPS and bool(turn.account.guardian_links)
 
+    def leave(self, turn: Turn) -> None:
+        _drop(turn)
+
     async def text(self, turn: Turn, text: str) -> list[Reply]:
-        """The comment typed in the comment-or-send step (a menu label leaves the flow)."""
+        """The comment typed in the comment-or-send step."""
         typed = text.strip()
-        other = next((e for e in turn.extensions
-                      if e is not self and e.available(turn) and e.menu_label(turn) == typed), None)
-        if other is not None:
-            _drop(turn)
-            return await other.start(turn)
-        if any(_label(locale) == typed for locale in SUPPORTED_LOCALES):
-            _drop(turn)
-            return await self.start(turn)
         flow = _flow(turn)
         family = await self._family(turn)
         pupil = find_pupil(family, str((flow or {}).get("p") or ""))

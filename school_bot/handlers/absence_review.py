@@ -33,7 +33,7 @@ from school_bot.handlers.turn import Turn
 from school_bot.notifications.note_decisions import QUICK_REASONS, quick_reason, tell_parent
 from school_bot.notifications.note_review import REVIEW_PREFIX, decision_buttons, note_lines
 from school_bot.shared.events import Button, Reply
-from school_bot.shared.i18n import N_, SUPPORTED_LOCALES, t, tn
+from school_bot.shared.i18n import N_, t, tn
 from school_bot.storage.absence_notes import (
     FINAL,
     NOTE_MAX_CHARS,
@@ -203,14 +203,12 @@ class AbsenceReviewExtension(Extension):
     def wants_text(self, turn: Turn) -> bool:
         return turn.flow(STATE_KEY, DECLINE_WAIT) is not None
 
+    def leave(self, turn: Turn) -> None:
+        turn.remember(**{STATE_KEY: None})  # the reason is left unwritten
+
     async def text(self, turn: Turn, text: str) -> list[Reply]:
         """The reason for declining the note the chat pressed "Decline" on."""
         typed = text.strip()
-        other = next((e for e in turn.extensions if e is not self and e.available(turn)
-                      and e.menu_label(turn) == typed), None)
-        if other is not None or typed in {t(locale, "Explanations") for locale in SUPPORTED_LOCALES}:
-            turn.remember(**{STATE_KEY: None})  # a menu label leaves the reason unwritten
-            return await (other or self).start(turn)
         waiting = turn.flow(STATE_KEY, DECLINE_WAIT) or {}
         note_id = waiting.get("note")
         found = await self._undecided(turn, note_id if isinstance(note_id, int) else None)

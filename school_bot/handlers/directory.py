@@ -21,7 +21,6 @@ from school_bot.handlers.directory_text import _t, gone
 from school_bot.handlers.extensions import Extension
 from school_bot.handlers.turn import Turn
 from school_bot.shared.events import Button, Reply
-from school_bot.shared.i18n import SUPPORTED_LOCALES
 
 COMMAND = "directory"
 Action = Callable[[Turn, str], Awaitable[list[Reply]]]
@@ -100,9 +99,10 @@ class DirectoryExtension(Extension):
     def wants_text(self, turn: Turn) -> bool:
         return relay.waiting(turn.account, turn.now)
 
+    def leave(self, turn: Turn) -> None:
+        relay.drop(turn)  # a message half written
+
     async def text(self, turn: Turn, text: str) -> list[Reply]:
-        if any(_t(locale, "👥 My class") == text.strip() for locale in SUPPORTED_LOCALES):
-            return await self.start(turn)  # its own menu label leaves the flow
         return await relay.text(turn, text)
 
     def settings_buttons(self, turn: Turn) -> list[Button]:

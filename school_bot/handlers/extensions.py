@@ -7,7 +7,9 @@ the composition root (bot/app.py, `extensions`) builds the list. The core then
 - routes the command `/<command>` (and the menu label, if any) to `start`,
 - routes every button whose payload starts with `prefix` to `press` (keep payloads
   under 64 bytes; re-authorise on every press: payloads are client-controlled),
-- routes typed text to `text` while `wants_text(turn)` is true (a flow's next step),
+- routes typed text to `text` while `wants_text(turn)` is true (a flow's next step);
+  a menu label (any extension's, in any language) is a press, not text: every
+  extension's `leave(turn)` ends its half-done flow, and the label's `start` runs,
 - offers a photo, a file or a sticker (`Kind.OTHER`) to `media`: the first extension
   that answers (a non-empty list) is the answer (a flow that must refuse documents),
 - shows `settings_buttons(turn)` in the settings menu,
@@ -54,6 +56,9 @@ class Extension:
 
     async def text(self, turn: Turn, text: str) -> list[Reply]:
         return []
+
+    def leave(self, turn: Turn) -> None:
+        """A menu label was pressed: forget a half-done flow that waits for text."""
 
     async def media(self, turn: Turn) -> list[Reply]:
         """The answer to a photo, a file, a sticker... ([]: not this extension's)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from school_bot.handlers import forget, linking, settings_view, welcome
 from school_bot.handlers.codes import code_refused, looks_like_code, typed
@@ -12,7 +13,7 @@ from school_bot.handlers.menu import VIEW_BY_COMMAND, VIEWS, command_for_label, 
 from school_bot.handlers.turn import Turn
 from school_bot.handlers.views import View, open_view, parse
 from school_bot.shared.events import Incoming, Kind, Reply
-from school_bot.shared.i18n import t
+from school_bot.shared.i18n import SUPPORTED_LOCALES, t
 
 MAX_INPUT = 8000      # a longer message is not read at all
 MAX_PAYLOAD = 64      # bytes, Telegram's callback_data limit
@@ -65,12 +66,14 @@ async def on_text(turn: Turn, text: str) -> list[Reply]:
     command = command_for_label(text)  # a menu press leaves any half-done flow (views: route)
     if command is not None:
         return await on_command(turn, command)
+    labelled = _labelled(turn, text.strip())
+    if labelled is not None:  # a press, even while a flow waits for text: it leaves the flow
+        for extension in turn.extensions:
+            extension.leave(turn)
+        return await labelled.start(turn)
     waiting = _extension(turn, lambda e: e.wants_text(turn))
     if waiting is not None:
         return await waiting.text(turn, text)
-    labelled = _extension(turn, lambda e: e.menu_label(turn) == text.strip())
-    if labelled is not None:
-        return await labelled.start(turn)
     if not turn.account.linked:
         return await welcome.unlinked_text(turn, text)
     if looks_like_code(text):  # a further child's code; a word ("thanks") is counted, not shown
@@ -125,6 +128,17 @@ def view_asked(incoming: Incoming, extensions: Sequence[Extension]) -> ViewAsked
 def stale(turn: Turn) -> Reply:
     return Reply(text=t(turn.locale, "This button is not available to you. "
                                      "Please open the menu again."))
+
+
+def _labelled(turn: Turn, typed: str) -> Extension | None:
+    """The extension whose menu label this is, in the chat's language or another (a
+    keyboard sent before a language change stays on the screen)."""
+    for locale in (turn.locale, *(other for other in SUPPORTED_LOCALES if other != turn.locale)):
+        view = turn if locale == turn.locale else replace(turn, locale=locale)
+        for extension in turn.extensions:
+            if extension.menu_label(view) == typed:
+                return extension
+    return None
 
 
 def _extension(turn: Turn, wanted: Callable[[Extension], bool]) -> Extension | None:
