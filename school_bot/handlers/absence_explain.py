@@ -38,7 +38,7 @@ from school_bot.handlers.router import stale
 from school_bot.handlers.turn import Turn
 from school_bot.notifications.note_decisions import days_text, reason_label
 from school_bot.notifications.note_review import Audience, tell_reviewers
-from school_bot.notifications.texts import EXPLAIN_PREFIX
+from school_bot.notifications.texts import EXPLAIN_PREFIX, day_words
 from school_bot.shared.absence_reasons import DEFAULT as DEFAULT_REASONS
 from school_bot.shared.absence_reasons import Reason, parse_reasons
 from school_bot.shared.events import Button, Reply
@@ -94,15 +94,10 @@ async def school_days(turn: Turn, pupil: Pupil, start: date, count: int) -> list
 
 
 def _when(turn: Turn, pupil: Pupil, day: date) -> str:
-    """"today", "tomorrow", "yesterday" or "on 27 November"."""
-    delta = (day - pupil.today(turn.now)).days
-    if delta == 0:
-        return t(turn.locale, "today")
-    if delta == 1:
-        return t(turn.locale, "tomorrow")
-    if delta == -1:
-        return t(turn.locale, "yesterday")
-    return t(turn.locale, "on {date}", date=format_date(day, turn.locale))
+    """"today", "tomorrow", "yesterday" (the alerts' words) or "on 27 November"."""
+    today = pupil.today(turn.now)
+    words = day_words(turn.locale, day, today)
+    return words if abs((day - today).days) <= 1 else t(turn.locale, "on {date}", date=words)
 
 
 def _status_words(locale: str, status: str) -> str:
