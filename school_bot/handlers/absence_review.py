@@ -31,7 +31,12 @@ from school_bot.handlers.extensions import Extension
 from school_bot.handlers.router import stale
 from school_bot.handlers.turn import Turn
 from school_bot.notifications.note_decisions import QUICK_REASONS, quick_reason, tell_parent
-from school_bot.notifications.note_review import REVIEW_PREFIX, decision_buttons, note_lines
+from school_bot.notifications.note_review import (
+    ADMINISTRATION,
+    REVIEW_PREFIX,
+    decision_buttons,
+    note_lines,
+)
 from school_bot.shared.events import Button, Reply
 from school_bot.shared.i18n import N_, t, tn
 from school_bot.storage.absence_notes import (
@@ -47,7 +52,6 @@ from school_bot.storage.models import AbsenceNote, Account, School, SchoolClass,
 COMMAND = "explanations"
 PREFIX = REVIEW_PREFIX
 STATE_KEY = "note_decline"
-SCHOOL_ROLES = frozenset({"director", "admin"})  # may decide any note of their school
 PAGE = 5  # notes per /explanations message batch (each note is a message with its buttons)
 DECLINE_WAIT = timedelta(minutes=30)  # a typed reason is taken this long after "Decline"
 STATUS_WORDS = {
@@ -71,7 +75,7 @@ class Reviewer:
 
     @property
     def whole_school(self) -> bool:
-        return self.role in SCHOOL_ROLES
+        return self.role in ADMINISTRATION  # they get the notes no homeroom teacher can
 
     def may_decide(self, note: AbsenceNote) -> bool:
         return note.school_id == self.school_id and (self.whole_school or note.class_id in self.classes)
