@@ -35,7 +35,7 @@ from school_bot.handlers.router import ViewAsked, route, view_asked
 from school_bot.handlers.text import split_replies
 from school_bot.handlers.turn import Turn
 from school_bot.shared.events import ChatRef, Incoming, Kind, Reply
-from school_bot.shared.i18n import normalize_locale, t
+from school_bot.shared.i18n import chat_locale, t
 from school_bot.shared.settings import Settings
 from school_bot.storage.accounts import find_account
 from school_bot.storage.models import utc_now
@@ -94,8 +94,7 @@ class Conversation:
 
     def locale_for(self, chosen: str | None, hint: str | None) -> str:
         """The account's language, else the messenger's if we speak it, else the default."""
-        default = self.settings.default_locale
-        return normalize_locale(chosen or hint or default, normalize_locale(default))
+        return chat_locale(chosen, hint, self.settings.default_locale)
 
     async def apology(self, session: AsyncSession, chat: ChatRef, hint: str | None) -> Reply:
         """What a user whose turn failed is told, in the language `locale_for` picks.

@@ -38,7 +38,7 @@ from school_bot.handlers.family import Pupil, family_of, find_pupil, pupil_ref, 
 from school_bot.handlers.periods import month_of, period, week_of
 from school_bot.handlers.turn import Turn
 from school_bot.shared.events import Button, Platform, Reply
-from school_bot.shared.i18n import format_date, format_number, format_weekday, normalize_locale, t
+from school_bot.shared.i18n import chat_locale, format_date, format_number, format_weekday, t
 from school_bot.shared.settings import Settings
 from school_bot.storage.fast import Query, rows
 from school_bot.storage.link_tokens import hash_token, is_token_shaped, new_token
@@ -158,8 +158,7 @@ async def open_viewer(session: AsyncSession, settings: Settings, platform: str, 
     account, family = await read_account_and_family(session, platform, chat_id)
     if account is None or (account_id is not None and account.id != account_id):
         return None
-    locale = normalize_locale(account.language or hint or settings.default_locale,
-                              normalize_locale(settings.default_locale))
+    locale = chat_locale(account.language, hint, settings.default_locale)
     return Viewer(account.id, platform, chat_id, locale, family)
 
 

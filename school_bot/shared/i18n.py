@@ -40,6 +40,12 @@ def normalize_locale(hint: str | None, default: str = DEFAULT_LOCALE) -> str:
     return default if default in SUPPORTED_LOCALES else DEFAULT_LOCALE
 
 
+def chat_locale(chosen: str | None, hint: str | None, default: str) -> str:
+    """A chat's language: the one it chose, else the messenger's (or browser's) if we
+    speak it, else the default."""
+    return normalize_locale(chosen or hint or default, normalize_locale(default))
+
+
 def N_(msgid: str) -> str:
     """Mark a string for the catalogs where it is defined; translate it where it is shown."""
     return msgid

@@ -24,7 +24,7 @@ from typing import Any
 from aiohttp import web
 
 from school_bot.handlers import web_diary
-from school_bot.shared.i18n import normalize_locale
+from school_bot.shared.i18n import chat_locale
 from school_bot.shared.settings import Settings
 from school_bot.storage.db import Database, Reads
 from school_bot.storage.models import utc_now
@@ -170,8 +170,7 @@ def _hint(request: web.Request) -> str | None:
 
 
 def _locale(config: DiaryConfig, hint: str | None) -> str:
-    default = normalize_locale(config.settings.default_locale)
-    return normalize_locale(hint or default, default)
+    return chat_locale(None, hint, config.settings.default_locale)
 
 
 def _refused(status: int, reason: str, locale: str, **headers: str) -> web.Response:
