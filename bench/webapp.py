@@ -21,8 +21,8 @@ What runs:
   token (tests/support/web_diary.py's `init_data`, as Telegram signs it), `GET api/diary`
   (the family and the page's words), `GET api/pupil/<ref>` (the first child's grades,
   attendance month, homework and events). All N start at once, each from its own
-  loopback address (127.x.y.z: the diary limits sessions started per client address,
-  as it would limit one phone), with a connection pool of its own and no cookie jar of
+  loopback address (127.x.y.z, as separate phones; the diary limits refused session
+  attempts per client address, not good ones), with a connection pool of its own and no cookie jar of
   aiohttp's (the session cookie is `Secure` and the test server is plain HTTP: it is
   sent back by hand, as the browser would over HTTPS).
 
@@ -136,8 +136,7 @@ class PageOpen:
 
 def address(n: int, round_no: int) -> str:
     """Parent n's loopback address in a round: the same for SESSIONS_PER_ADDRESS rounds
-    (the warm-up is round 0), then the next block, under the diary's limit of sessions
-    started per address a minute (web/diary/routes.py, DIARY_ATTEMPTS)."""
+    (the warm-up is round 0), then the next block: each parent a phone of its own."""
     block = 1 + round_no // SESSIONS_PER_ADDRESS
     return f"127.{block}.{n // 250}.{n % 250 + 1}"
 

@@ -1,10 +1,11 @@
 """The web diary's routes (see the package's docstring): sessions in, JSON and files out.
 
 Every response under `/app/` carries a Content-Security-Policy that admits this origin
-alone and no inline script, and is not cached; the session cookie is `Secure`,
-`HttpOnly`, `SameSite=Strict`, scoped to `/app/`. Starting a session (launch data or a
-link) is limited per client address (`DIARY_ATTEMPTS` a minute), as the ingest API
-limits its failed keys (web/auth.py).
+alone and no inline script; only the stylesheet and script, named by their content, are
+cached. The session cookie is `Secure`, `HttpOnly`, `SameSite=Strict`, scoped to
+`/app/`. Refused attempts to start a session (launch data or a link) are limited per
+client address (`DIARY_ATTEMPTS` a minute), as the ingest API limits its failed keys
+(web/auth.py); a good one always passes.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from school_bot.web.middleware import install_middleware, log_field
 log = logging.getLogger("school_bot.web.diary")
 
 PREFIX = "/app"
-DIARY_ATTEMPTS = 20  # sessions started (launch data or link) per client address a minute
+DIARY_ATTEMPTS = 20  # refused session attempts (launch data or link) per client address a minute
 MAX_INIT_DATA = 8192
 CLOCK_SKEW = 60  # seconds a launch may seem to come from the future
 STATIC_FILES = {"diary.js": "text/javascript", "diary.css": "text/css"}
@@ -178,8 +179,10 @@ def _refused(status: int, reason: str, locale: str, **headers: str) -> web.Respo
                              status=status, headers=headers or None)
 
 
-def _too_many(request: web.Request, config: DiaryConfig) -> float | None:
-    """Count a session attempt from this address; the seconds to wait past the limit."""
+def _refused_attempt(request: web.Request, config: DiaryConfig) -> float | None:
+    """Count a refused attempt (launch data or link) from this address; past the limit,
+    the seconds to wait. A good one is never counted: parents behind one carrier's
+    address are not held up by each other."""
     bucket = client_bucket(request.remote)
     wait = config.limiter.retry_after(bucket)
     if wait is None:
@@ -200,14 +203,14 @@ def _with_session(response: web.Response, config: DiaryConfig, viewer: web_diary
 async def _telegram_session(request: web.Request) -> web.StreamResponse:
     """Telegram's launch data, checked with the bot's token and for its age → a session."""
     config = _config(request)
-    wait = _too_many(request, config)
-    if wait is not None:
-        return _refused(429, "too_many", _locale(config, _hint(request)),
-                        **{"Retry-After": str(int(wait) + 1)})
     init_data = await _init_data(request)
     launch = config.telegram(init_data) if config.telegram is not None and init_data else None
     now = config.clock()
     if launch is None or not _fresh(launch, now, config.settings.webapp_init_max_age):
+        wait = _refused_attempt(request, config)
+        if wait is not None:
+            return _refused(429, "too_many", _locale(config, _hint(request)),
+                            **{"Retry-After": str(int(wait) + 1)})
         log_field(request, "diary", "launch-refused")
         return _refused(401, "launch_refused", _locale(config, _hint(request)))
     hint = launch.language_code or _hint(request)
@@ -241,7 +244,8 @@ async def _link(request: web.Request) -> web.StreamResponse:
     """A one-time link: used up here, it turns into a session and the page."""
     config = _config(request)
     locale = _locale(config, _hint(request))
-    if _too_many(request, config) is not None:
+    bucket = client_bucket(request.remote)
+    if config.limiter.retry_after(bucket) is not None:  # this address kept guessing
         return _refusal_page(429, locale, "too_many")
     async with config.database.unit_of_work() as session:
         account = await web_diary.use_link(session, request.match_info["token"], config.clock())
@@ -250,6 +254,7 @@ async def _link(request: web.Request) -> web.StreamResponse:
             viewer = await web_diary.open_viewer(session, config.settings, account.platform, account.chat_id,
                                                  account_id=account.id)
     if viewer is None:
+        config.limiter.record(bucket)
         log_field(request, "diary", "link-refused")
         return _refusal_page(410, locale, "link_refused")
     if not viewer.family:
