@@ -79,6 +79,7 @@ class Asset:
     gzipped: bytes
     content_type: str
     cache: str  # Cache-Control
+    version: str | None = None  # a file named by content: kept only when asked by it (?v=)
 
 
 def _assets() -> dict[str, Asset]:
@@ -91,7 +92,7 @@ def _assets() -> dict[str, Asset]:
     page = (package / "index.html").read_bytes()
     for name in STATIC_FILES:
         page = page.replace(f'"static/{name}"'.encode(), f'"static/{name}?v={version}"'.encode())
-    assets = {name: Asset(body, gzip.compress(body, mtime=0), STATIC_FILES[name], IMMUTABLE)
+    assets = {name: Asset(body, gzip.compress(body, mtime=0), STATIC_FILES[name], IMMUTABLE, version)
               for name, body in raw.items()}
     assets["index.html"] = Asset(page, gzip.compress(page, mtime=0), "text/html", "no-store")
     return assets
@@ -157,7 +158,8 @@ def _file(request: web.Request, name: str) -> web.Response:
     if gzipped:
         response.headers["Content-Encoding"] = "gzip"
     response.headers["Vary"] = "Accept-Encoding"
-    response.headers["Cache-Control"] = asset.cache
+    asked_by_content = asset.version is None or request.query.get("v") == asset.version
+    response.headers["Cache-Control"] = asset.cache if asked_by_content else "no-cache"
     return response
 
 
@@ -246,7 +248,7 @@ async def _link(request: web.Request) -> web.StreamResponse:
     locale = _locale(config, _hint(request))
     bucket = client_bucket(request.remote)
     if config.limiter.retry_after(bucket) is not None:  # this address kept guessing
-        return _refusal_page(429, locale, "too_many")
+        return _refusal_page(config, 429, locale, "too_many")
     async with config.database.unit_of_work() as session:
         account = await web_diary.use_link(session, request.match_info["token"], config.clock())
         viewer = None
@@ -256,20 +258,22 @@ async def _link(request: web.Request) -> web.StreamResponse:
     if viewer is None:
         config.limiter.record(bucket)
         log_field(request, "diary", "link-refused")
-        return _refusal_page(410, locale, "link_refused")
+        return _refusal_page(config, 410, locale, "link_refused")
     if not viewer.family:
-        return _refusal_page(403, viewer.locale, "no_pupils")
+        return _refusal_page(config, 403, viewer.locale, "no_pupils")
     log_field(request, "diary", "link-session")
     response = web.Response(status=303, headers={"Location": "../"})
     return _with_session(response, config, viewer)
 
 
-def _refusal_page(status: int, locale: str, reason: str) -> web.Response:
+def _refusal_page(config: DiaryConfig, status: int, locale: str, reason: str) -> web.Response:
     title = html.escape(web_diary.page_strings(locale)["title"])
     text = html.escape(web_diary.refusal(locale, reason))
+    version = config.files["diary.css"].version
     body = (f'<!doctype html><html lang="{locale}"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f'<title>{title}</title><link rel="stylesheet" href="{PREFIX}/static/diary.css"></head>'
+            f'<title>{title}</title>'
+            f'<link rel="stylesheet" href="{PREFIX}/static/diary.css?v={version}"></head>'
             f'<body><main class="refusal"><h1>{title}</h1><p role="alert">{text}</p></main></body></html>')
     return web.Response(status=status, text=body, content_type="text/html", charset="utf-8")
 
