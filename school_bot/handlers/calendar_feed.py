@@ -30,7 +30,6 @@ from urllib.parse import urlsplit
 
 from icalendar import Calendar
 from icalendar import Event as CalendarEvent
-from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from school_bot.handlers import diary
@@ -38,12 +37,10 @@ from school_bot.handlers.extensions import Extension
 from school_bot.handlers.family import Pupil, family_of, read_account_and_family
 from school_bot.handlers.turn import Turn
 from school_bot.shared.events import Button, Reply
-from school_bot.shared.i18n import normalize_locale, t
+from school_bot.shared.i18n import chat_locale, t
 from school_bot.shared.settings import Settings
 from school_bot.storage import audit
 from school_bot.storage.calendar_feeds import chat_of_token, has_feed, remove_feed, replace_feed
-from school_bot.storage.fast import Query, rows
-from school_bot.storage.models import Event
 
 PREFIX = "cal:"
 NEW, OFF = "n", "x"
@@ -146,14 +143,6 @@ async def _turn_off(turn: Turn) -> list[Reply]:
 
 # ---------------------------------------------------------------- the feed
 
-FEED_EVENTS = Query(
-    select(*Event.__table__.c)
-    .where(Event.school_id == bindparam("school_id"),
-           Event.starts_at.between(bindparam("since"), bindparam("until")),
-           (Event.class_id.is_(None)) | (Event.class_id == bindparam("class_id")))
-    .order_by(Event.starts_at, Event.id), "FeedEventRow")
-
-
 @dataclass
 class _Item:
     """One calendar entry and the pupils (first names) it concerns."""
@@ -176,7 +165,7 @@ async def feed_for_token(session: AsyncSession, token: str, settings: Settings,
     account, family = await read_account_and_family(session, *chat)
     if account is None or not family:
         return None
-    locale = normalize_locale(account.language, settings.default_locale)
+    locale = chat_locale(account.language, None, settings.default_locale)
     items = await _items(session, family, now)
     feed: bytes = build_calendar(locale, family, items, now, settings.web_public_url or "").to_ical()
     return feed
@@ -190,8 +179,9 @@ async def _items(session: AsyncSession, family: list[Pupil], now: datetime) -> l
     for pupils in classes.values():
         first = pupils[0]
         today = first.today(now)
-        events = await rows(session, FEED_EVENTS, school_id=first.school_id, class_id=first.class_id,
-                            since=now - timedelta(days=DAYS_BACK), until=now + timedelta(days=DAYS_AHEAD))
+        events = await diary.events_between(session, first.school_id, first.class_id,
+                                            now - timedelta(days=DAYS_BACK),
+                                            now + timedelta(days=DAYS_AHEAD))
         tasks = await diary.homework(session, first.class_id, today - timedelta(days=DAYS_BACK),
                                      today + timedelta(days=DAYS_AHEAD))
         for kind, found_rows in (("event", events), ("homework", tasks)):

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from school_bot.storage.fast import Query, fixed_in, rows
@@ -80,11 +80,17 @@ ABSENCES = Query(
     .where(Attendance.student_id == bindparam("student_id"), fixed_in(Attendance.status, ABSENT),
            Lesson.date.between(bindparam("first"), bindparam("last")))
     .order_by(Lesson.date, Lesson.starts_at, Lesson.id), "AbsenceRow")
+# the events a class sees: the school's own and the class's
+_CLASS_SEES = and_(Event.school_id == bindparam("school_id"),
+                   (Event.class_id.is_(None)) | (Event.class_id == bindparam("class_id")))
 EVENTS = Query(
     select(*Event.__table__.c)
-    .where(Event.school_id == bindparam("school_id"), Event.starts_at >= bindparam("since"),
-           (Event.class_id.is_(None)) | (Event.class_id == bindparam("class_id")))
+    .where(_CLASS_SEES, Event.starts_at >= bindparam("since"))
     .order_by(Event.starts_at, Event.id).limit(bindparam("limit")), "EventRow")
+EVENTS_BETWEEN = Query(
+    select(*Event.__table__.c)
+    .where(_CLASS_SEES, Event.starts_at.between(bindparam("since"), bindparam("until")))
+    .order_by(Event.starts_at, Event.id), "EventRow")
 SUBJECTS = Query(
     select(Grade.subject).where(Grade.student_id == bindparam("student_id"),
                                 Grade.date.between(bindparam("first"), bindparam("last")))
@@ -144,6 +150,13 @@ async def upcoming_events(session: AsyncSession, school_id: str, class_id: str, 
     """The school's events and the class's own, from `since` on (rows with Event's fields)."""
     return await rows(session, EVENTS, school_id=school_id, class_id=class_id, since=since,
                       limit=limit)
+
+
+async def events_between(session: AsyncSession, school_id: str, class_id: str, since: datetime,
+                         until: datetime) -> list[Any]:
+    """The school's events and the class's own that start between `since` and `until`."""
+    return await rows(session, EVENTS_BETWEEN, school_id=school_id, class_id=class_id,
+                      since=since, until=until)
 
 
 async def subjects(session: AsyncSession, student_id: str, first: date, last: date) -> list[str]:
