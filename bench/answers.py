@@ -568,7 +568,7 @@ async def city_databases(city: City, root: Path, scratch: Path,
 
 
 def what_if_command(scratch: Path, what_if: str, role: str = "web") -> list[str]:
-    return [sys.executable, "-m", "bench.answers_profile", "--out", str(scratch),
+    return [sys.executable, "-m", "bench.answers_profile", "--out", str(scratch), "--plain",
             "--what-if", what_if, "--", "run", "--role", role]
 
 
@@ -741,7 +741,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--profile", action="store_true", help="also profile one burst per backend")
     parser.add_argument("--what-if", action="append", default=[], metavar="CHANGES",
                         help="also run ours with changes patched in (bench/answers_profile.py), "
-                             "+-separated: i18n, generics, deferred, serialize, noping; repeatable")
+                             "+-separated: i18n, generics, deferred, serialize, noping, uvloop, orjson; "
+                             "repeatable")
     parser.add_argument("--quick", action="store_true", help=f"a small city ({QUICK_CITY.describe()})")
     parser.add_argument("--data", type=Path, help="cache folder of generated/imported cities")
     parser.add_argument("command", nargs="?", choices=("bench", "echo-bot"), default="bench",

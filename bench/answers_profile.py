@@ -236,20 +236,54 @@ def _what_if_noping() -> None:
     db.create_async_engine = create
 
 
+def _what_if_uvloop() -> None:
+    """cli/run.py: the program's event loop is uvloop's."""
+    import uvloop
+
+    uvloop.install()
+
+
+def _what_if_orjson() -> None:
+    """The bot's session parses the Bot API's answers with orjson."""
+    import orjson
+
+    from school_bot.bot.telegram import aiogram_internals
+
+    original = aiogram_internals.BotSession.__init__
+
+    def init(self: Any, **kw: Any) -> None:
+        original(self, json_loads=orjson.loads, **kw)
+
+    aiogram_internals.BotSession.__init__ = init  # type: ignore[method-assign]  # what if
+
+
+def _what_if_wide() -> None:
+    """bot/telegram/front_door.py: 64 updates handled at once instead of 16."""
+    from school_bot.bot.telegram import front_door
+
+    front_door.MAX_CONCURRENT_UPDATES = 64
+
+
 WHAT_IFS = {"i18n": _what_if_i18n, "generics": _what_if_generics,
             "deferred": _what_if_deferred, "serialize": _what_if_serialize,
-            "noping": _what_if_noping}
+            "noping": _what_if_noping, "uvloop": _what_if_uvloop, "orjson": _what_if_orjson, "wide": _what_if_wide}
 
 
 def child_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--what-if", default="", help="+-separated: " + ", ".join(WHAT_IFS))
+    parser.add_argument("--plain", action="store_true",
+                        help="only the what-ifs: no counters, no profiler (a measured run)")
     parser.add_argument("rest", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     rest = [a for a in args.rest if a != "--"]
     for name in filter(None, args.what_if.split("+")):
         WHAT_IFS[name]()
+    import run_bot
+
+    if args.plain:
+        return run_bot.main(rest)
     counters = Counters()
     install_counters(counters)
     profiler = cProfile.Profile()
@@ -270,8 +304,6 @@ def child_main(argv: list[str]) -> int:
 
     signal.signal(signal.SIGUSR1, start)
     signal.signal(signal.SIGUSR2, stop)
-    import run_bot
-
     return run_bot.main(rest)
 
 

@@ -12,6 +12,7 @@ a Ukrainian mobile number into `+380*****4567`.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -68,14 +69,12 @@ def _mask_match(match: re.Match[str]) -> str:
 
 
 class ContextFilter(logging.Filter):
-    """Adds the request id and masks phone-looking numbers in the message."""
+    """Adds the request id, and masks phone-looking numbers in the message (formatted
+    once here: the formatter reads it back)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = REQUEST_ID.get()
-        message = record.getMessage()
-        masked = mask_phones(message)
-        if masked != message:
-            record.msg, record.args = masked, ()
+        record.msg, record.args = mask_phones(record.getMessage()), ()
         return True
 
 
@@ -85,7 +84,7 @@ class KeyValueFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         fields = {key: value for key, value in _fields(record, self).items()
                   if isinstance(value, _SCALARS)}  # a structured extra is for JSON lines
-        return mask_phones(" ".join(f"{key}={_kv_value(value)}" for key, value in fields.items()))
+        return mask_phones(" ".join([f"{key}={_kv_value(value)}" for key, value in fields.items()]))
 
 
 class JsonFormatter(logging.Formatter):
@@ -101,16 +100,23 @@ def _fields(record: logging.LogRecord, formatter: logging.Formatter) -> dict[str
         "request_id": getattr(record, "request_id", REQUEST_ID.get()),
         "msg": record.getMessage(),
     }
-    fields |= {key: value for key, value in vars(record).items()
-               if key not in _STANDARD and not key.startswith("_")}
+    if record.__dict__.keys() - _STANDARD:  # anything given through `extra=`, in its order
+        fields |= {key: value for key, value in vars(record).items()
+                   if key not in _STANDARD and not key.startswith("_")}
     if record.exc_info:
         fields["exc"] = formatter.formatException(record.exc_info)
     return fields
 
 
+@functools.lru_cache(maxsize=1024)
+def _bare(text: str) -> bool:
+    """Can the value go unquoted? (Remembered: levels, logger names, ids repeat.)"""
+    return bool(text) and _BARE_KEY.match(text) is not None
+
+
 def _kv_value(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    if text and _BARE_KEY.match(text):
+    if len(text) <= 64 and _bare(text):
         return text
     return json.dumps(text, ensure_ascii=False)  # quoted, newlines escaped: one line
 
@@ -129,5 +135,9 @@ def setup_logging(level: str = "INFO", fmt: LogFormat = "kv", stream: TextIO | N
     handler.setFormatter(JsonFormatter() if fmt == "json" else KeyValueFormatter())
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # What no line prints is not gathered for each record (the logging HOWTO's
+    # "Optimization": the caller's file and line, the thread, the process)
+    logging._srcfile = None
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     for name, quiet in _QUIET_LIBRARIES.items():
         logging.getLogger(name).setLevel(max(quiet, root.level))

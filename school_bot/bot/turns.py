@@ -96,6 +96,7 @@ class TurnRunner:
         self._database = database
         self._core = core
         self._metrics = metrics
+        self._handled: dict[str, Any] = {}  # the counter of each platform's handled turns
         self._recent = RecentKeys()
 
     async def run(self, incoming: Incoming, *, send: Send | None = None, once: str | None = None,
@@ -146,7 +147,11 @@ class TurnRunner:
         log.info("turn %s platform=%s kind=%s ms=%.1f", outcome.value, platform,
                  incoming.kind.value, seconds * 1000)
         if self._metrics is not None and outcome is Outcome.HANDLED:
-            self._metrics.updates_handled.labels(platform=platform).inc()
+            handled = self._handled.get(platform)
+            if handled is None:
+                handled = self._handled[platform] = self._metrics.updates_handled.labels(
+                    platform=platform)
+            handled.inc()
             self._metrics.handler_latency_seconds.observe(seconds)
 
 

@@ -19,7 +19,7 @@ from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
 from aiogram.types import BotCommand, MenuButtonWebApp, Update, WebAppInfo
 
 from school_bot.bot.telegram.aiogram_internals import bot_session, build
-from school_bot.bot.telegram.middlewares import ApologyMiddleware, InFlight, UpdateContextMiddleware
+from school_bot.bot.telegram.middlewares import InFlight, UpdateMiddleware
 from school_bot.bot.telegram.router import build_router
 from school_bot.bot.telegram.webhook import WEBHOOK_PATH, webhook_registrar
 from school_bot.bot.turns import TurnRunner
@@ -53,10 +53,10 @@ def build_bot(settings: Settings, *, timeout: float = REQUEST_TIMEOUT) -> Bot:
 
 
 def build_dispatcher(turns: TurnRunner, *, inflight: InFlight | None = None) -> Dispatcher:
-    """The dispatcher with its middlewares (outermost first) and the turn runner."""
-    dispatcher = Dispatcher(name="telegram")
-    dispatcher.update.outer_middleware(UpdateContextMiddleware(inflight or InFlight()))
-    dispatcher.update.outer_middleware(ApologyMiddleware(turns))
+    """The dispatcher with its middleware and the turn runner. aiogram's FSM is off: a
+    conversation's state is the core's, kept with the chat's account."""
+    dispatcher = Dispatcher(name="telegram", disable_fsm=True)
+    dispatcher.update.outer_middleware(UpdateMiddleware(turns, inflight or InFlight()))
     dispatcher.workflow_data.update(turns=turns)
     dispatcher.include_router(build_router())
     return dispatcher

@@ -1,9 +1,10 @@
-"""What every Telegram update goes through, outermost first: the transport's part.
+"""What every Telegram update goes through before its handler: the transport's part.
 
-1. `UpdateContextMiddleware`: the request id `tg-<update_id>` for every log line, and
-   the in-flight count a clean stop waits on.
-2. `ApologyMiddleware`: an update that fails before it reaches the turn runner (it
-   cannot be converted) is logged without personal data and apologised for.
+`UpdateMiddleware`, one outer middleware:
+1. the request id `tg-<update_id>` for every log line, and the in-flight count a clean
+   stop waits on;
+2. an update that fails before it reaches the turn runner (it cannot be converted) is
+   logged without personal data and apologised for.
 
 The unit of work, the apology for a failed turn, the logging and counting are the turn
 runner's (bot/turns.py), the same for every front door; the handlers (router.py)
@@ -30,7 +31,7 @@ from school_bot.bot.turns import TurnRunner, describe_failure
 log = logging.getLogger("school_bot.bot.telegram")
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
-FAILED = object()  # what ApologyMiddleware returns for an update that could not be converted
+FAILED = object()  # what UpdateMiddleware returns for an update that could not be converted
 
 
 class InFlight:
@@ -76,31 +77,24 @@ class InFlight:
                 await self._tick.wait()
 
 
-class UpdateContextMiddleware(BaseMiddleware):
-    def __init__(self, inflight: InFlight) -> None:
+class UpdateMiddleware(BaseMiddleware):
+    """The request id and the in-flight count of every update; an update that fails
+    before the turn runner has it (it cannot be converted) is logged without personal
+    data and apologised for, as a failed turn is (the module docstring)."""
+
+    def __init__(self, turns: TurnRunner, inflight: InFlight) -> None:
+        self._turns = turns
         self._inflight = inflight
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        update_id = event.update_id if isinstance(event, Update) else 0
-        with bound_request_id(f"tg-{update_id}"), self._inflight.track():
-            return await handler(event, data)
-
-
-class ApologyMiddleware(BaseMiddleware):
-    """An update that fails before the turn runner has it (it cannot be converted) is
-    logged without personal data and apologised for, as a failed turn is."""
-
-    def __init__(self, turns: TurnRunner) -> None:
-        self._turns = turns
-
-    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         update = event if isinstance(event, Update) else None
-        try:
-            return await handler(event, data)
-        except Exception as exc:  # noqa: BLE001 - not even converted: log it, apologise, never stay silent
-            log.error("update failed type=%s %s", _update_type(update), describe_failure(exc))
-            await self._apologise(data["bot"], update)
-            return FAILED
+        with bound_request_id(f"tg-{update.update_id if update else 0}"), self._inflight.track():
+            try:
+                return await handler(event, data)
+            except Exception as exc:  # noqa: BLE001 - not even converted: log it, apologise, never stay silent
+                log.error("update failed type=%s %s", _update_type(update), describe_failure(exc))
+                await self._apologise(data["bot"], update)
+                return FAILED
 
     async def _apologise(self, bot: Bot, update: Update | None) -> None:
         chat_id, language = _chat_and_language(update)
