@@ -168,7 +168,8 @@ class Lesson(Base):
 
 class Grade(Base):
     __tablename__ = "grades"
-    __table_args__ = (Index("ix_grades_student_date", "student_id", "date"),
+    # the value too: a class's averages are read from the index alone (migration 0012)
+    __table_args__ = (Index("ix_grades_student_date_value", "student_id", "date", "value"),
                       Index("ix_grades_unnotified", "notified_at"))
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     student_id: Mapped[str] = mapped_column(ForeignKey("students.id"))
