@@ -14,7 +14,7 @@ What runs (each piece in its own process, as in production Telegram is another m
   inline-button press taken from the previous answer's keyboard;
 * the bot: `python run_bot.py run --role web` - the production composition root
   (bot/app.py: settings, migrated database, Conversation, `build_bot`,
-  `TelegramFrontDoor.assemble` with our router and middlewares, one DB session per
+  `TelegramFrontDoor.assemble` with its update feed and polling loop, one DB session per
   update) in **long-polling mode**, pointed at the fake server by TELEGRAM_API_URL and
   at a private copy of the city by DATABASE_URL;
 * the baseline in the same run: a bare aiogram echo bot (`python -m bench.answers
@@ -741,7 +741,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--profile", action="store_true", help="also profile one burst per backend")
     parser.add_argument("--what-if", action="append", default=[], metavar="CHANGES",
                         help="also run ours with changes patched in (bench/answers_profile.py), "
-                             "+-separated: i18n, generics, deferred, serialize, noping, uvloop, orjson; "
+                             "+-separated: i18n, generics, deferred, serialize, noping, wide; "
                              "repeatable")
     parser.add_argument("--quick", action="store_true", help=f"a small city ({QUICK_CITY.describe()})")
     parser.add_argument("--data", type=Path, help="cache folder of generated/imported cities")

@@ -236,27 +236,6 @@ def _what_if_noping() -> None:
     db.create_async_engine = create
 
 
-def _what_if_uvloop() -> None:
-    """cli/run.py: the program's event loop is uvloop's."""
-    import uvloop
-
-    uvloop.install()
-
-
-def _what_if_orjson() -> None:
-    """The bot's session parses the Bot API's answers with orjson."""
-    import orjson
-
-    from school_bot.bot.telegram import aiogram_internals
-
-    original = aiogram_internals.BotSession.__init__
-
-    def init(self: Any, **kw: Any) -> None:
-        original(self, json_loads=orjson.loads, **kw)
-
-    aiogram_internals.BotSession.__init__ = init  # type: ignore[method-assign]  # what if
-
-
 def _what_if_wide() -> None:
     """bot/telegram/front_door.py: 64 updates handled at once instead of 16."""
     from school_bot.bot.telegram import front_door
@@ -266,7 +245,7 @@ def _what_if_wide() -> None:
 
 WHAT_IFS = {"i18n": _what_if_i18n, "generics": _what_if_generics,
             "deferred": _what_if_deferred, "serialize": _what_if_serialize,
-            "noping": _what_if_noping, "uvloop": _what_if_uvloop, "orjson": _what_if_orjson, "wide": _what_if_wide}
+            "noping": _what_if_noping, "wide": _what_if_wide}
 
 
 def child_main(argv: list[str]) -> int:
@@ -465,7 +444,8 @@ HOT_SPOTS = (
      "pydantic/_internal/_generics.py", "create_generic_submodel"),
     ("aiogram: check_response (parse the Bot API answer)", "aiogram/client/session/base.py",
      "check_response"),
-    ("aiogram: feed_update (Update validated, routed)", "aiogram/dispatcher/dispatcher.py", "feed_update"),
+    ("bot/telegram/updates.py: feed (an update converted, its turn run, answered)",
+     "bot/telegram/updates.py", "feed"),
     ("handlers/i18n.py domains(): glob of locales/ per t() call", "handlers/i18n.py", "domains"),
     ("handlers/i18n.py t()", "handlers/i18n.py", "t"),
     ("SQLAlchemy Session._flush (autoflush, commit)", "sqlalchemy/orm/session.py", "_flush"),

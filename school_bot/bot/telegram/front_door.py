@@ -1,8 +1,10 @@
-"""Telegram in a running program: the bot, its dispatcher, polling or the webhook.
+"""Telegram in a running program: the bot, polling or the webhook.
 
 `build_bot` points aiogram at TELEGRAM_API_URL with a timeout on every call;
-`build_dispatcher` wires the same router and middlewares for production and tests;
-`TelegramFrontDoor` starts and stops receiving updates.
+`TelegramFrontDoor` starts and stops receiving updates, and hands each to the same
+`UpdateFeed` (bot/telegram/updates.py) whichever way it came, for production and tests.
+aiogram is the bot's client and its models of the Bot API; its dispatcher is not used:
+the feed takes the three kinds of update the bot reads straight to the turn runner.
 """
 
 from __future__ import annotations
@@ -12,15 +14,15 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from aiogram import Bot, Dispatcher
+from aiogram import Bot
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
 from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
 from aiogram.types import BotCommand, MenuButtonWebApp, Update, WebAppInfo
 
 from school_bot.bot.telegram.aiogram_internals import bot_session, build
-from school_bot.bot.telegram.middlewares import InFlight, UpdateMiddleware
-from school_bot.bot.telegram.router import build_router
+from school_bot.bot.telegram.polling import poll
+from school_bot.bot.telegram.updates import ALLOWED_UPDATES, InFlight, UpdateFeed
 from school_bot.bot.telegram.webhook import WEBHOOK_PATH, webhook_registrar
 from school_bot.bot.turns import TurnRunner
 from school_bot.handlers.web_diary import diary_label
@@ -52,27 +54,16 @@ def build_bot(settings: Settings, *, timeout: float = REQUEST_TIMEOUT) -> Bot:
                session=bot_session(api=server, timeout=timeout))
 
 
-def build_dispatcher(turns: TurnRunner, *, inflight: InFlight | None = None) -> Dispatcher:
-    """The dispatcher with its middleware and the turn runner. aiogram's FSM is off: a
-    conversation's state is the core's, kept with the chat's account."""
-    dispatcher = Dispatcher(name="telegram", disable_fsm=True)
-    dispatcher.update.outer_middleware(UpdateMiddleware(turns, inflight or InFlight()))
-    dispatcher.workflow_data.update(turns=turns)
-    dispatcher.include_router(build_router())
-    return dispatcher
-
-
 class TelegramFrontDoor:
     """Receives updates by long polling (the default) or through the webhook route."""
 
-    def __init__(self, bot: Bot, dispatcher: Dispatcher, settings: Settings, *,
-                 command_list: CommandList | None = None, inflight: InFlight | None = None,
+    def __init__(self, feed: UpdateFeed, settings: Settings, *,
+                 command_list: CommandList | None = None,
                  polling_timeout: int = POLLING_TIMEOUT) -> None:
-        self.bot = bot
-        self.dispatcher = dispatcher
+        self.bot = feed.bot
+        self.feed = feed
         self._settings = settings
         self._command_list = command_list
-        self._inflight = inflight or InFlight()
         self._polling_timeout = polling_timeout
         self._polling: asyncio.Task[None] | None = None
 
@@ -81,14 +72,12 @@ class TelegramFrontDoor:
                  command_list: CommandList | None = None,
                  polling_timeout: int = POLLING_TIMEOUT) -> TelegramFrontDoor:
         """The production wiring (the composition root and the tests both use it)."""
-        inflight = InFlight()
-        dispatcher = build_dispatcher(turns, inflight=inflight)
-        return cls(bot, dispatcher, settings, command_list=command_list, inflight=inflight,
+        return cls(UpdateFeed(bot, turns), settings, command_list=command_list,
                    polling_timeout=polling_timeout)
 
     @property
     def inflight(self) -> InFlight:
-        return self._inflight
+        return self.feed.inflight
 
     @property
     def webhook_mode(self) -> bool:
@@ -102,35 +91,31 @@ class TelegramFrontDoor:
     def registrars(self) -> list[RouteRegistrar]:
         if not self.webhook_mode:
             return []
-        return [webhook_registrar(self.bot, self.dispatcher, _secret(self._settings))]
+        return [webhook_registrar(self.bot, self.feed.feed, _secret(self._settings))]
 
     async def start(self) -> None:
         me = await self._call("getMe", self.bot.get_me())
         await self.set_commands()
         await self.set_menu_button()
-        allowed = self.dispatcher.resolve_used_update_types()
         if self.webhook_mode:
-            await self._start_webhook(allowed)
+            await self._start_webhook(ALLOWED_UPDATES)
         else:
             await self._call("deleteWebhook", self.bot.delete_webhook(drop_pending_updates=False))
-            self._polling = asyncio.create_task(self.dispatcher.start_polling(
-                self.bot, handle_signals=False, close_bot_session=False,
-                allowed_updates=allowed, polling_timeout=self._polling_timeout,
-                tasks_concurrency_limit=MAX_CONCURRENT_UPDATES,
+            self._polling = asyncio.create_task(poll(
+                self.bot, self.feed.feed, allowed_updates=ALLOWED_UPDATES,
+                polling_timeout=self._polling_timeout, request_timeout=self.bot.session.timeout,
+                concurrency=MAX_CONCURRENT_UPDATES,
             ), name="telegram-polling")
         log.info("telegram started bot=@%s mode=%s", me.username, self._settings.telegram_mode)
 
     async def stop(self) -> None:
         task = self._polling
         if task is not None and not task.done():
-            try:
-                await self.dispatcher.stop_polling()
-            except RuntimeError:  # the task has not begun polling yet
-                task.cancel()
+            task.cancel()
             await asyncio.wait([task])
         if task is not None and not task.cancelled() and task.exception() is not None:
             log.error("telegram polling had failed error=%s", type(task.exception()).__name__)
-        await self._inflight.drain(DRAIN_TIMEOUT)
+        await self.inflight.drain(DRAIN_TIMEOUT)
         log.info("telegram stopped")
 
     async def set_commands(self) -> None:

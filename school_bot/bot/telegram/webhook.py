@@ -1,4 +1,4 @@
-"""`POST /telegram/webhook`: verify the secret, then parse, then feed the dispatcher.
+"""`POST /telegram/webhook`: verify the secret, then parse, then feed the update.
 
 The `X-Telegram-Bot-Api-Secret-Token` header is compared in constant time with
 TELEGRAM_WEBHOOK_SECRET before the body is even read: a missing or wrong one gets 401
@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Awaitable, Callable
 
-from aiogram import Bot, Dispatcher
+from aiogram import Bot
 from aiogram.types import Update
 from aiohttp import web
 from pydantic import ValidationError
@@ -29,7 +30,9 @@ def secret_matches(given: str | None, secret: str) -> bool:
     return hmac.compare_digest((given or "").encode(), secret.encode())
 
 
-def webhook_registrar(bot: Bot, dispatcher: Dispatcher, secret: str) -> RouteRegistrar:
+def webhook_registrar(bot: Bot, feed: Callable[[Update], Awaitable[None]],
+                      secret: str) -> RouteRegistrar:
+    """The route; `feed` handles an update (bot/telegram/updates.py, as polling does)."""
     if not secret:
         raise ValueError("a Telegram webhook needs a secret")
 
@@ -41,7 +44,7 @@ def webhook_registrar(bot: Bot, dispatcher: Dispatcher, secret: str) -> RouteReg
             update = Update.model_validate(await request.json(), context={"bot": bot})
         except (ValueError, ValidationError):
             return json_error(400, "not a Telegram update")
-        await dispatcher.feed_update(bot, update)
+        await feed(update)
         return web.json_response({"ok": True})
 
     def register(app: web.Application) -> None:
