@@ -1,9 +1,10 @@
-"""Parents on Telegram, end to end: the real aiogram Bot and Dispatcher, long polling over
-HTTP against the fake Bot API, the real conversation core and database (both backends),
+"""Parents on Telegram, end to end: the real aiogram Bot, our long-polling loop and update
+feed over HTTP against the fake Bot API, the real conversation core and database (both backends),
 with the speed paths on and with the libraries' public API only (SPEED_PATHS=false)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -14,7 +15,7 @@ from school_bot.storage.db import Database
 from school_bot.storage.models import Account
 from tests.fakes.telegram_api import SentRequest
 from tests.support.small_school import PHONES, TOMORROW, small_school
-from tests.support.telegram_rig import TelegramRig, keyboard_of, telegram_rig, texts
+from tests.support.telegram_rig import TOKEN, TelegramRig, keyboard_of, telegram_rig, texts
 from tests.support.world import World, homework
 
 KOVAL, BONDAR = 5101, 5102
@@ -196,3 +197,34 @@ async def test_each_update_is_one_turn_logged_once_after_its_answer(
     turns = [r.getMessage() for r in caplog.records if r.name == "school_bot.bot.turns"]
     assert len(turns) == 1 and turns[0].startswith("turn handled platform=telegram kind=command")
     assert texts(answer) == ["Про кого з дітей? Оберіть:"]  # and the answer went out
+
+
+async def test_polling_confirms_each_update_once_and_gets_only_what_the_bot_reads(
+    rig: TelegramRig
+) -> None:
+    edited = rig.api.message_update(BONDAR, "/start", push=False)
+    edited["edited_message"] = edited.pop("message")
+    rig.api.push_update(edited)  # not asked for (allowed_updates): Telegram would not send it
+    started = await rig.chat(KOVAL).send("/start")
+    helped = await rig.chat(KOVAL).send("/help")
+    async with asyncio.timeout(5):
+        while rig.api.pending_updates:  # confirmed by the next getUpdates's offset
+            await asyncio.sleep(0.05)
+    await asyncio.sleep(0.3)  # a repeated delivery would be answered by now
+    answers = [r for r in rig.api.sent if r.method == "sendMessage"]
+    assert texts(started) and texts(helped)
+    assert {r.chat_id for r in answers} == {KOVAL}  # the edited message was never delivered
+    assert texts(answers) == texts(started) + texts(helped)  # nothing answered twice
+
+
+async def test_polling_outlives_a_failing_bot_api_and_logs_no_token(
+    rig: TelegramRig, caplog: pytest.LogCaptureFixture
+) -> None:
+    rig.api.fail_next("getUpdates", 502, times=2)
+    with caplog.at_level("INFO", logger="school_bot.bot.telegram"):
+        (reply,) = await rig.chat(KOVAL).send("/start")
+    assert "Вітаю" in (reply.text or "")
+    lines = [r.getMessage() for r in caplog.records if r.name == "school_bot.bot.telegram"]
+    assert sum(line.startswith("getUpdates failed error=TelegramServerError") for line in lines) == 2
+    assert any(line.startswith("getUpdates works again") for line in lines)
+    assert not [line for line in lines if TOKEN in line or TOKEN.split(":")[1] in line]
