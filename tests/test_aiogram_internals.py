@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
 from aiogram.methods import EditMessageText, SendMessage
 from aiogram.types import InlineKeyboardMarkup, Message
 from pydantic import BaseModel
@@ -33,9 +34,16 @@ from school_bot.bot.telegram.aiogram_internals import (
     SendReply,
     Shown,
     bot_session,
+    raw_updates,
 )
-from school_bot.bot.telegram.convert import reply_to_methods
-from school_bot.shared.events import Button, Reply
+from school_bot.bot.telegram.convert import (
+    callback_to_incoming,
+    message_to_incoming,
+    pressed_message_id,
+    reply_to_methods,
+)
+from school_bot.shared.events import Button, ChatRef, Incoming, Kind, Platform, Reply
+from tests.fakes.telegram_api import FakeTelegramBotAPI
 from tests.support.shapes import changed
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -249,3 +257,31 @@ def test_with_the_speed_paths_off_answers_are_aiograms_own_methods_and_session(
                                                            AiohttpSession)
         assert isinstance(sent, SendMessage) and isinstance(sent.reply_markup, InlineKeyboardMarkup)
         assert sent.reply_markup.inline_keyboard[0][1].callback_data == "g:w:ab:w"
+
+
+async def test_updates_read_as_json_convert_as_aiogram_models_of_them_do(each_path: bool) -> None:
+    """The polling loop reads getUpdates as the Bot API's JSON (`RawGetUpdates`), or, with
+    the speed paths off, as aiogram's `Update` models dumped back to JSON: each kind of
+    update the bot reads becomes the same `Incoming` either way."""
+    async with FakeTelegramBotAPI() as api:
+        bot = Bot(api.token, session=bot_session(api=TelegramAPIServer.from_base(api.base_url)))
+        try:
+            api.message_update(7, "/grades@school_bot week", language_code="en")
+            api.contact_update(7, "380501234567", user_id_in_contact=7)
+            api.callback_update(7, "g:st-1:w", message_id=77, language_code="uk")
+            updates = await raw_updates(bot, offset=None, timeout=0,
+                                        allowed_updates=["message", "callback_query"],
+                                        request_timeout=5)
+        finally:
+            await bot.session.close()
+    assert all(isinstance(update, dict) for update in updates), changed(
+        MODULE, TESTED_WITH, "aiogram no longer reads getUpdates by `__returning__`")
+    command, contact, press = updates
+    assert message_to_incoming(command["message"]) == Incoming(
+        chat=ChatRef(Platform.TELEGRAM, "7"), kind=Kind.COMMAND, command="grades", text="week",
+        language_hint="en", private_chat=True)
+    assert message_to_incoming(contact["message"]).contact_is_own is True
+    assert callback_to_incoming(press["callback_query"]) == Incoming(
+        chat=ChatRef(Platform.TELEGRAM, "7"), kind=Kind.BUTTON, payload="g:st-1:w",
+        language_hint="uk", private_chat=True)
+    assert pressed_message_id(press["callback_query"]) == 77

@@ -11,13 +11,10 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.methods import EditMessageText, SendDocument, SendMessage, TelegramMethod
 from aiogram.types import (
-    CallbackQuery,
-    ChatMemberUpdated,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
     KeyboardButton,
-    Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     Update,
@@ -26,7 +23,9 @@ from aiogram.types import (
 from school_bot.bot.telegram.aiogram_internals import BotSession
 from school_bot.bot.telegram.convert import (
     MAX_TEXT,
+    NotAnUpdate,
     callback_to_incoming,
+    chat_and_language,
     membership_to_incoming,
     message_to_incoming,
     parse_command,
@@ -53,20 +52,19 @@ def api() -> FakeTelegramBotAPI:
     return FakeTelegramBotAPI()
 
 
-def _update(raw: dict[str, Any]) -> Update:
-    return Update.model_validate({"update_id": 1, **raw})
+def _update(raw: dict[str, Any]) -> dict[str, Any]:
+    """The update as the front door gets it: the Bot API's JSON, which aiogram accepts too."""
+    update = {"update_id": 1, **raw}
+    Update.model_validate(update)  # a real update's shape, as aiogram's model reads it
+    return update
 
 
-def _message(raw: dict[str, Any]) -> Message:
-    message = _update(raw).message
-    assert message is not None
-    return message
+def _message(raw: dict[str, Any]) -> dict[str, Any]:
+    return _update(raw)["message"]
 
 
-def _press(raw: dict[str, Any]) -> CallbackQuery:
-    query = _update(raw).callback_query
-    assert query is not None
-    return query
+def _press(raw: dict[str, Any]) -> dict[str, Any]:
+    return _update(raw)["callback_query"]
 
 
 def _text(method: TelegramMethod[Any]) -> str:
@@ -143,7 +141,7 @@ def test_a_press_is_a_button_with_its_data(api: FakeTelegramBotAPI) -> None:
     assert incoming.chat.chat_id == str(CHAT)
 
 
-def _membership(status: str, chat_type: str = "private") -> ChatMemberUpdated:
+def _membership(status: str, chat_type: str = "private") -> dict[str, Any]:
     user = {"id": CHAT, "is_bot": False, "first_name": "Олена", "language_code": "uk"}
     bot = {"id": 123, "is_bot": True, "first_name": "Бот"}
     update = _update({"update_id": 1, "my_chat_member": {
@@ -154,8 +152,17 @@ def _membership(status: str, chat_type: str = "private") -> ChatMemberUpdated:
         "new_chat_member": {"status": status, "user": bot, "until_date": 0}
         if status == "kicked" else {"status": status, "user": bot},
     }})
-    assert update.my_chat_member is not None
-    return update.my_chat_member
+    return update["my_chat_member"]
+
+
+def test_an_update_without_a_chat_is_refused_and_names_nobody() -> None:
+    with pytest.raises(NotAnUpdate):
+        message_to_incoming({"message_id": 1, "text": "/start"})
+    with pytest.raises(NotAnUpdate):
+        callback_to_incoming({"id": "1", "data": "g:x:w"})
+    assert chat_and_language({"update_id": 1, "message": {"text": "x"}}) == (None, None)
+    assert chat_and_language({"update_id": 1, "callback_query": {
+        "id": "1", "from": {"id": CHAT, "language_code": "en"}}}) == (CHAT, "en")
 
 
 def test_blocking_the_bot_is_unsubscribed() -> None:

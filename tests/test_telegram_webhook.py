@@ -55,6 +55,21 @@ async def test_the_right_secret_is_answered(rig: TelegramRig) -> None:
 async def test_a_body_that_is_not_an_update_is_400(rig: TelegramRig) -> None:
     headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}
     async with aiohttp.ClientSession() as http:
-        for body in ('{"update_id": "x", "message": 5}', '["not", "an", "update"]', "{"):
+        for body in ('{"update_id": "x", "message": 5}', '{"update_id": 7, "message": 5}',
+                     '["not", "an", "update"]', "{"):
             async with http.post(rig.webhook_url or "", data=body, headers=headers) as response:
                 assert response.status == 400
+
+
+async def test_an_update_without_what_its_kind_holds_is_logged_and_the_bot_goes_on(
+    rig: TelegramRig, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("ERROR", logger="school_bot.bot.telegram"):
+        status, _ = await rig.api.post_update_to_webhook(
+            rig.webhook_url or "", {"message": {"message_id": 1, "text": "/start"}}, SECRET)
+    assert status == 200  # taken: Telegram would only send it again
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "school_bot.bot.telegram"]
+    assert line.startswith("update failed type=message error=NotAnUpdate")
+    assert not [r for r in rig.api.sent if r.method in ("sendMessage", "editMessageText")]
+    answer = await rig.chat(CHAT).send("/start")
+    assert "Вітаю" in texts(answer)[0]

@@ -6,7 +6,7 @@ docstring says what it touches, what it saves and with which versions it was tes
 
 * `bot/telegram/aiogram_internals.py` - aiogram and pydantic (aiogram's models built on
   first use; answers sent as a JSON body read without `model_dump`; the Bot API's
-  answer to a sent message read for its id only);
+  answer to a sent message read for its id only; updates read as the Bot API's JSON);
 * `storage/sqlalchemy_internals.py` - SQLAlchemy (an ORM object filled from a fast
   read as if loaded; a session that holds no connection closed without a greenlet);
 * `bot/gc_freeze.py` - CPython's garbage collector (what start-up built frozen).

@@ -1,9 +1,11 @@
-"""Pure converters between aiogram's types and the core's neutral ones.
+"""Pure converters between Telegram's and the core's neutral types.
 
 Telegram → `Incoming`: a message (command, contact, text, anything else), an inline
-button press, the user blocking the bot. `Reply` → the Bot API calls that show it:
-`reply_to_methods` is the one rendering of a reply, used for answers and for the
-outbox's notifications alike. Nothing here talks to the network.
+button press, the user blocking the bot, each read from the update as the Bot API
+sends it (JSON: the few fields the core needs are read, the rest is not parsed; the
+polling loop and the webhook hand updates over so). `Reply` → the Bot API calls that
+show it: `reply_to_methods` is the one rendering of a reply, used for answers and for
+the outbox's notifications alike. Nothing here talks to the network.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 from aiogram.enums import ChatMemberStatus, ChatType, ParseMode
 from aiogram.methods import SendDocument, TelegramMethod
-from aiogram.types import BufferedInputFile, CallbackQuery, ChatMemberUpdated, Message
+from aiogram.types import BufferedInputFile
 
 from school_bot.bot.telegram.aiogram_internals import answer_methods
 from school_bot.handlers.text import split_text
@@ -37,22 +39,31 @@ def chat_ref(chat_id: int | str) -> ChatRef:
 
 # ---------------------------------------------------------------- Telegram → Incoming
 
+Json = dict[str, Any]  # an object of the Bot API's JSON: an update, a message, a chat
 
-def message_to_incoming(message: Message) -> Incoming:
+
+class NotAnUpdate(ValueError):
+    """The update lacks what every update of its kind has (a chat, a sender): Telegram
+    never sends one; it is refused, and nobody can be answered."""
+
+
+def message_to_incoming(message: Json) -> Incoming:
     """A message → COMMAND, CONTACT, TEXT or OTHER (stickers, photos, voice, ...)."""
-    sender = message.from_user
+    chat = _object(message, "chat")
+    sender = message.get("from")
     common: Origin = {
-        "chat": chat_ref(message.chat.id),
-        "language_hint": sender.language_code if sender else None,
-        "private_chat": message.chat.type == ChatType.PRIVATE,
+        "chat": chat_ref(_id(chat)),
+        "language_hint": _language(sender),
+        "private_chat": chat.get("type") == ChatType.PRIVATE,
     }
-    if message.contact is not None:
-        own = (sender is not None and message.contact.user_id is not None
-               and message.contact.user_id == sender.id)
-        return Incoming(kind=Kind.CONTACT, contact_phone=message.contact.phone_number,
+    contact = message.get("contact")
+    if isinstance(contact, dict):
+        owner = contact.get("user_id")
+        own = isinstance(sender, dict) and owner is not None and owner == sender.get("id")
+        return Incoming(kind=Kind.CONTACT, contact_phone=str(contact.get("phone_number") or ""),
                         contact_is_own=own, **common)
-    text = message.text
-    if text is None:
+    text = message.get("text")
+    if not isinstance(text, str):
         return Incoming(kind=Kind.OTHER, **common)
     if text.startswith("/") and len(text) > 1:
         command, argument = parse_command(text)
@@ -69,27 +80,74 @@ def parse_command(text: str) -> tuple[str, str | None]:
     return name, argument or None
 
 
-def callback_to_incoming(query: CallbackQuery) -> Incoming:
+def callback_to_incoming(query: Json) -> Incoming:
     """An inline button press → BUTTON with the (client-controlled) callback data."""
-    message = query.message
-    chat = message.chat if message is not None else None
+    sender = _object(query, "from")
+    message = query.get("message")
+    chat = message.get("chat") if isinstance(message, dict) else None
+    data = query.get("data")
     return Incoming(
-        chat=chat_ref(chat.id if chat is not None else query.from_user.id),
+        chat=chat_ref(_id(chat) if isinstance(chat, dict) else _id(sender)),
         kind=Kind.BUTTON,
-        payload=query.data or "",
-        language_hint=query.from_user.language_code,
-        private_chat=chat is None or chat.type == ChatType.PRIVATE,
+        payload=data if isinstance(data, str) else "",
+        language_hint=_language(sender),
+        private_chat=not isinstance(chat, dict) or chat.get("type") == ChatType.PRIVATE,
     )
 
 
-def membership_to_incoming(event: ChatMemberUpdated) -> Incoming | None:
+def pressed_message_id(query: Json) -> int | None:
+    """The id of the message whose button was pressed (None if Telegram sent none)."""
+    message = query.get("message")
+    message_id = message.get("message_id") if isinstance(message, dict) else None
+    return message_id if isinstance(message_id, int) and message_id > 0 else None
+
+
+def membership_to_incoming(event: Json) -> Incoming | None:
     """The user blocked the bot in a private chat → UNSUBSCRIBED; other changes → None."""
-    if event.chat.type != ChatType.PRIVATE:
+    chat = _object(event, "chat")
+    if chat.get("type") != ChatType.PRIVATE:
         return None
-    if event.new_chat_member.status != ChatMemberStatus.KICKED:
+    member = event.get("new_chat_member")
+    if not isinstance(member, dict) or member.get("status") != ChatMemberStatus.KICKED:
         return None
-    return Incoming(chat=chat_ref(event.chat.id), kind=Kind.UNSUBSCRIBED,
-                    language_hint=event.from_user.language_code)
+    return Incoming(chat=chat_ref(_id(chat)), kind=Kind.UNSUBSCRIBED,
+                    language_hint=_language(event.get("from")))
+
+
+def chat_and_language(update: Json) -> tuple[int | None, str | None]:
+    """Where an update came from and the sender's language, as far as it says (for an
+    apology when the update itself could not be handled)."""
+    message, query = update.get("message"), update.get("callback_query")
+    if isinstance(message, dict):
+        chat = message.get("chat")
+        chat_id = chat.get("id") if isinstance(chat, dict) else None
+        return (chat_id if isinstance(chat_id, int) else None), _language(message.get("from"))
+    if isinstance(query, dict):
+        sender = query.get("from")
+        held = query.get("message")
+        chat = held.get("chat") if isinstance(held, dict) else sender
+        chat_id = chat.get("id") if isinstance(chat, dict) else None
+        return (chat_id if isinstance(chat_id, int) else None), _language(sender)
+    return None, None
+
+
+def _object(parent: Json, key: str) -> Json:
+    value = parent.get(key)
+    if not isinstance(value, dict):
+        raise NotAnUpdate(f"no {key}")
+    return value
+
+
+def _id(holder: Json) -> int:
+    value = holder.get("id")
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise NotAnUpdate("no id")
+    return value
+
+
+def _language(user: Any) -> str | None:
+    code = user.get("language_code") if isinstance(user, dict) else None
+    return code if isinstance(code, str) else None
 
 
 # ---------------------------------------------------------------- Reply → Bot API calls

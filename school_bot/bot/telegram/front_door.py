@@ -18,7 +18,7 @@ from aiogram import Bot
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
 from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
-from aiogram.types import BotCommand, MenuButtonWebApp, Update, WebAppInfo
+from aiogram.types import BotCommand, MenuButtonWebApp, WebAppInfo
 
 from school_bot.bot.telegram.aiogram_internals import bot_session, build
 from school_bot.bot.telegram.polling import poll
@@ -49,7 +49,8 @@ def build_bot(settings: Settings, *, timeout: float = REQUEST_TIMEOUT) -> Bot:
     server = TelegramAPIServer.from_base(settings.telegram_api_url)
     # aiogram's models may be built on first use (bot.telegram.aiogram_internals):
     # these, which every bot process uses, now rather than on the first parent's answer
-    build(Update, SendMessage, EditMessageText, AnswerCallbackQuery)
+    # (updates are read as JSON: aiogram's `Update` model is built only if asked for)
+    build(SendMessage, EditMessageText, AnswerCallbackQuery)
     return Bot(settings.telegram_bot_token.get_secret_value(),
                session=bot_session(api=server, timeout=timeout))
 
@@ -91,7 +92,7 @@ class TelegramFrontDoor:
     def registrars(self) -> list[RouteRegistrar]:
         if not self.webhook_mode:
             return []
-        return [webhook_registrar(self.bot, self.feed.feed, _secret(self._settings))]
+        return [webhook_registrar(self.feed.feed, _secret(self._settings))]
 
     async def start(self) -> None:
         me = await self._call("getMe", self.bot.get_me())

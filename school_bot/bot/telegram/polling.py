@@ -6,6 +6,7 @@ was being handled when the process died is delivered again. At most
 for a free place before it takes the next. A failed getUpdates (Telegram or the network
 down, a timeout) is logged by its class, without the address (it holds the token), and
 tried again after a growing pause of 1 to 5 seconds, as aiogram's own polling does.
+Updates arrive as the Bot API's JSON (bot/telegram/aiogram_internals.py `raw_updates`).
 """
 
 from __future__ import annotations
@@ -13,15 +14,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiogram import Bot
-from aiogram.types import Update
 from aiogram.utils.backoff import Backoff, BackoffConfig
+
+from school_bot.bot.telegram.aiogram_internals import raw_updates
 
 log = logging.getLogger("school_bot.bot.telegram")
 
 BACKOFF = BackoffConfig(min_delay=1.0, max_delay=5.0, factor=1.3, jitter=0.1)
-Feed = Callable[[Update], Awaitable[None]]
+Feed = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 async def poll(bot: Bot, feed: Feed, *, allowed_updates: list[str], polling_timeout: int,
@@ -34,9 +37,9 @@ async def poll(bot: Bot, feed: Feed, *, allowed_updates: list[str], polling_time
     failed = False
     while True:
         try:
-            updates = await bot.get_updates(offset=offset, timeout=polling_timeout,
-                                            allowed_updates=allowed_updates,
-                                            request_timeout=int(request_timeout + polling_timeout))
+            updates = await raw_updates(bot, offset=offset, timeout=polling_timeout,
+                                        allowed_updates=allowed_updates,
+                                        request_timeout=int(request_timeout + polling_timeout))
         except Exception as exc:  # noqa: BLE001 - Telegram or the network is down: try again
             failed = True
             log.error("getUpdates failed error=%s retry_in=%.1f", type(exc).__name__,
@@ -48,14 +51,18 @@ async def poll(bot: Bot, feed: Feed, *, allowed_updates: list[str], polling_time
             backoff.reset()
             failed = False
         for update in updates:
+            update_id = update.get("update_id")
+            if not isinstance(update_id, int):
+                log.error("getUpdates returned an update without an id: skipped")
+                continue
             await places.acquire()
             task = asyncio.create_task(_handle(feed, update, places))
             handling.add(task)
             task.add_done_callback(handling.discard)
-            offset = update.update_id + 1
+            offset = update_id + 1
 
 
-async def _handle(feed: Feed, update: Update, places: asyncio.Semaphore) -> None:
+async def _handle(feed: Feed, update: dict[str, Any], places: asyncio.Semaphore) -> None:
     try:
         await feed(update)
     finally:

@@ -1,6 +1,7 @@
 """One Telegram update, from the Bot API's model to the turn runner and back.
 
-`UpdateFeed.feed` is what polling and the webhook both call with each update:
+`UpdateFeed.feed` is what polling and the webhook both call with each update, as the
+Bot API's JSON (bot/telegram/convert.py reads the fields the core needs):
 
 1. it binds the request id `tg-<update_id>` for every log line, and counts the update
    in flight (a clean stop waits for those);
@@ -25,15 +26,17 @@ from contextlib import contextmanager, suppress
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
-from aiogram.types import CallbackQuery, ChatMemberUpdated, Message, Update
 
 from school_bot.bot.logs import bound_request_id
 from school_bot.bot.telegram.convert import (
     MAX_TEXT,
+    Json,
     callback_to_incoming,
+    chat_and_language,
     chat_ref,
     membership_to_incoming,
     message_to_incoming,
+    pressed_message_id,
 )
 from school_bot.bot.telegram.send import answer_callback, send_answer, send_reply
 from school_bot.bot.turns import TurnRunner, describe_failure
@@ -96,30 +99,33 @@ class UpdateFeed:
         self.turns = turns
         self.inflight = inflight or InFlight()
 
-    async def feed(self, update: Update) -> None:
-        with bound_request_id(f"tg-{update.update_id}"), self.inflight.track():
+    async def feed(self, update: Json) -> None:
+        with bound_request_id(f"tg-{update.get('update_id', 0)}"), self.inflight.track():
             try:
-                if update.message is not None:
-                    await self._message(update.message)
-                elif update.callback_query is not None:
-                    await self._button(update.callback_query)
-                elif update.my_chat_member is not None:
-                    await self._membership(update.my_chat_member)
+                if "message" in update:
+                    await self._message(update["message"])
+                elif "callback_query" in update:
+                    await self._button(update["callback_query"])
+                elif "my_chat_member" in update:
+                    await self._membership(update["my_chat_member"])
             except Exception as exc:  # noqa: BLE001 - not even converted: log it, apologise, never stay silent
                 log.error("update failed type=%s %s", _update_type(update), describe_failure(exc))
                 await self._apologise(update)
 
-    async def _message(self, message: Message) -> None:
+    async def _message(self, message: Json) -> None:
+        incoming = message_to_incoming(message)
+
         async def send(replies: list[Reply]) -> None:
-            await send_answer(self.bot, message.chat.id, replies)
+            await send_answer(self.bot, int(incoming.chat.chat_id), replies)
 
-        await self.turns.run(message_to_incoming(message), send=send, max_text_length=MAX_TEXT)
+        await self.turns.run(incoming, send=send, max_text_length=MAX_TEXT)
 
-    async def _button(self, query: CallbackQuery) -> None:
-        answering = asyncio.create_task(answer_callback(self.bot, query.id))  # the spinner stops at once
+    async def _button(self, query: Json) -> None:
+        # the spinner stops at once
+        answering = asyncio.create_task(answer_callback(self.bot, str(query.get("id"))))
         try:
             incoming = callback_to_incoming(query)
-            pressed = query.message.message_id if query.message is not None else None
+            pressed = pressed_message_id(query)
 
             async def send(replies: list[Reply]) -> None:
                 await answering
@@ -130,14 +136,14 @@ class UpdateFeed:
         finally:
             await answering
 
-    async def _membership(self, event: ChatMemberUpdated) -> None:
+    async def _membership(self, event: Json) -> None:
         """The user blocked the bot: the core marks the chat inactive. Nothing can be sent."""
         incoming = membership_to_incoming(event)
         if incoming is not None:
             await self.turns.run(incoming)
 
-    async def _apologise(self, update: Update) -> None:
-        chat_id, language = _chat_and_language(update)
+    async def _apologise(self, update: Json) -> None:
+        chat_id, language = chat_and_language(update)
         if chat_id is None:
             return
         reply = await self.turns.apology(chat_ref(chat_id), language)
@@ -145,19 +151,7 @@ class UpdateFeed:
             await send_reply(self.bot, chat_id, reply)
 
 
-def _update_type(update: Update) -> str:
-    try:
-        return update.event_type
-    except Exception:  # noqa: BLE001 - an update type newer than aiogram
-        return "unknown"
-
-
-def _chat_and_language(update: Update) -> tuple[int | None, str | None]:
-    if update.message is not None:
-        sender = update.message.from_user
-        return update.message.chat.id, sender.language_code if sender else None
-    if update.callback_query is not None:
-        query = update.callback_query
-        chat_id = query.message.chat.id if query.message is not None else query.from_user.id
-        return chat_id, query.from_user.language_code
-    return None, None
+def _update_type(update: Json) -> str:
+    """The update's kind (its one key besides the id), for the log."""
+    kinds = [key for key in update if key != "update_id"]
+    return kinds[0] if len(kinds) == 1 and kinds[0].isidentifier() else "unknown"
