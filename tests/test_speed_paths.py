@@ -20,8 +20,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture
 def unfrozen() -> Iterator[None]:
+    thresholds = gc.get_threshold()
     yield
     gc.unfreeze()
+    gc.set_threshold(*thresholds)
 
 
 def test_the_setting_is_on_unless_set_false(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -52,8 +54,11 @@ def test_what_start_up_built_is_frozen_only_with_the_speed_paths(
         f"{interpreter} has no gc.freeze: bot/gc_freeze.py was written for CPython 3.11; "
         "run with SPEED_PATHS=false")
     gc.unfreeze()
+    gc.set_threshold(700, 10, 10)  # CPython's own
     assert freeze_start_up() is each_path
     if each_path:
         assert gc.get_freeze_count() > 0, f"{interpreter}: gc.freeze() froze nothing"
+        assert gc.get_threshold() == (50_000, 20, 20)
     else:
         assert gc.get_freeze_count() == 0
+        assert gc.get_threshold() == (700, 10, 10)

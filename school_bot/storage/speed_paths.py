@@ -9,7 +9,8 @@ docstring says what it touches, what it saves and with which versions it was tes
   answer to a sent message read for its id only; updates read as the Bot API's JSON);
 * `storage/sqlalchemy_internals.py` - SQLAlchemy (an ORM object filled from a fast
   read as if loaded; a session that holds no connection closed without a greenlet);
-* `bot/gc_freeze.py` - CPython's garbage collector (what start-up built frozen).
+* `bot/gc_freeze.py` - CPython's garbage collector (what start-up built frozen; the
+  youngest generation collected every 50,000 allocations).
 
 Each reach has a test that fails naming the library's version when the library's shape
 changes (tests/test_aiogram_internals.py, tests/test_sqlalchemy_internals.py,
