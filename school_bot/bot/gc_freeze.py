@@ -20,7 +20,6 @@ import gc
 
 from school_bot.storage import speed_paths
 
-
 GEN0, GEN1, GEN2 = 50_000, 20, 20  # gc.set_threshold: allocations, then collections
 
 
