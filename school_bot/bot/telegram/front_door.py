@@ -67,6 +67,7 @@ class TelegramFrontDoor:
         self._command_list = command_list
         self._polling_timeout = polling_timeout
         self._polling: asyncio.Task[None] | None = None
+        self._handling: set[asyncio.Task[None]] = set()  # the updates polling handed over
 
     @classmethod
     def assemble(cls, bot: Bot, turns: TurnRunner, settings: Settings, *,
@@ -105,7 +106,7 @@ class TelegramFrontDoor:
             self._polling = asyncio.create_task(poll(
                 self.bot, self.feed.feed, allowed_updates=ALLOWED_UPDATES,
                 polling_timeout=self._polling_timeout, request_timeout=self.bot.session.timeout,
-                concurrency=MAX_CONCURRENT_UPDATES,
+                concurrency=MAX_CONCURRENT_UPDATES, handling=self._handling,
             ), name="telegram-polling")
         log.info("telegram started bot=@%s mode=%s", me.username, self._settings.telegram_mode)
 

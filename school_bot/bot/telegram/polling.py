@@ -28,10 +28,10 @@ Feed = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 async def poll(bot: Bot, feed: Feed, *, allowed_updates: list[str], polling_timeout: int,
-               request_timeout: float, concurrency: int) -> None:
-    """Run until cancelled; the updates being handled then go on (the caller drains them)."""
+               request_timeout: float, concurrency: int, handling: set[asyncio.Task[None]]) -> None:
+    """Run until cancelled; the updates being handled then go on, held in `handling`
+    (the caller's: it outlives the loop) until each is done (the caller drains them)."""
     places = asyncio.Semaphore(concurrency)
-    handling: set[asyncio.Task[None]] = set()
     backoff = Backoff(BACKOFF)
     offset: int | None = None
     failed = False
