@@ -1,9 +1,9 @@
 """Shared fixtures: every database test runs on SQLite and on PostgreSQL.
 
 PostgreSQL is found at TEST_POSTGRES_URL (default: the local server on
-127.0.0.1:5432, database `test`); each pytest run works in a database of its own,
-created from there and dropped at the end. Where no server answers, the PostgreSQL
-half of the suite skips with the reason.
+127.0.0.1:5432, database `test`); each pytest process (the suite runs in two:
+pytest-xdist) works in a database of its own, created from there and dropped at the
+end. Where no server answers, the PostgreSQL half of the suite skips with the reason.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 The whole run's log records (our packages down to DEBUG, libraries from INFO) pass
 through `find_personal_data`; a phone number that is not masked or a full Ukrainian
 name (surname, given name, patronymic) fails the run, naming the logger and the line.
+When the suite runs in several processes (pytest-xdist), each worker hands what it
+found to the controller, which judges the whole run.
 """
 
 from __future__ import annotations
@@ -54,9 +56,22 @@ def pytest_configure(config: pytest.Config) -> None:
         logging.getLogger(name).setLevel(logging.DEBUG)
 
 
+_WORKER_KEY = "school_bot_personal_data"
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:  # an xdist worker: the controller judges the run
+        output[_WORKER_KEY] = list(_collector.violations)
+        return
     if _collector.violations and exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    """pytest-xdist, in the controller: a worker is done; what it found joins the run's."""
+    _collector.violations.extend(getattr(node, "workeroutput", {}).get(_WORKER_KEY, []))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int,
