@@ -69,11 +69,9 @@ def register_api(app: web.Application, *, limiter: FailedAuthLimiter | None = No
 
 
 async def ingest_handler(request: web.Request) -> web.Response:
-    token = bearer_token(request.headers.get("Authorization"))
-    key = await _authenticate(request, token)
-    if key is None:
-        return _refused(request, token)
-    log_field(request, "key_id", key.id)
+    key = await _authenticate(request)
+    if not isinstance(key, ApiKey):
+        return key
     entity = request.match_info["entity"]
     if entity not in ENTITIES:
         return json_error(404, f"unknown entity {entity[:64]!r}; known: {', '.join(ENTITIES)}")
@@ -87,19 +85,24 @@ async def ingest_handler(request: web.Request) -> web.Response:
 
 async def notes_handler(request: web.Request) -> web.Response:
     """GET /api/v1/absence-notes: the school system reads explanations (web/notes_api.py)."""
-    token = bearer_token(request.headers.get("Authorization"))
-    key = await _authenticate(request, token)
-    if key is None:
-        return _refused(request, token)
-    log_field(request, "key_id", key.id)
+    key = await _authenticate(request)
+    if not isinstance(key, ApiKey):
+        return key
     return await list_notes(request, key)
 
 
-async def _authenticate(request: web.Request, token: str | None) -> ApiKey | None:
-    if token is None or not is_key_shaped(token):
-        return None
-    async with request.app[DATABASE_KEY].sessions() as session:
-        return await find_active_key(session, token)
+async def _authenticate(request: web.Request) -> ApiKey | web.Response:
+    """The request's active API key (noted in its log line), or the refusal to answer
+    with (401, or 429 past the limit of failures)."""
+    token = bearer_token(request.headers.get("Authorization"))
+    key = None
+    if token is not None and is_key_shaped(token):
+        async with request.app[DATABASE_KEY].sessions() as session:
+            key = await find_active_key(session, token)
+    if key is None:
+        return _refused(request, token)
+    log_field(request, "key_id", key.id)
+    return key
 
 
 async def _read_body(request: web.Request) -> bytes:

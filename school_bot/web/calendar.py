@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections import OrderedDict, deque
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
@@ -28,7 +27,7 @@ from school_bot.storage.db import Reads
 from school_bot.storage.link_tokens import hash_token
 from school_bot.storage.models import utc_now
 from school_bot.web.app import DATABASE_KEY, SETTINGS_KEY
-from school_bot.web.auth import FailedAuthLimiter, client_bucket
+from school_bot.web.auth import FailedAuthLimiter, SlidingWindows, client_bucket
 from school_bot.web.middleware import install_middleware, json_error
 
 NO_STORE = {"Cache-Control": "private, no-store", "X-Robots-Tag": "noindex",
@@ -37,44 +36,14 @@ FAILED_LIMIT, FAILED_WINDOW = 20, 60.0  # unknown tokens from one address a minu
 FETCH_LIMIT, FETCH_WINDOW = 30, 600.0   # fetches of one working token in ten minutes
 
 
-class FetchLimiter:
-    """Fetches per key in a sliding window (the times of the last `limit`), the way
-    web/auth.py counts failures: past `limit` in `window` seconds, `retry_after` gives
-    the seconds to wait. At most `max_keys` keys are tracked (the least recently fetched
-    go first)."""
+class FetchLimiter(SlidingWindows):
+    """Fetches per working token in a sliding window, counted as web/auth.py counts
+    failures (`SlidingWindows`): past `limit` in `window` seconds, `retry_after` gives
+    the seconds to wait. At most `max_keys` tokens are tracked."""
 
     def __init__(self, limit: int = FETCH_LIMIT, window: float = FETCH_WINDOW, *,
                  max_keys: int = 10_000, clock: Callable[[], float] = time.monotonic) -> None:
-        self.limit = limit
-        self.window = window
-        self.max_keys = max_keys
-        self._clock = clock
-        self._fetches: OrderedDict[str, deque[float]] = OrderedDict()
-
-    def retry_after(self, key: str) -> float | None:
-        """Seconds until the key may fetch again, or None when it may now."""
-        fetches = self._recent(key)
-        if fetches is None or len(fetches) < self.limit:
-            return None
-        return max(fetches[0] + self.window - self._clock(), 0.001)
-
-    def record(self, key: str) -> None:
-        fetches = self._recent(key)
-        if fetches is None:
-            fetches = self._fetches[key] = deque(maxlen=self.limit)
-            while len(self._fetches) > self.max_keys:
-                self._fetches.popitem(last=False)
-        self._fetches.move_to_end(key)
-        fetches.append(self._clock())
-
-    def _recent(self, key: str) -> deque[float] | None:
-        fetches = self._fetches.get(key)
-        if fetches is None:
-            return None
-        horizon = self._clock() - self.window
-        while fetches and fetches[0] <= horizon:
-            fetches.popleft()
-        return fetches
+        super().__init__(limit, window, max_keys, clock)
 
 
 def register_calendar(app: web.Application, *, failed: FailedAuthLimiter | None = None,
@@ -83,8 +52,9 @@ def register_calendar(app: web.Application, *, failed: FailedAuthLimiter | None 
     """Route registrar: GET (and HEAD) /app/calendar/{token}.ics."""
     install_middleware(app)
     app.router.add_get(ROUTE, partial(
-        calendar_feed, failed=failed or FailedAuthLimiter(FAILED_LIMIT, FAILED_WINDOW),
-        fetches=fetches or FetchLimiter(), clock=clock))
+        calendar_feed,
+        failed=failed if failed is not None else FailedAuthLimiter(FAILED_LIMIT, FAILED_WINDOW),
+        fetches=fetches if fetches is not None else FetchLimiter(), clock=clock))
 
 
 def _too_many(wait: float) -> web.Response:
