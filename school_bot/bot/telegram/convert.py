@@ -47,6 +47,12 @@ class NotAnUpdate(ValueError):
     never sends one; it is refused, and nobody can be answered."""
 
 
+def update_id(update: Any) -> int | None:
+    """The update's id, if it is an update at all (an object with an integer id)."""
+    value = update.get("update_id") if isinstance(update, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def message_to_incoming(message: Json) -> Incoming:
     """A message → COMMAND, CONTACT, TEXT or OTHER (stickers, photos, voice, ...)."""
     chat = _object(message, "chat")

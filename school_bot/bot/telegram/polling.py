@@ -20,6 +20,7 @@ from aiogram import Bot
 from aiogram.utils.backoff import Backoff, BackoffConfig
 
 from school_bot.bot.telegram.aiogram_internals import raw_updates
+from school_bot.bot.telegram.convert import update_id
 
 log = logging.getLogger("school_bot.bot.telegram")
 
@@ -51,15 +52,15 @@ async def poll(bot: Bot, feed: Feed, *, allowed_updates: list[str], polling_time
             backoff.reset()
             failed = False
         for update in updates:
-            update_id = update.get("update_id")
-            if not isinstance(update_id, int):
+            number = update_id(update)
+            if number is None:
                 log.error("getUpdates returned an update without an id: skipped")
                 continue
             await places.acquire()
             task = asyncio.create_task(_handle(feed, update, places))
             handling.add(task)
             task.add_done_callback(handling.discard)
-            offset = update_id + 1
+            offset = number + 1
 
 
 async def _handle(feed: Feed, update: dict[str, Any], places: asyncio.Semaphore) -> None:

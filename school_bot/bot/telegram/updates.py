@@ -37,6 +37,7 @@ from school_bot.bot.telegram.convert import (
     membership_to_incoming,
     message_to_incoming,
     pressed_message_id,
+    update_id,
 )
 from school_bot.bot.telegram.send import answer_callback, send_answer, send_reply
 from school_bot.bot.turns import TurnRunner, describe_failure
@@ -100,7 +101,7 @@ class UpdateFeed:
         self.inflight = inflight or InFlight()
 
     async def feed(self, update: Json) -> None:
-        with bound_request_id(f"tg-{update.get('update_id', 0)}"), self.inflight.track():
+        with bound_request_id(f"tg-{update_id(update) or 0}"), self.inflight.track():
             try:
                 if "message" in update:
                     await self._message(update["message"])

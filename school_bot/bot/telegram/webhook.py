@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from school_bot.bot.telegram.convert import update_id
 from school_bot.web.app import RouteRegistrar
 from school_bot.web.middleware import install_middleware, json_error
 
@@ -58,8 +59,5 @@ def webhook_registrar(feed: Callable[[dict[str, Any]], Awaitable[None]],
 def _an_update(body: Any) -> bool:
     """An object with an integer `update_id` and, if anything else, objects: the shape of
     every Telegram update (what each kind holds is read by bot/telegram/convert.py)."""
-    if not isinstance(body, dict):
-        return False
-    update_id = body.get("update_id")
-    return (isinstance(update_id, int) and not isinstance(update_id, bool)
-            and all(isinstance(value, dict) for key, value in body.items() if key != "update_id"))
+    return update_id(body) is not None and all(
+        isinstance(value, dict) for key, value in body.items() if key != "update_id")
