@@ -236,13 +236,6 @@ def _what_if_noping() -> None:
     db.create_async_engine = create
 
 
-def _what_if_gc() -> None:
-    """bot/gc_freeze.py: the youngest generation collected every 50,000 allocations, not 700."""
-    import gc
-
-    gc.set_threshold(50_000, 20, 20)
-
-
 def _what_if_wide() -> None:
     """bot/telegram/front_door.py: 64 updates handled at once instead of 16."""
     from school_bot.bot.telegram import front_door
@@ -252,7 +245,7 @@ def _what_if_wide() -> None:
 
 WHAT_IFS = {"i18n": _what_if_i18n, "generics": _what_if_generics,
             "deferred": _what_if_deferred, "serialize": _what_if_serialize,
-            "noping": _what_if_noping, "wide": _what_if_wide, "gc": _what_if_gc}
+            "noping": _what_if_noping, "wide": _what_if_wide}
 
 
 def child_main(argv: list[str]) -> int:

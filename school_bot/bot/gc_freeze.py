@@ -7,9 +7,9 @@ collection: the full collections, which otherwise walk all of them, walk only wh
 answers allocate. An answer allocates a few thousand objects that refcounting frees as
 it ends; collecting the youngest generation every 700 allocations (CPython's default)
 walked the answers in flight many times each, for no garbage. Every 50,000 (`GEN0`) it
-runs about seventy times less often: 5 % of the bot's CPU per answer in bursts
-(bench/answers_profile.py, `--what-if gc`), while a cycle of garbage waits at most
-that many allocations. Tested with CPython 3.11; `gc.freeze` (3.7+) is CPython's own,
+runs about seventy times less often: 5 % of the bot's CPU per answer in bursts (the
+bot beside itself with the old threshold, bench/answers.py's parents), while a cycle
+of garbage waits at most that many allocations. Tested with CPython 3.11; `gc.freeze` (3.7+) is CPython's own,
 and tests/test_speed_paths.py fails naming the interpreter if it is missing or freezes
 nothing. `SPEED_PATHS=false` (storage/speed_paths.py) leaves the collector as it comes.
 """
